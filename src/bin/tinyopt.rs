@@ -1,0 +1,158 @@
+//! The tinyopt command-line face: every figure the page shows, from a shell.
+
+#[path = "cli/args.rs"]
+mod args;
+#[path = "cli/load.rs"]
+mod load;
+
+use args::Args;
+use std::io::Write;
+use tinyopt::bench;
+use tinyopt::model::{GenOptions, Generator};
+
+const USAGE: &str = "\
+tinyopt: a small GPT and the optimisations an ML-systems course teaches
+
+usage:
+  tinyopt generate --prompt TEXT [--tokens N] [--seed S] [--temperature T] [--top-k K]
+                   [--no-kv-cache] [--model PATH]
+  tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
+                [--model PATH]
+  tinyopt info [--model PATH]
+
+Without --model, commands use models/shakespeare-char.safetensors.";
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = argv.first() else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
+    let rest = &argv[1..];
+    let result = match cmd.as_str() {
+        "generate" => generate(rest),
+        "bench" => bench_cmd(rest),
+        "info" => info(rest),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn generate(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse(
+        "generate",
+        raw,
+        &["prompt", "tokens", "seed", "temperature", "top-k", "model"],
+        &["no-kv-cache"],
+    )?;
+    let model = load::model(a.str("model"))?;
+    let opts = GenOptions {
+        max_new_tokens: a.get("tokens", 200)?,
+        temperature: a.get("temperature", 0.8)?,
+        top_k: a.get("top-k", 0)?,
+        seed: a.get("seed", 42)?,
+        kv_cache: !a.flag("no-kv-cache"),
+    };
+    let prompt = a.str("prompt").unwrap_or("");
+    let mut g = Generator::new(&model, prompt, opts).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{prompt}");
+    let mut ms = Vec::new();
+    while let Some(s) = g.step(&model).map_err(|e| e.to_string())? {
+        let _ = write!(out, "{}", s.text);
+        let _ = out.flush();
+        ms.push(s.ms);
+    }
+    let _ = writeln!(out);
+    let total: f64 = ms.iter().sum();
+    eprintln!(
+        "[{} tokens, {:.0} tokens/s, kv cache {}{}]",
+        ms.len(),
+        ms.len() as f64 / (total / 1e3),
+        if opts.kv_cache { "on" } else { "off" },
+        match g.stop {
+            Some(r @ tinyopt::model::StopReason::ContextFull) =>
+                format!("; {}", r.message(model.cfg.ctx)),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
+
+fn bench_cmd(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse(
+        "bench",
+        raw,
+        &["tokens", "prompt", "runs", "seed", "model"],
+        &["json", "kv-cache", "no-kv-cache"],
+    )?;
+    let model = load::model(a.str("model"))?;
+    let prompt = a.str("prompt").unwrap_or("\n");
+    let prompt_len = model
+        .tokenizer
+        .encode(prompt)
+        .map_err(|e| e.to_string())?
+        .len();
+    let room = model.cfg.ctx.saturating_sub(prompt_len.max(1));
+    let mut tokens: usize = a.get("tokens", room)?;
+    if tokens > room {
+        eprintln!("note: --tokens {tokens} does not fit the {}-token context after the prompt; using {room}", model.cfg.ctx);
+        tokens = room;
+    }
+    let runs: usize = a.get("runs", 3)?;
+    let modes: Vec<bool> = match (a.flag("kv-cache"), a.flag("no-kv-cache")) {
+        (true, true) => return Err("bench: --kv-cache and --no-kv-cache exclude each other".into()),
+        (true, false) => vec![true],
+        (false, true) => vec![false],
+        (false, false) => vec![true, false],
+    };
+    for kv_cache in modes {
+        if !a.flag("json") {
+            eprintln!(
+                "benchmarking kv cache {} ({runs} runs + warm-up)...",
+                if kv_cache { "on" } else { "off" }
+            );
+        }
+        let opts = GenOptions {
+            max_new_tokens: tokens,
+            temperature: 0.8,
+            top_k: 0,
+            seed: a.get("seed", 42)?,
+            kv_cache,
+        };
+        let r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
+        if a.flag("json") {
+            println!("{}", serde_json::to_string(&r).expect("report serialises"));
+        } else {
+            println!(
+                "kv_cache={:<5} {:>8.1} tokens/s (runs {:.1}..{:.1})  ms/token p50 {:.3} [p10 {:.3}, p90 {:.3}]  ttft {:.2} ms  weights {} B  kv cache {} B",
+                r.kv_cache, r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.ms_per_token_p50,
+                r.ms_per_token_p10, r.ms_per_token_p90, r.ttft_ms, r.weight_bytes, r.kv_cache_bytes
+            );
+        }
+    }
+    Ok(())
+}
+
+fn info(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse("info", raw, &["model"], &[])?;
+    let m = load::model(a.str("model"))?;
+    println!(
+        "config: {}",
+        serde_json::to_string(&m.cfg).expect("config serialises")
+    );
+    println!("parameters: {}", m.cfg.n_params());
+    println!("weight bytes: {}", m.weight_bytes());
+    println!("vocabulary: {:?}", m.tokenizer.vocab_string());
+    for (k, v) in &m.meta {
+        println!("{k}: {v}");
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! tinyopt: a small GPT and the optimisations an ML-systems course teaches,
+//! measured for real, natively and in the browser.
+
+pub mod bench;
+pub mod clock;
+pub mod error;
+pub mod kernels;
+pub mod model;
+pub mod rng;
+pub mod stats;
+pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::{Error, Result};

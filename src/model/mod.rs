@@ -1,0 +1,16 @@
+//! The GPT and everything it needs to generate text.
+
+pub mod config;
+pub mod generate;
+pub mod gpt;
+pub mod io;
+pub mod kv_cache;
+pub mod ops;
+pub mod sampler;
+pub mod tokenizer;
+
+pub use config::Config;
+pub use generate::{GenOptions, Generator, Step, StopReason};
+pub use gpt::{Gpt, Logits, Scratch};
+pub use kv_cache::KvCache;
+pub use tokenizer::Tokenizer;

@@ -1,0 +1,108 @@
+//! Element-wise building blocks of the forward pass.
+//!
+//! `exp` is our own polynomial instead of libm's: libm's last bit differs between
+//! glibc and the wasm build, and a seeded run must give the same text in both.
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+
+/// e^x to about 2e-7 relative error, bit-identical on every target.
+#[inline]
+pub fn exp(x: f32) -> f32 {
+    if x.is_nan() {
+        return x;
+    }
+    if x > 88.0 {
+        return f32::INFINITY;
+    }
+    if x < -87.0 {
+        return 0.0;
+    }
+    let n = (x * LOG2E + 0.5).floor();
+    let r = (x - n * LN2_HI) - n * LN2_LO; // |r| <= ln2/2
+                                           // Taylor to degree 7 on |r| <= 0.347: truncation error below 1e-8.
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// tanh through our `exp`, saturating cleanly for large |x|.
+#[inline]
+pub fn tanh(x: f32) -> f32 {
+    if x > 10.0 {
+        return 1.0;
+    }
+    if x < -10.0 {
+        return -1.0;
+    }
+    let e = exp(2.0 * x);
+    (e - 1.0) / (e + 1.0)
+}
+
+/// GELU, tanh approximation (as in GPT-2).
+#[inline]
+pub fn gelu(x: f32) -> f32 {
+    const C: f32 = 0.797_884_6; // sqrt(2/pi)
+    0.5 * x * (1.0 + tanh(C * (x + 0.044_715 * x * x * x)))
+}
+
+pub const LN_EPS: f32 = 1e-5;
+
+/// LayerNorm of one row: out = (x - mean) / sqrt(var + eps) * g + b.
+#[inline]
+pub fn layernorm(x: &[f32], g: &[f32], b: &[f32], out: &mut [f32]) {
+    let n = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let rstd = 1.0 / (var + LN_EPS).sqrt();
+    for i in 0..x.len() {
+        out[i] = (x[i] - mean) * rstd * g[i] + b[i];
+    }
+}
+
+/// In-place softmax.
+#[inline]
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in x.iter_mut() {
+        *v = exp(*v - max);
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_matches_std_closely() {
+        let mut x = -80.0f32;
+        while x < 80.0 {
+            let (a, b) = (exp(x), x.exp());
+            assert!(((a - b) / b).abs() < 1e-6, "exp({x}) = {a} vs {b}");
+            x += 0.137;
+        }
+        assert_eq!(exp(-100.0), 0.0);
+        assert!(exp(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn gelu_and_softmax_are_sane() {
+        assert!((gelu(0.0)).abs() < 1e-7);
+        assert!((gelu(3.0) - 2.996_363).abs() < 1e-4);
+        assert!((tanh(0.5) - 0.5f32.tanh()).abs() < 1e-6);
+        let mut v = [1.0, 2.0, 3.0];
+        softmax(&mut v);
+        assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(v[2] > v[1] && v[1] > v[0]);
+    }
+}
