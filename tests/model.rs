@@ -18,7 +18,11 @@ fn small(seed: u64) -> Gpt {
         .named_tensors()
         .into_iter()
         .map(|(n, s, v)| {
-            let v = if n.ends_with(".g") { v } else { v.iter().map(|x| x * 20.0).collect() };
+            let v = if n.ends_with(".g") {
+                v
+            } else {
+                v.iter().map(|x| x * 20.0).collect()
+            };
             (n, (s, v))
         })
         .collect();
@@ -39,13 +43,19 @@ fn cached_and_uncached_logits_agree_at_every_position() {
     let mut s = Scratch::new(&m.cfg);
     let mut cached = Vec::new();
     for &t in &toks {
-        cached.push(m.forward(&[t], &mut kv, &mut s, Logits::Last).unwrap().to_vec());
+        cached.push(
+            m.forward(&[t], &mut kv, &mut s, Logits::Last)
+                .unwrap()
+                .to_vec(),
+        );
     }
     // Uncached: the whole prefix from scratch, for every position.
     let mut spread = 0.0f32;
     for p in 0..toks.len() {
         let mut kv = KvCache::new(&m.cfg);
-        let full = m.forward(&toks[..=p], &mut kv, &mut s, Logits::Last).unwrap();
+        let full = m
+            .forward(&toks[..=p], &mut kv, &mut s, Logits::Last)
+            .unwrap();
         for i in 0..v {
             assert!(
                 (full[i] - cached[p][i]).abs() <= 1e-4,
@@ -56,7 +66,10 @@ fn cached_and_uncached_logits_agree_at_every_position() {
         }
         spread = spread.max(cached[p].iter().fold(0.0f32, |a, &x| a.max(x.abs())));
     }
-    assert!(spread > 1e-2, "logits are all ~0: the test would prove nothing");
+    assert!(
+        spread > 1e-2,
+        "logits are all ~0: the test would prove nothing"
+    );
 
     // All-positions prefill matches the step-by-step logits too.
     let mut kv = KvCache::new(&m.cfg);
@@ -91,7 +104,14 @@ fn same_seed_same_text_and_cache_does_not_change_it() {
     let b = generate(&m, "KING:", opts);
     assert_eq!(a, b);
     assert_eq!(a.chars().count(), 30);
-    let c = generate(&m, "KING:", GenOptions { kv_cache: false, ..opts });
+    let c = generate(
+        &m,
+        "KING:",
+        GenOptions {
+            kv_cache: false,
+            ..opts
+        },
+    );
     assert_eq!(a, c, "cache on and off must sample the same text");
     let d = generate(&m, "KING:", GenOptions { seed: 10, ..opts });
     assert_ne!(a, d, "a different seed should give different text");
@@ -126,14 +146,20 @@ fn context_limit_stops_generation_with_a_reason() {
     let toks = vec![1u32; ctx + 1];
     assert_eq!(
         m.forward(&toks, &mut kv, &mut s, Logits::Last).unwrap_err(),
-        Error::ContextFull { ctx, needed: ctx + 1 }
+        Error::ContextFull {
+            ctx,
+            needed: ctx + 1
+        }
     );
 }
 
 #[test]
 fn unknown_prompt_characters_are_named_in_the_error() {
     let m = small(4);
-    let e = Generator::new(&m, "Hello <wörld>", GenOptions::default()).err().unwrap().to_string();
+    let e = Generator::new(&m, "Hello <wörld>", GenOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("'<'") && e.contains("'ö'"), "{e}");
     // The empty prompt is documented to start from a newline.
     assert!(Generator::new(&m, "", GenOptions::default()).is_ok());
@@ -145,7 +171,8 @@ fn unknown_prompt_characters_are_named_in_the_error() {
 #[test]
 fn golden_generation_matches_fixture() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/golden.json");
-    let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let cfg: Config = serde_json::from_value(fixture["config"].clone()).unwrap();
     let tok = Tokenizer::new(tinyopt::model::tokenizer::DEFAULT_VOCAB).unwrap();
     let m = Gpt::random(cfg, tok, fixture["init_seed"].as_u64().unwrap()).unwrap();
