@@ -3,6 +3,7 @@
 
 /// Milliseconds since an arbitrary origin fixed for this process or page.
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::disallowed_methods)] // the one sanctioned use of Instant::now, native only
 pub fn now_ms() -> f64 {
     use std::sync::OnceLock;
     use std::time::Instant;
