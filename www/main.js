@@ -1,0 +1,147 @@
+// Wires the page: form -> state (<-> URL) -> worker; worker messages -> state -> render.
+// Rendering is batched to one pass per animation frame, however fast tokens arrive.
+
+import { createState, sanitize, syncUrl } from './state.js';
+import { ModelClient } from './client.js';
+import { render, readForm, writeForm } from './render.js';
+import { fmt } from './metrics.js';
+import { summarize } from './metrics.js';
+
+const state = createState(window.location.search);
+const $ = (id) => document.getElementById(id);
+
+let frame = 0;
+function scheduleRender() {
+  if (!frame) frame = requestAnimationFrame(() => {
+    frame = 0;
+    render(state);
+  });
+}
+
+function onMessage(m) {
+  const run = state.run;
+  const mine = run && m.id === run.id;
+  switch (m.type) {
+    case 'loading':
+      if (state.phase !== 'running') state.phase = 'loading';
+      state.status = m.message;
+      break;
+    case 'restarting':
+      state.phase = 'loading';
+      state.status = 'Restarting the model after the crash…';
+      if (run && !run.done) run.done = true;
+      break;
+    case 'ready':
+      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated };
+      state.phase = 'ready';
+      state.status = m.source === 'random'
+        ? 'Ready (untrained: random weights).'
+        : 'Ready.';
+      break;
+    case 'started':
+      if (!mine) return;
+      run.started = m.started;
+      state.lastByMode[run.settings.kv ? 'on' : 'off'] = run;
+      break;
+    case 'token':
+      if (!mine) return;
+      run.steps.push({ pos: m.step.pos, ms: m.step.ms, wall: m.step.wall });
+      run.text += m.step.text;
+      break;
+    case 'done': {
+      if (!mine) return;
+      run.done = true;
+      run.stopped = m.stopped;
+      state.phase = 'ready';
+      const s = summarize(run);
+      const why = m.stopped ? 'Stopped' : m.contextFull ? 'Done — ' + m.message : 'Done';
+      state.status = `${why}: ${s.n} tokens, ${fmt(s.tokensPerS)} tokens/s with the KV cache ${run.settings.kv ? 'on' : 'off'}.`;
+      break;
+    }
+    case 'error':
+      if (m.id !== undefined && !mine) return;
+      if (run && mine) run.done = true;
+      state.error = m.fatal ? `The model crashed: ${m.message}. Restarting it…` : m.message;
+      if (m.startup) {
+        state.phase = 'broken';
+        state.status = 'The model could not be loaded.';
+      } else if (m.fatal) {
+        state.phase = 'loading';
+        state.status = 'Restarting the model after the crash…';
+      } else if (state.model) {
+        state.phase = 'ready';
+        state.status = 'Ready.';
+      } else {
+        state.phase = 'broken';
+        state.status = 'The model could not be loaded.';
+      }
+      break;
+  }
+  scheduleRender();
+}
+
+const client = new ModelClient(onMessage);
+
+/** Reads the form into the state and mirrors it into the URL. */
+function updateSettings() {
+  state.settings = sanitize(readForm());
+  syncUrl(state.settings);
+  scheduleRender();
+}
+
+function generate() {
+  if (state.phase === 'broken') {
+    state.error = '';
+    client.start();
+    return;
+  }
+  if (!(state.phase === 'ready' || state.phase === 'running')) return;
+  updateSettings();
+  writeForm(state.settings); // show the clamped values that will actually run
+  const settings = { ...state.settings };
+  const id = client.generate(settings);
+  state.run = { id, settings, started: null, steps: [], text: '', done: false, stopped: false };
+  state.phase = 'running';
+  state.error = '';
+  state.status = `Generating ${settings.tokens} tokens with the KV cache ${settings.kv ? 'on' : 'off'}…`;
+  render(state); // at once, so the controls and status never show the previous run's end
+}
+
+function stop() {
+  if (state.run && !state.run.done) client.stop(state.run.id);
+}
+
+const form = $('form');
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  generate();
+});
+form.addEventListener('input', updateSettings);
+// When a field loses focus, show its validated value (e.g. tokens=-5 becomes 1).
+form.addEventListener('change', () => {
+  updateSettings();
+  writeForm(state.settings);
+});
+$('prompt').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+    e.preventDefault();
+    generate();
+  }
+});
+$('stop').addEventListener('click', stop);
+$('panic').addEventListener('click', () => client.debugPanic());
+$('panic').hidden = new URLSearchParams(window.location.search).get('debug') !== 'panic';
+window.addEventListener('resize', scheduleRender);
+
+/** A handle for tests and the console; nothing on the page depends on it. */
+window.__tinyopt = {
+  state,
+  generate,
+  stop,
+  debugPanic: () => client.debugPanic(),
+};
+
+writeForm(state.settings);
+syncUrl(state.settings);
+client.start();
+render(state);
