@@ -4,6 +4,8 @@
 mod args;
 #[path = "cli/load.rs"]
 mod load;
+#[path = "cli/serve.rs"]
+mod serve;
 
 use args::Args;
 use std::io::Write;
@@ -19,6 +21,7 @@ usage:
   tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
                 [--model PATH]
   tinyopt info [--model PATH]
+  tinyopt serve [--port 8000] [--host 127.0.0.1] [--root DIR]
 
 Without --model, commands use models/shakespeare-char.safetensors.";
 
@@ -33,6 +36,7 @@ fn main() {
         "generate" => generate(rest),
         "bench" => bench_cmd(rest),
         "info" => info(rest),
+        "serve" => serve_cmd(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -155,4 +159,14 @@ fn info(raw: &[String]) -> Result<(), String> {
         println!("{k}: {v}");
     }
     Ok(())
+}
+
+fn serve_cmd(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse("serve", raw, &["port", "host", "root"], &[])?;
+    let root = std::path::PathBuf::from(a.str("root").unwrap_or("."));
+    serve::run(
+        &root,
+        a.str("host").unwrap_or("127.0.0.1"),
+        a.get("port", 8000)?,
+    )
 }

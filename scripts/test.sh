@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One command: install what is missing, then run every test suite:
+#   1. native unit + integration tests (cargo test)
+#   2. the wasm API in headless Chromium (wasm-pack test)
+#   3. the served page in headless Chromium (node --test + playwright-core)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh all
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}"
+
+echo "== native tests"
+cargo test --all-targets
+
+echo "== wasm tests in headless Chromium"
+wasm_tests=()
+shopt -s nullglob
+for f in tests/web*.rs; do wasm_tests+=(--test "$(basename "$f" .rs)"); done
+wasm-pack test --headless --chrome -- "${wasm_tests[@]}"
+
+echo "== page tests in headless Chromium"
+scripts/build.sh
+PORT="${PAGE_TEST_PORT:-8765}"
+target/release/tinyopt serve --port "$PORT" >/tmp/tinyopt-serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+mkdir -p artifacts
+TINYOPT_URL="http://127.0.0.1:$PORT/" node --test tests/page/
