@@ -1,7 +1,7 @@
 // Canvas chart of per-token latency (ms) against position, one line per cache mode,
 // plus a text description of the same lines for screen readers.
 
-import { fmt, median } from './metrics.js';
+import { fmt, median, quantile } from './metrics.js';
 
 /** "Nice" tick values (1, 2, 5 × 10^k) covering 0..max. */
 function ticks(max, target) {
@@ -50,12 +50,16 @@ export function drawChart(canvas, series, xMaxHint = 0) {
   const h = cssH - pad.t - pad.b;
 
   const live = series.filter((s) => s.points.length > 0);
+  const smooth = new Map(live.map((s) => [s, rollingMedian(s.points, 9)]));
+  // The y axis fits the trend (rolling medians, and most single steps), not the rare
+  // spike from the OS or the browser pausing the worker: spikes are cut off at the top.
   let xMax = xMaxHint;
   let yMax = 0;
   for (const s of live) {
     for (const q of s.points) xMax = Math.max(xMax, q.pos);
     const body = s.points.length > 1 ? s.points.slice(1) : s.points;
-    for (const q of body) yMax = Math.max(yMax, q.ms);
+    const sorted = body.map((q) => q.ms).sort((a, b) => a - b);
+    yMax = Math.max(yMax, quantile(sorted, 0.95), ...smooth.get(s).map((q) => q.ms));
   }
   xMax = Math.max(xMax, 8);
   // The x axis ends at the context size (or the last position): ticks stay inside it.
@@ -118,22 +122,24 @@ export function drawChart(canvas, series, xMaxHint = 0) {
     path(s.points);
     ctx.globalAlpha = 1;
     ctx.lineWidth = 2.5;
-    path(rollingMedian(s.points, 9));
+    path(smooth.get(s));
     ctx.setLineDash([]);
     if (s.points.length === 1) {
       ctx.beginPath();
       ctx.arc(X(s.points[0].pos), Y(s.points[0].ms), 3, 0, 2 * Math.PI);
       ctx.fill();
     }
-    const first = s.points[0];
-    if (first.ms > ys[ys.length - 1]) {
-      const x = X(first.pos);
-      ctx.beginPath();
-      ctx.moveTo(x - 5, pad.t + 7);
-      ctx.lineTo(x + 5, pad.t + 7);
-      ctx.lineTo(x, pad.t);
-      ctx.closePath();
-      ctx.fill();
+    // A small tick on the top edge marks each clipped spike.
+    for (const q of s.points) {
+      if (q.ms > ys[ys.length - 1]) {
+        const x = X(q.pos);
+        ctx.beginPath();
+        ctx.moveTo(x - 4, pad.t + 6);
+        ctx.lineTo(x + 4, pad.t + 6);
+        ctx.lineTo(x, pad.t);
+        ctx.closePath();
+        ctx.fill();
+      }
     }
   }
 

@@ -45,8 +45,10 @@ function onMessage(m) {
       break;
     case 'token':
       if (!mine) return;
-      run.steps.push({ pos: m.step.pos, ms: m.step.ms, wall: m.step.wall });
-      run.text += m.step.text;
+      for (const st of m.steps) {
+        run.steps.push({ pos: st.pos, ms: st.ms, wall: st.wall });
+        run.text += st.text;
+      }
       break;
     case 'done': {
       if (!mine) return;

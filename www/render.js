@@ -206,8 +206,8 @@ function renderModelCard(state) {
   } else {
     notice.hidden = false;
     notice.textContent =
-      'untrained: random weights. The text will be gibberish, but the speed and memory ' +
-      `figures are real. (${model.notice})`;
+      `untrained: random weights — ${model.notice}. The text will be gibberish, ` +
+      'but the speed and memory figures are real.';
   }
 }
 

@@ -1,7 +1,7 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
 //   loading {message} · ready {info, source, notice} · started {id, started}
-//   token {id, step} · done {id, stopped, message, contextFull} · error {id?, message, fatal}
+//   token {id, steps: [{token, text, pos, ms, wall}]} · done {id, stopped, message, contextFull} · error {id?, message, fatal}
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
@@ -95,21 +95,31 @@ async function generate(job, s) {
     kv_cache: s.kv,
   });
   post({ type: 'started', id: job.id, started });
+  // Steps go out in one message per slice: a message per token would cost about a
+  // third of a cached step, and the page only redraws once per frame anyway.
+  let batch = [];
+  const flush = () => {
+    if (batch.length) post({ type: 'token', id: job.id, steps: batch });
+    batch = [];
+  };
   let slice = performance.now();
   for (;;) {
     if (job.cancelled) {
+      flush();
       post({ type: 'done', id: job.id, stopped: true, message: 'stopped', contextFull: false });
       return;
     }
     const step = pg.step();
     if (step === null) break;
     step.wall = performance.now() - t0; // ms since start(): includes the prompt's prefill
-    post({ type: 'token', id: job.id, step });
+    batch.push(step);
     if (performance.now() - slice > SLICE_MS) {
+      flush();
       await yieldToEventLoop();
       slice = performance.now();
     }
   }
+  flush();
   post({
     type: 'done',
     id: job.id,
