@@ -124,11 +124,15 @@ form.addEventListener('change', () => {
   updateSettings();
   writeForm(state.settings);
 });
-$('prompt').addEventListener('keydown', (e) => {
+// Ctrl+Enter (Cmd+Enter on a Mac) generates from any field; Escape stops a run.
+form.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
     e.preventDefault();
     generate();
   }
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && state.phase === 'running') stop();
 });
 $('stop').addEventListener('click', stop);
 $('panic').addEventListener('click', () => client.debugPanic());

@@ -257,6 +257,37 @@ test('Stop aborts a long generation', async () => {
   assert.match(status, /^Stopped/);
   const n = (await metrics(page)).count;
   assert.ok(n >= 5 && n < 200, `stopped after ${n} tokens`);
+  // Escape stops too.
+  await page.click('#generate');
+  await page.waitForFunction(() => Number(document.getElementById('m-count').dataset.value) >= 3);
+  await page.keyboard.press('Escape');
+  assert.match(await waitDone(page), /^Stopped/);
+  assert.ok((await metrics(page)).count < 200);
+  await page.close();
+});
+
+test('URL settings are validated and clamped (state.js in the browser)', async () => {
+  const { page } = await open();
+  const got = await page.evaluate(async () => {
+    const { fromQuery, toQuery, LIMITS } = await import(new URL('www/state.js', document.baseURI));
+    const cases = [
+      '?tokens=1e9&temp=99&seed=-3&kv=maybe',
+      '?tokens=abc&temp=Infinity&seed=1.6&kv=0',
+      '?tokens=&temp=&seed=99999999999&kv=true',
+      '?prompt=' + encodeURIComponent('a\r\nb'),
+      '?prompt=' + 'x'.repeat(5000),
+    ];
+    const out = cases.map((c) => fromQuery(c));
+    out.push(fromQuery(toQuery(out[0])));
+    return { out, LIMITS };
+  });
+  const [a, b, c, d, e, roundTrip] = got.out;
+  assert.deepEqual([a.tokens, a.temp, a.seed, a.kv], [1024, 2, 0, true]);
+  assert.deepEqual([b.tokens, b.temp, b.seed, b.kv], [200, 0.8, 2, false]);
+  assert.deepEqual([c.tokens, c.temp, c.seed, c.kv], [200, 0.8, 4294967295, true]);
+  assert.equal(d.prompt, 'a\nb');
+  assert.equal(e.prompt.length, got.LIMITS.promptMaxChars);
+  assert.deepEqual(roundTrip, a);
   await page.close();
 });
 
