@@ -4,15 +4,15 @@
 import { createState, sanitize, syncUrl } from './state.js';
 import { ModelClient } from './client.js';
 import { render, readForm, writeForm } from './render.js';
-import { fmt } from './metrics.js';
-import { summarize } from './metrics.js';
+import { fmt, summarize } from './metrics.js';
 
 const state = createState(window.location.search);
 const $ = (id) => document.getElementById(id);
 
 let frame = 0;
 function scheduleRender() {
-  if (!frame) frame = requestAnimationFrame(() => {
+  if (frame) return;
+  frame = requestAnimationFrame(() => {
     frame = 0;
     render(state);
   });
