@@ -2,6 +2,7 @@
 // and model text goes in through `textContent`/text nodes, never as HTML.
 
 import { summarize, fmt, fmtBytes } from './metrics.js';
+import { toQuery } from './state.js';
 import { drawChart, describeChart } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
@@ -218,6 +219,7 @@ function renderControls(state) {
   $('generate').textContent = state.phase === 'broken' ? 'Retry' : running ? 'Restart' : 'Generate';
   $('stop').disabled = !running;
   $('kv-state').textContent = $('kv').checked ? 'on' : 'off';
+  $('permalink').href = toQuery(state.settings); // works inside an iframe too, where no address bar shows
   document.body.dataset.phase = state.phase;
 }
 

@@ -4,7 +4,8 @@
 //   node tests/page/measure.mjs [rounds=3] [tokens=255]
 //
 // Uses TINYOPT_URL (default http://127.0.0.1:8000/) and /usr/bin/chromium (or CHROMIUM).
-// Prints one JSON line per run and a summary with the median tokens/s of each mode.
+// Prints one JSON line per run and a summary with the median tokens/s of each mode;
+// saves a screenshot of the last round to artifacts/measure.png.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -51,5 +52,8 @@ for (let r = 0; r < rounds; r++) {
 const on = median(results.on);
 const off = median(results.off);
 console.log(JSON.stringify({ tokens, rounds, median_tps_cache_on: on, median_tps_cache_off: off, ratio: on / off }));
+const shot = path.join(path.dirname(new URL(import.meta.url).pathname), '../../artifacts/measure.png');
+fs.mkdirSync(path.dirname(shot), { recursive: true });
+await page.screenshot({ path: shot, fullPage: true });
 await browser.close();
 fs.rmSync(dir, { recursive: true, force: true });

@@ -153,6 +153,8 @@ test('generates with the KV cache on and off, and the measured metrics show the 
   await page.keyboard.press('Space');
   assert.equal(await page.isChecked('#kv'), false);
   assert.match(page.url(), /[?&]kv=0(&|$)/);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  assert.equal(new URL(await page.getAttribute('#permalink', 'href'), page.url()).href, page.url());
   await page.focus('#generate');
   await page.keyboard.press('Enter');
   assert.match(await waitDone(page), /^Done/);
