@@ -198,6 +198,13 @@ function renderModelCard(state) {
     ? 'This page is cross-origin isolated, so the timer resolves a few microseconds.'
     : 'This page is not cross-origin isolated, so the browser rounds timings to about ' +
       '0.1 ms: single steps under a millisecond are coarse; tokens/s, timed over the whole run, is not.';
+  // Any other facts the trainer recorded, shown as they are (shortened).
+  const known = ['val_loss', 'train_tokens', 'steps', 'init'];
+  for (const [k, v] of Object.entries(meta)) {
+    if (known.includes(k)) continue;
+    const text = String(v);
+    fact(dl, k, text.length > 80 ? text.slice(0, 79) + '…' : text, text);
+  }
   if (trained) fact(dl, 'Weights file', model.source);
   else if (meta.init) fact(dl, 'Initialisation', meta.init);
   const notice = $('model-notice');
