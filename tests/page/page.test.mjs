@@ -268,6 +268,71 @@ test('Stop aborts a long generation', async () => {
   await page.close();
 });
 
+/** A safetensors model file like the trainer writes (random weights, with training facts). */
+function fakeTrainedModel() {
+  const vocab = '\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const [V, T, L, D] = [65, 32, 2, 32];
+  const shapes = [['wte', [V, D]], ['wpe', [T, D]]];
+  for (let i = 0; i < L; i++) {
+    for (const [n, s] of [['ln1.g', [D]], ['ln1.b', [D]], ['attn.qkv.w', [3 * D, D]], ['attn.qkv.b', [3 * D]],
+      ['attn.proj.w', [D, D]], ['attn.proj.b', [D]], ['ln2.g', [D]], ['ln2.b', [D]], ['mlp.up.w', [4 * D, D]],
+      ['mlp.up.b', [4 * D]], ['mlp.down.w', [D, 4 * D]], ['mlp.down.b', [D]]]) shapes.push([`h.${i}.${n}`, s]);
+  }
+  shapes.push(['lnf.g', [D]], ['lnf.b', [D]], ['head.w', [V, D]]);
+  const header = {};
+  const blobs = [];
+  let off = 0;
+  let seed = 1;
+  for (const [name, shape] of shapes) {
+    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    for (let i = 0; i < a.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      a[i] = name.endsWith('.g') ? 1 : name.endsWith('.b') ? 0 : (seed / 2147483648 - 0.5) * 0.1;
+    }
+    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + a.byteLength] };
+    off += a.byteLength;
+    blobs.push(Buffer.from(a.buffer));
+  }
+  header.__metadata__ = {
+    format: 'tinyopt-gpt',
+    'tinyopt.config': JSON.stringify({ vocab: V, ctx: T, n_layer: L, n_head: 2, d_model: D }),
+    'tinyopt.vocab': JSON.stringify(vocab),
+    val_loss: '1.4823',
+    train_tokens: '1003854',
+    steps: '5000',
+  };
+  let h = Buffer.from(JSON.stringify(header));
+  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([len, h, ...blobs]);
+}
+
+test('a trained model file shows its training facts; a corrupt one falls back honestly', async () => {
+  const bytes = fakeTrainedModel();
+  for (const [body, trained] of [[bytes, true], [bytes.subarray(0, 1000), false]]) {
+    await browser.route('**/models/shakespeare-char.safetensors', (r) =>
+      r.fulfill({ status: 200, contentType: 'application/octet-stream', body }),
+    );
+    const { page } = await open('?prompt=ROMEO%3A&tokens=10');
+    const card = await page.textContent('#model-card');
+    if (trained) {
+      assert.match(card, /Validation loss\s*1\.482/);
+      assert.match(card, /Training tokens\s*1,003,854/);
+      assert.match(card, /Training steps\s*5,000/);
+      assert.match(card, /Context \(tokens\)\s*32/);
+      assert.equal(await page.isHidden('#model-notice'), true);
+    } else {
+      assert.match(await page.textContent('#model-notice'), /untrained: random weights — the model file could not be used: invalid weight file/);
+      assert.match(card, /Context \(tokens\)\s*256/);
+    }
+    await page.click('#generate');
+    assert.match(await waitDone(page), /^Done: 10 tokens/);
+    await page.close();
+    await browser.unroute('**/models/shakespeare-char.safetensors');
+  }
+});
+
 test('URL settings are validated and clamped (state.js in the browser)', async () => {
   const { page } = await open();
   const got = await page.evaluate(async () => {
