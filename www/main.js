@@ -84,10 +84,14 @@ function onMessage(m) {
 
 const client = new ModelClient(onMessage);
 
-/** Reads the form into the state and mirrors it into the URL. */
-function updateSettings() {
+/** Reads the form into the state and mirrors it into the URL (debounced while typing:
+ *  browsers throttle pages that call replaceState hundreds of times). */
+let urlTimer = 0;
+function updateSettings(now = false) {
   state.settings = sanitize(readForm());
-  syncUrl(state.settings);
+  clearTimeout(urlTimer);
+  if (now === true) syncUrl(state.settings);
+  else urlTimer = setTimeout(() => syncUrl(state.settings), 200);
   scheduleRender();
 }
 
@@ -98,7 +102,7 @@ function generate() {
     return;
   }
   if (!(state.phase === 'ready' || state.phase === 'running')) return;
-  updateSettings();
+  updateSettings(true);
   writeForm(state.settings); // show the clamped values that will actually run
   const settings = { ...state.settings };
   const id = client.generate(settings);
@@ -118,10 +122,10 @@ form.addEventListener('submit', (e) => {
   e.preventDefault();
   generate();
 });
-form.addEventListener('input', updateSettings);
+form.addEventListener('input', () => updateSettings());
 // When a field loses focus, show its validated value (e.g. tokens=-5 becomes 1).
 form.addEventListener('change', () => {
-  updateSettings();
+  updateSettings(true);
   writeForm(state.settings);
 });
 // Ctrl+Enter (Cmd+Enter on a Mac) generates from any field; Escape stops a run.
