@@ -21,8 +21,12 @@ export class ModelClient {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;
       if (m.type === 'ready') this.ready = true;
+      // A crash while loading would crash again on a restart: report it as a startup
+      // failure (the page offers Retry) instead of restarting in a loop.
+      const restart = m.type === 'error' && m.fatal && this.ready;
+      if (m.type === 'error' && m.fatal && !this.ready) m.startup = true;
       this.onMessage(m);
-      if (m.type === 'error' && m.fatal) this.restart();
+      if (restart) this.restart();
     };
     // A module that fails to load (e.g. www/pkg not built) reports here, without details.
     w.onerror = (e) => {
@@ -35,8 +39,8 @@ export class ModelClient {
         startup: true,
         message:
           (e.message ? e.message + ': ' : '') +
-          'the model worker could not start. Is the wasm package built? ' +
-          '(wasm-pack build --target web --release --out-dir www/pkg --no-typescript)',
+          'the model worker could not start. Is the wasm package built into www/pkg? ' +
+          '(scripts/build.sh builds it)',
       });
     };
     this.worker = w;

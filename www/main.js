@@ -63,7 +63,9 @@ function onMessage(m) {
     case 'error':
       if (m.id !== undefined && !mine) return;
       if (run && mine) run.done = true;
-      state.error = m.fatal ? `The model crashed: ${m.message}. Restarting it…` : m.message;
+      state.error = m.fatal
+        ? `The model crashed: ${m.message}.` + (m.startup ? '' : ' Restarting it…')
+        : m.message;
       if (m.startup) {
         state.phase = 'broken';
         state.status = 'The model could not be loaded.';

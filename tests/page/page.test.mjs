@@ -333,6 +333,22 @@ test('a trained model file shows its training facts; a corrupt one falls back ho
   }
 });
 
+test('a failed start offers Retry, which recovers once the files are there', async () => {
+  await browser.route('**/www/pkg/tinyopt_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.phase === 'broken');
+  assert.ok((await page.textContent('[role="alert"]')).length > 0);
+  assert.equal(await page.textContent('#generate'), 'Retry');
+  await browser.unroute('**/www/pkg/tinyopt_bg.wasm');
+  await page.click('#generate');
+  await waitReady(page);
+  assert.equal(await page.textContent('#error'), '');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done/);
+  await page.close();
+});
+
 test('URL settings are validated and clamped (state.js in the browser)', async () => {
   const { page } = await open();
   const got = await page.evaluate(async () => {
