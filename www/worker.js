@@ -1,7 +1,9 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
-//   loading {message} · ready {info, source, notice} · started {id, started}
-//   token {id, steps: [{token, text, pos, ms, wall}]} · done {id, stopped, message, contextFull} · error {id?, message, fatal}
+//   loading {message} · ready {info, source, notice, isolated} · started {id, started}
+//   token {id, steps: [{token, text, pos, ms, wall}]}
+//   done {id, stopped, message, contextFull} · error {id?, message, fatal}
+// and takes: generate {id, settings} · stop {id} · panic (a test hook).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
