@@ -1,0 +1,391 @@
+// Page tests: the served playground in a real Chromium, driven by playwright-core.
+//
+//   node --test tests/page/
+//
+// Needs the wasm package built (wasm-pack build --target web --release --out-dir www/pkg
+// --no-typescript) and a static server on the repo root: TINYOPT_URL (default
+// http://127.0.0.1:8000/). If nothing answers there, the test serves the repo itself
+// with `python3 -m http.server` on a free port. Chromium: CHROMIUM, default /usr/bin/chromium.
+// Screenshots go to artifacts/.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACTS = path.join(ROOT, 'artifacts');
+const HOSTILE_PROMPT = '<img src=x onerror=alert(1)>';
+
+let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
+let server = null;
+let browser = null;
+let userDataDir = null;
+
+async function answers(url) {
+  try {
+    const res = await fetch(new URL('index.html', url));
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+before(async () => {
+  if (!base.endsWith('/')) base += '/';
+  if (!(await answers(base))) {
+    if (process.env.TINYOPT_URL) throw new Error(`nothing serves the page at TINYOPT_URL=${base}`);
+    const port = await freePort();
+    server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
+    base = `http://127.0.0.1:${port}/`;
+    for (let i = 0; i < 50 && !(await answers(base)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await answers(base), 'the fallback static server did not start');
+  }
+  const pkg = await fetch(new URL('www/pkg/tinyopt.js', base));
+  assert.ok(pkg.ok, 'www/pkg/tinyopt.js is not served: build the wasm package first');
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-chromium-'));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill();
+  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+});
+
+/** Opens the page with a query; records dialogs and page errors. */
+async function open(query = '', viewport) {
+  const page = await browser.newPage();
+  if (viewport) await page.setViewportSize(viewport);
+  const seen = { dialogs: [], errors: [] };
+  page.on('dialog', (d) => {
+    seen.dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => seen.errors.push(e.message));
+  await page.goto(base + query);
+  await waitReady(page);
+  return { page, seen };
+}
+
+async function waitReady(page, timeout = 30000) {
+  await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
+}
+
+/** Waits for the current run to end and returns the status line. */
+async function waitDone(page, timeout = 60000) {
+  await page.waitForFunction(
+    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
+    null,
+    { timeout },
+  );
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  return page.textContent('#status');
+}
+
+/** The raw numbers behind the metric outputs. */
+function metrics(page) {
+  return page.evaluate(() => {
+    const v = (id) => Number(document.getElementById(id).dataset.value);
+    return {
+      tps: v('m-tps'),
+      median: v('m-median'),
+      ttft: v('m-ttft'),
+      count: v('m-count'),
+      weights: v('m-weights'),
+      kv: v('m-kv'),
+      spread: document.getElementById('m-spread').textContent,
+    };
+  });
+}
+
+test('generates with the KV cache on and off, and the measured metrics show the difference', async () => {
+  const { page, seen } = await open('?prompt=ROMEO%3A&tokens=150&temp=0&seed=7&kv=1');
+  // Keyboard only: Ctrl+Enter in the prompt generates.
+  await page.focus('#prompt');
+  await page.keyboard.press('Control+Enter');
+  const status1 = await waitDone(page);
+  assert.match(status1, /^Done/);
+  const on = await metrics(page);
+  for (const k of ['tps', 'median', 'ttft', 'weights', 'kv']) {
+    assert.ok(Number.isFinite(on[k]) && on[k] > 0, `cache on: ${k} = ${on[k]}`);
+  }
+  assert.equal(on.count, 150);
+  assert.match(on.spread, /^[\d.,]+–[\d.,]+$/);
+  assert.ok((await page.textContent('#out-gen')).length === 150);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'page-kv-on.png'), fullPage: true });
+
+  // Flip the switch with the keyboard; the URL follows.
+  await page.focus('#kv');
+  await page.keyboard.press('Space');
+  assert.equal(await page.isChecked('#kv'), false);
+  assert.match(page.url(), /[?&]kv=0(&|$)/);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  assert.equal(new URL(await page.getAttribute('#permalink', 'href'), page.url()).href, page.url());
+  await page.focus('#generate');
+  await page.keyboard.press('Enter');
+  assert.match(await waitDone(page), /^Done/);
+  const off = await metrics(page);
+  for (const k of ['tps', 'median', 'ttft', 'weights']) {
+    assert.ok(Number.isFinite(off[k]) && off[k] > 0, `cache off: ${k} = ${off[k]}`);
+  }
+  assert.equal(off.kv, 0, 'no KV cache bytes with the cache off');
+  assert.equal(off.weights, on.weights);
+  assert.notEqual(off.tps, on.tps);
+  assert.ok(on.tps > off.tps, `cache on ${on.tps} tokens/s should beat cache off ${off.tps}`);
+  assert.ok(off.median > on.median, 'recomputing the sequence costs more per token');
+
+  // Greedy decoding: the same text either way.
+  const textOff = await page.textContent('#out-gen');
+  assert.equal(textOff.length, 150);
+
+  // The chart holds both runs, and says so in words.
+  assert.equal(await page.getAttribute('#chart', 'data-series'), 'on:150,off:150');
+  const label = await page.getAttribute('#chart', 'aria-label');
+  assert.match(label, /KV cache on: 150 tokens/);
+  assert.match(label, /KV cache off: 150 tokens/);
+  const cmp = await page.evaluate(() => ({
+    on: document.getElementById('c-on-tps').textContent,
+    off: document.getElementById('c-off-tps').textContent,
+    speedup: Number(document.getElementById('speedup').dataset.value),
+  }));
+  assert.notEqual(cmp.on, '—');
+  assert.notEqual(cmp.off, '—');
+  assert.ok(cmp.speedup > 1, `speedup ${cmp.speedup}`);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'page-kv-off.png'), fullPage: true });
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('greedy text is identical with and without the cache', async () => {
+  const { page } = await open('?prompt=ROMEO%3A&tokens=60&temp=0&seed=1&kv=1');
+  await page.click('#generate');
+  await waitDone(page);
+  const a = await page.textContent('#out-gen');
+  await page.click('#kv');
+  await page.click('#generate');
+  await waitDone(page);
+  const b = await page.textContent('#out-gen');
+  assert.equal(a.length, 60);
+  assert.equal(a, b);
+  await page.close();
+});
+
+test('a hostile URL is clamped and shown as literal text', async () => {
+  const { page, seen } = await open(`?tokens=-5&temp=NaN&prompt=${HOSTILE_PROMPT}`);
+  assert.equal(await page.inputValue('#tokens'), '1');
+  assert.equal(await page.inputValue('#temp'), '0.8');
+  assert.equal(await page.inputValue('#prompt'), HOSTILE_PROMPT);
+  const q = new URL(page.url()).searchParams;
+  assert.equal(q.get('tokens'), '1');
+  assert.equal(q.get('temp'), '0.8');
+  assert.equal(q.get('prompt'), HOSTILE_PROMPT);
+
+  // Its characters are not in the vocabulary: the wasm error shows, nothing crashes.
+  await page.click('#generate');
+  await page.waitForFunction(() => document.getElementById('error').textContent.length > 0);
+  const err = await page.textContent('[role="alert"]');
+  assert.match(err, /does not know/);
+  assert.match(err, /'<'/);
+  assert.equal(await page.textContent('#out-prompt'), HOSTILE_PROMPT);
+  assert.equal(await page.locator('img').count(), 0, 'no element was injected');
+  await waitReady(page);
+
+  // The page still works afterwards.
+  await page.fill('#prompt', 'ROMEO:');
+  await page.fill('#tokens', '20');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done: 20 tokens/);
+  assert.equal(await page.textContent('#error'), '');
+  assert.deepEqual(seen.dialogs, [], 'no dialog fired');
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('a wasm panic shows a readable error and the next run works without a reload', async () => {
+  const { page } = await open('?prompt=ROMEO%3A&tokens=30&temp=0.8&seed=3&kv=1&debug=panic');
+  const before = await page.evaluate(() => performance.timeOrigin);
+  assert.equal(await page.isVisible('#panic'), true);
+  await page.click('#panic');
+  await page.waitForFunction(() => /debugPanic was called/.test(document.getElementById('error').textContent));
+  assert.match(await page.textContent('[role="alert"]'), /The model crashed: tinyopt panicked/);
+  await waitReady(page);
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done: 30 tokens/);
+  assert.equal(await page.textContent('#error'), '');
+  assert.equal(await page.evaluate(() => performance.timeOrigin), before, 'no page reload');
+  await page.close();
+});
+
+test('Stop aborts a long generation', async () => {
+  const { page } = await open('?prompt=%0A&tokens=1000&temp=0.8&seed=5&kv=0');
+  await page.click('#generate');
+  await page.waitForFunction(() => Number(document.getElementById('m-count').dataset.value) >= 5);
+  await page.click('#stop');
+  const status = await waitDone(page);
+  assert.match(status, /^Stopped/);
+  const n = (await metrics(page)).count;
+  assert.ok(n >= 5 && n < 200, `stopped after ${n} tokens`);
+  // Escape stops too.
+  await page.click('#generate');
+  await page.waitForFunction(() => Number(document.getElementById('m-count').dataset.value) >= 3);
+  await page.keyboard.press('Escape');
+  assert.match(await waitDone(page), /^Stopped/);
+  assert.ok((await metrics(page)).count < 200);
+  await page.close();
+});
+
+/** A safetensors model file like the trainer writes (random weights, with training facts). */
+function fakeTrainedModel() {
+  const vocab = '\n !$&\',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const [V, T, L, D] = [65, 32, 2, 32];
+  const shapes = [['wte', [V, D]], ['wpe', [T, D]]];
+  for (let i = 0; i < L; i++) {
+    for (const [n, s] of [['ln1.g', [D]], ['ln1.b', [D]], ['attn.qkv.w', [3 * D, D]], ['attn.qkv.b', [3 * D]],
+      ['attn.proj.w', [D, D]], ['attn.proj.b', [D]], ['ln2.g', [D]], ['ln2.b', [D]], ['mlp.up.w', [4 * D, D]],
+      ['mlp.up.b', [4 * D]], ['mlp.down.w', [D, 4 * D]], ['mlp.down.b', [D]]]) shapes.push([`h.${i}.${n}`, s]);
+  }
+  shapes.push(['lnf.g', [D]], ['lnf.b', [D]], ['head.w', [V, D]]);
+  const header = {};
+  const blobs = [];
+  let off = 0;
+  let seed = 1;
+  for (const [name, shape] of shapes) {
+    const a = new Float32Array(shape.reduce((x, y) => x * y, 1));
+    for (let i = 0; i < a.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      a[i] = name.endsWith('.g') ? 1 : name.endsWith('.b') ? 0 : (seed / 2147483648 - 0.5) * 0.1;
+    }
+    header[name] = { dtype: 'F32', shape, data_offsets: [off, off + a.byteLength] };
+    off += a.byteLength;
+    blobs.push(Buffer.from(a.buffer));
+  }
+  header.__metadata__ = {
+    format: 'tinyopt-gpt',
+    'tinyopt.config': JSON.stringify({ vocab: V, ctx: T, n_layer: L, n_head: 2, d_model: D }),
+    'tinyopt.vocab': JSON.stringify(vocab),
+    val_loss: '1.4823',
+    train_tokens: '1003854',
+    steps: '5000',
+  };
+  let h = Buffer.from(JSON.stringify(header));
+  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  return Buffer.concat([len, h, ...blobs]);
+}
+
+test('a trained model file shows its training facts; a corrupt one falls back honestly', async () => {
+  const bytes = fakeTrainedModel();
+  for (const [body, trained] of [[bytes, true], [bytes.subarray(0, 1000), false]]) {
+    await browser.route('**/models/shakespeare-char.safetensors', (r) =>
+      r.fulfill({ status: 200, contentType: 'application/octet-stream', body }),
+    );
+    const { page } = await open('?prompt=ROMEO%3A&tokens=10');
+    const card = await page.textContent('#model-card');
+    if (trained) {
+      assert.match(card, /Validation loss\s*1\.482/);
+      assert.match(card, /Training tokens\s*1,003,854/);
+      assert.match(card, /Training steps\s*5,000/);
+      assert.match(card, /Context \(tokens\)\s*32/);
+      assert.equal(await page.isHidden('#model-notice'), true);
+    } else {
+      assert.match(await page.textContent('#model-notice'), /untrained: random weights — the model file could not be used: invalid weight file/);
+      assert.match(card, /Context \(tokens\)\s*256/);
+    }
+    await page.click('#generate');
+    assert.match(await waitDone(page), /^Done: 10 tokens/);
+    await page.close();
+    await browser.unroute('**/models/shakespeare-char.safetensors');
+  }
+});
+
+test('a failed start offers Retry, which recovers once the files are there', async () => {
+  await browser.route('**/www/pkg/tinyopt_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  const page = await browser.newPage();
+  await page.goto(base);
+  await page.waitForFunction(() => document.body.dataset.phase === 'broken');
+  assert.ok((await page.textContent('[role="alert"]')).length > 0);
+  assert.equal(await page.textContent('#generate'), 'Retry');
+  await browser.unroute('**/www/pkg/tinyopt_bg.wasm');
+  await page.click('#generate');
+  await waitReady(page);
+  assert.equal(await page.textContent('#error'), '');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done/);
+  await page.close();
+});
+
+test('URL settings are validated and clamped (state.js in the browser)', async () => {
+  const { page } = await open();
+  const got = await page.evaluate(async () => {
+    const { fromQuery, toQuery, LIMITS } = await import(new URL('www/state.js', document.baseURI));
+    const cases = [
+      '?tokens=1e9&temp=99&seed=-3&kv=maybe',
+      '?tokens=abc&temp=Infinity&seed=1.6&kv=0',
+      '?tokens=&temp=&seed=99999999999&kv=true',
+      '?prompt=' + encodeURIComponent('a\r\nb'),
+      '?prompt=' + 'x'.repeat(5000),
+    ];
+    const out = cases.map((c) => fromQuery(c));
+    out.push(fromQuery(toQuery(out[0])));
+    return { out, LIMITS };
+  });
+  const [a, b, c, d, e, roundTrip] = got.out;
+  assert.deepEqual([a.tokens, a.temp, a.seed, a.kv], [1024, 2, 0, true]);
+  assert.deepEqual([b.tokens, b.temp, b.seed, b.kv], [200, 0.8, 2, false]);
+  assert.deepEqual([c.tokens, c.temp, c.seed, c.kv], [200, 0.8, 4294967295, true]);
+  assert.equal(d.prompt, 'a\nb');
+  assert.equal(e.prompt.length, got.LIMITS.promptMaxChars);
+  assert.deepEqual(roundTrip, a);
+  await page.close();
+});
+
+test('controls are labelled, and the page fits a narrow iframe', async () => {
+  const { page } = await open('', { width: 700, height: 900 });
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('input, textarea, button, select')]
+      .filter((el) => !el.hidden)
+      .filter((el) => (el.labels ? el.labels.length === 0 : true) && !el.textContent.trim())
+      .map((el) => el.id),
+  );
+  assert.deepEqual(unnamed, []);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth));
+  await page.click('#generate');
+  await waitDone(page);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'page-narrow.png'), fullPage: true });
+  await page.close();
+});

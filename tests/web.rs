@@ -1,0 +1,211 @@
+//! The wasm face in a real browser: `wasm-pack test --headless --chrome`.
+//! Models stay tiny (ctx 32, d 32) because these tests run unoptimised by default.
+#![cfg(target_arch = "wasm32")]
+
+use tinyopt::model::tokenizer::DEFAULT_VOCAB;
+use tinyopt::model::{io, Config, GenOptions, Gpt, Step, Tokenizer};
+use tinyopt::web::Playground;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn tiny(ctx: usize, seed: u64) -> Gpt {
+    let cfg = Config {
+        vocab: 65,
+        ctx,
+        n_layer: 2,
+        n_head: 2,
+        d_model: 32,
+    };
+    Gpt::random(cfg, Tokenizer::new(DEFAULT_VOCAB).unwrap(), seed).unwrap()
+}
+
+/// A Playground over `m`, loaded the way the page loads a model: from file bytes.
+fn playground(m: &Gpt) -> Playground {
+    Playground::from_bytes(&io::save(m).unwrap())
+        .map_err(JsValue::from)
+        .expect("a saved model loads")
+}
+
+/// The message of a `JsError`, as JavaScript would see it.
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v = JsValue::from(e);
+    v.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_else(|| format!("{v:?}"))
+}
+
+fn opts(n: usize, temperature: f32, seed: u64, kv_cache: bool) -> JsValue {
+    serde_wasm_bindgen::to_value(&GenOptions {
+        max_new_tokens: n,
+        temperature,
+        top_k: 0,
+        seed,
+        kv_cache,
+    })
+    .unwrap()
+}
+
+/// Runs a generation through the JS-facing API and returns its steps.
+fn run(pg: &mut Playground, prompt: &str, o: JsValue) -> Vec<Step> {
+    pg.start(prompt, o).map_err(JsValue::from).unwrap();
+    let mut steps = Vec::new();
+    loop {
+        let v = pg.step().map_err(JsValue::from).unwrap();
+        if v.is_null() {
+            break;
+        }
+        steps.push(serde_wasm_bindgen::from_value::<Step>(v).unwrap());
+    }
+    steps
+}
+
+fn text(steps: &[Step]) -> String {
+    steps.iter().map(|s| s.text.as_str()).collect()
+}
+
+#[wasm_bindgen_test]
+fn kv_cache_on_and_off_give_the_same_greedy_tokens() {
+    let mut pg = playground(&tiny(32, 1));
+    let on = run(&mut pg, "ROMEO:", opts(20, 0.0, 0, true));
+    let off = run(&mut pg, "ROMEO:", opts(20, 0.0, 0, false));
+    assert_eq!(on.len(), 20);
+    let toks = |s: &[Step]| s.iter().map(|s| s.token).collect::<Vec<_>>();
+    assert_eq!(toks(&on), toks(&off));
+    // Positions follow the prompt; step timings are real, finite, non-negative numbers.
+    assert_eq!(on[0].pos, 6);
+    assert_eq!(on.last().unwrap().pos, 25);
+    assert!(on
+        .iter()
+        .chain(&off)
+        .all(|s| s.ms.is_finite() && s.ms >= 0.0));
+}
+
+#[wasm_bindgen_test]
+fn a_seed_reproduces_a_sampled_run() {
+    let mut pg = playground(&tiny(32, 2));
+    let a = run(&mut pg, "A", opts(25, 1.0, 9, true));
+    let b = run(&mut pg, "A", opts(25, 1.0, 9, false));
+    let c = run(&mut pg, "A", opts(25, 1.0, 10, true));
+    assert_eq!(text(&a), text(&b));
+    assert_ne!(
+        text(&a),
+        text(&c),
+        "another seed should (almost surely) differ"
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_context_limit_stops_a_run_with_a_message() {
+    let mut pg = playground(&tiny(32, 3));
+    let steps = run(&mut pg, "\n", opts(100, 0.8, 1, true));
+    assert_eq!(steps.len(), 31, "1 prompt token + 31 new ones fill ctx 32");
+    assert!(pg.context_full());
+    assert!(pg.stop_message().contains("context window"));
+}
+
+#[wasm_bindgen_test]
+fn bad_weight_files_are_errors_not_panics() {
+    let bytes = io::save(&tiny(32, 4)).unwrap();
+    for bad in [
+        &b""[..],
+        &b"definitely not a model"[..],
+        &bytes[..bytes.len() / 2],
+        &bytes[..9],
+    ] {
+        let e = Playground::from_bytes(bad).err().expect("must fail");
+        assert!(message(e).starts_with("invalid weight file"));
+    }
+    // The module still works after those errors.
+    let mut pg = playground(&tiny(32, 4));
+    assert_eq!(run(&mut pg, "A", opts(3, 0.0, 0, true)).len(), 3);
+}
+
+#[wasm_bindgen_test]
+fn unknown_prompt_characters_and_long_prompts_are_errors() {
+    let mut pg = playground(&tiny(32, 5));
+    let e = pg
+        .start("<img src=x>", opts(5, 0.8, 1, true))
+        .expect_err("unknown characters must fail");
+    let m = message(e);
+    assert!(m.contains("does not know") && m.contains("'<'"), "{m}");
+    let e = pg
+        .start(&"a".repeat(32), opts(5, 0.8, 1, true))
+        .expect_err("a prompt that fills the context must fail");
+    assert!(message(e).contains("at most 31"));
+    let e = pg
+        .start("a", JsValue::from_str("nonsense"))
+        .expect_err("bad options must fail");
+    assert!(message(e).contains("bad generation options"));
+    // No generation in progress after a failed start.
+    assert!(pg.step().is_err());
+    assert_eq!(run(&mut pg, "a", opts(2, 0.0, 0, true)).len(), 2);
+}
+
+#[wasm_bindgen_test]
+fn info_describes_the_model() {
+    let m = tiny(32, 6);
+    let pg = playground(&m);
+    let info: serde_json::Value = serde_wasm_bindgen::from_value(pg.info().unwrap()).unwrap();
+    assert_eq!(info["config"]["ctx"], 32);
+    assert_eq!(info["config"]["d_model"], 32);
+    assert_eq!(info["n_params"], m.cfg.n_params());
+    assert_eq!(info["weight_bytes"], m.weight_bytes());
+    assert_eq!(info["vocab"], DEFAULT_VOCAB);
+    assert_eq!(pg.weight_bytes(), m.weight_bytes());
+    // A file's metadata survives the trip to JavaScript.
+    assert_eq!(info["meta"]["init"], "random, seed 6");
+}
+
+#[wasm_bindgen_test]
+fn the_clock_advances_across_busy_work() {
+    let t0 = tinyopt::clock::now_ms();
+    let mut pg = playground(&tiny(32, 7));
+    let steps = run(&mut pg, "\n", opts(31, 0.8, 1, false));
+    let mut acc = 0.0f64;
+    for i in 0..2_000_000u32 {
+        acc += std::hint::black_box(i as f64).sqrt();
+    }
+    std::hint::black_box(acc);
+    let t1 = tinyopt::clock::now_ms();
+    assert!(t1 > t0, "clock did not advance: {t0} -> {t1}");
+    let total: f64 = steps.iter().map(|s| s.ms).sum();
+    assert!(
+        total <= t1 - t0 + 1.0,
+        "steps took {total} ms within {} ms",
+        t1 - t0
+    );
+    // The exported clock is the same clock, and it is performance.now().
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let now = js_sys::Reflect::get(&perf, &"now".into()).unwrap();
+    let js_now = now
+        .dyn_ref::<js_sys::Function>()
+        .unwrap()
+        .call0(&perf)
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    let ours = tinyopt::web::now_ms();
+    assert!((js_now - ours).abs() < 1000.0, "{js_now} vs {ours}");
+}
+
+/// The lead's fixture (also checked natively by `tests/model.rs`): the browser must
+/// print exactly the same text, which proves simd128 and native agree bit for bit.
+#[wasm_bindgen_test]
+fn golden_text_matches_the_native_fixture() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/golden.json")).unwrap();
+    let cfg: Config = serde_json::from_value(fixture["config"].clone()).unwrap();
+    let tok = Tokenizer::new(DEFAULT_VOCAB).unwrap();
+    let m = Gpt::random(cfg, tok, fixture["init_seed"].as_u64().unwrap()).unwrap();
+    let o: GenOptions = serde_json::from_value(fixture["options"].clone()).unwrap();
+    let prompt = fixture["prompt"].as_str().unwrap();
+    let want = fixture["text"].as_str().unwrap();
+    let mut pg = playground(&m);
+    for kv in [true, false] {
+        let o = serde_wasm_bindgen::to_value(&GenOptions { kv_cache: kv, ..o }).unwrap();
+        let steps = run(&mut pg, prompt, o);
+        assert_eq!(text(&steps), want, "kv_cache = {kv}");
+    }
+}

@@ -1,0 +1,69 @@
+// Main-thread side of the worker: starts it, sends it work, and replaces it when the
+// wasm instance inside has trapped (a panic leaves it unusable), so the page keeps
+// working without a reload.
+
+export class ModelClient {
+  /** `onMessage(msg)` receives every worker message (see worker.js), plus
+   *  `{type: 'restarting'}` when a fresh worker replaces a broken one. */
+  constructor(onMessage) {
+    this.onMessage = onMessage;
+    this.worker = null;
+    this.nextId = 1;
+    this.ready = false;
+  }
+
+  /** (Re)starts the worker, which loads the wasm and the model afresh. */
+  start() {
+    if (this.worker) this.worker.terminate();
+    this.ready = false;
+    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    w.onmessage = (e) => {
+      if (w !== this.worker) return; // a message from a worker we already replaced
+      const m = e.data;
+      if (m.type === 'ready') this.ready = true;
+      // A crash while loading would crash again on a restart: report it as a startup
+      // failure (the page offers Retry) instead of restarting in a loop.
+      const restart = m.type === 'error' && m.fatal && this.ready;
+      if (m.type === 'error' && m.fatal && !this.ready) m.startup = true;
+      this.onMessage(m);
+      if (restart) this.restart();
+    };
+    // A module that fails to load (e.g. www/pkg not built) reports here, without details.
+    w.onerror = (e) => {
+      if (w !== this.worker) return;
+      e.preventDefault();
+      this.ready = false;
+      this.onMessage({
+        type: 'error',
+        fatal: false,
+        startup: true,
+        message:
+          (e.message ? e.message + ': ' : '') +
+          'the model worker could not start. Is the wasm package built into www/pkg? ' +
+          '(scripts/build.sh builds it)',
+      });
+    };
+    this.worker = w;
+  }
+
+  restart() {
+    this.onMessage({ type: 'restarting' });
+    this.start();
+  }
+
+  /** Starts a generation with a copy of the settings; returns its id. */
+  generate(settings) {
+    const id = this.nextId++;
+    this.worker.postMessage({ type: 'generate', id, settings: { ...settings } });
+    return id;
+  }
+
+  stop(id) {
+    if (this.worker) this.worker.postMessage({ type: 'stop', id });
+  }
+
+  /** Test hook: makes the wasm panic inside the worker. */
+  debugPanic() {
+    this.worker.postMessage({ type: 'panic' });
+  }
+}

@@ -1,0 +1,109 @@
+// The one state object of the page, and its mirror in the URL query.
+// Anything read back from a URL is untrusted: every field is validated and clamped,
+// so a shared link can reproduce a run but cannot break the page.
+
+/** Bounds and defaults of every reproducible setting. */
+export const LIMITS = Object.freeze({
+  tokens: { min: 1, max: 1024, def: 200 },
+  temp: { min: 0, max: 2, def: 0.8 },
+  seed: { min: 0, max: 4294967295, def: 42 },
+  promptMaxChars: 2000,
+  promptDefault: 'ROMEO:',
+});
+
+/** The reproducible settings with their defaults. */
+export function defaults() {
+  return {
+    prompt: LIMITS.promptDefault,
+    tokens: LIMITS.tokens.def,
+    temp: LIMITS.temp.def,
+    seed: LIMITS.seed.def,
+    kv: true,
+  };
+}
+
+/** A number from untrusted input: NaN/Infinity/garbage give the default, the rest is clamped. */
+function clampNumber(raw, { min, max, def }, integer) {
+  if (raw === null || raw === undefined || String(raw).trim() === '') return def;
+  let x = Number(raw);
+  if (!Number.isFinite(x)) return def;
+  if (integer) x = Math.round(x);
+  return Math.min(max, Math.max(min, x));
+}
+
+/** A boolean from untrusted input; only clear spellings count. */
+function parseBool(raw, def) {
+  if (raw === null || raw === undefined) return def;
+  const s = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(s)) return true;
+  if (['0', 'false', 'off', 'no'].includes(s)) return false;
+  return def;
+}
+
+/** Makes any partial settings object valid (used for the URL and for the form). */
+export function sanitize(raw) {
+  const d = defaults();
+  let prompt = typeof raw.prompt === 'string' ? raw.prompt : d.prompt;
+  // Keep the text literal; only bound its length (the model decides what it accepts).
+  if (prompt.length > LIMITS.promptMaxChars) prompt = prompt.slice(0, LIMITS.promptMaxChars);
+  // Normalise line endings so the same link gives the same tokens everywhere.
+  prompt = prompt.replace(/\r\n?/g, '\n');
+  return {
+    prompt,
+    tokens: clampNumber(raw.tokens, LIMITS.tokens, true),
+    temp: Math.round(clampNumber(raw.temp, LIMITS.temp, false) * 1000) / 1000,
+    seed: clampNumber(raw.seed, LIMITS.seed, true),
+    kv: typeof raw.kv === 'boolean' ? raw.kv : parseBool(raw.kv, d.kv),
+  };
+}
+
+/** Settings from a query string such as `?prompt=ROMEO%3A&tokens=100&temp=0.8&seed=1&kv=0`. */
+export function fromQuery(search) {
+  const q = new URLSearchParams(search);
+  return sanitize({
+    prompt: q.has('prompt') ? q.get('prompt') : undefined,
+    tokens: q.get('tokens'),
+    temp: q.get('temp'),
+    seed: q.get('seed'),
+    kv: q.get('kv'),
+  });
+}
+
+/** The query string that reproduces `s`. */
+export function toQuery(s) {
+  const q = new URLSearchParams();
+  q.set('prompt', s.prompt);
+  q.set('tokens', String(s.tokens));
+  q.set('temp', String(s.temp));
+  q.set('seed', String(s.seed));
+  q.set('kv', s.kv ? '1' : '0');
+  return '?' + q.toString();
+}
+
+/** Mirrors the settings into the address bar without adding history entries. */
+export function syncUrl(s, loc = window.location, hist = window.history) {
+  const next = toQuery(s);
+  if (loc.search !== next) {
+    // Keep unrelated flags (e.g. `debug`) that the page does not own.
+    const keep = new URLSearchParams(loc.search);
+    const q = new URLSearchParams(next);
+    for (const [k, v] of keep) if (!q.has(k)) q.set(k, v);
+    hist.replaceState(null, '', loc.pathname + '?' + q.toString() + loc.hash);
+  }
+}
+
+/**
+ * The page's single state object: the settings plus what the page has learned
+ * (model info, the run in progress, the last finished run of each cache mode).
+ */
+export function createState(search) {
+  return {
+    settings: fromQuery(search),
+    model: null, // {info, source, notice}
+    phase: 'loading', // loading | ready | running | error
+    status: 'Loading the model…',
+    error: '',
+    run: null, // the run in progress or the last one
+    lastByMode: { on: null, off: null },
+  };
+}
