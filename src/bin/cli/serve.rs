@@ -134,6 +134,11 @@ fn content_type(p: &Path) -> &'static str {
     }
 }
 
+/// Cross-origin isolation: lets the page read `performance.now()` at microsecond
+/// precision instead of Chrome's coarse 100 µs (all our resources are same-origin).
+const ISOLATION: &str =
+    "Cross-Origin-Opener-Policy: same-origin\r\nCross-Origin-Embedder-Policy: require-corp\r\n";
+
 fn respond(
     s: &mut TcpStream,
     code: u16,
@@ -148,7 +153,7 @@ fn respond(
     };
     write!(
         s,
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{ISOLATION}Connection: close\r\n\r\n",
         body.len()
     )?;
     if !head {
