@@ -6,7 +6,8 @@
 //! a[8c + l] * b[8c + l] over chunks c = 0, 1, ... (a multiply, then an add: never
 //! fused); the lanes reduced as ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)); then the tail
 //! k & !7 .. k added in order; then the bias. On wasm the eight lanes are two `v128`
-//! accumulators; natively they are an `[f32; 8]` that the compiler vectorises.
+//! accumulators; on x86-64 with AVX one `__m256` (picked at run time); elsewhere an
+//! `[f32; 8]` that the compiler vectorises.
 //!
 //! Speed comes from tiling, which never changes that order: each load of x feeds four
 //! rows of W (matvec), and each load of W feeds several tokens (matmul).
@@ -40,6 +41,7 @@ pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usiz
     imp::matmul(w, x, bias, y, k);
 }
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 /// Walks Y (t, n) in register tiles of `TT` tokens x `TN` rows, with smaller tiles at
 /// the edges; `tile::<TT, TN>(r, i)` computes Y[r..r+TT, i..i+TN].
 #[inline(always)]
@@ -65,12 +67,6 @@ fn for_each_tile(
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
-    use super::for_each_tile;
-
-    /// Register tile: tokens x rows (x86-64 has 16 vector registers: 8 accumulators).
-    const TT: usize = 2;
-    const TN: usize = 2;
-
     #[inline(always)]
     fn reduce(acc: &[f32; 8]) -> f32 {
         ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
@@ -92,33 +88,47 @@ mod imp {
         s
     }
 
+    /// On x86-64 CPUs with AVX, explicit 8-lane intrinsics (`avx` below); elsewhere the
+    /// portable tiles, which the compiler vectorises (SSE2: an 8-lane accumulator is
+    /// two registers). AVX adds no fused multiply-add, so both give the canonical bits.
     pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
-        let (n, t) = (y.len() / (x.len() / k).max(1), x.len() / k);
-        if t == 1 {
-            // Decode: four rows share each chunk of x.
-            for_each_tile(
-                1,
-                n,
-                |r, i, _, tn| match tn {
-                    4 => tile::<1, 4>(w, x, bias, y, k, n, r, i),
-                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
-                },
-                1,
-                4,
-            );
-        } else {
-            for_each_tile(
-                t,
-                n,
-                |r, i, tt, tn| match (tt, tn) {
-                    (TT, TN) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
-                    (TT, _) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
-                    (_, TN) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
-                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
-                },
-                TT,
-                TN,
-            );
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX (checked just above).
+            return unsafe { super::avx::matmul(w, x, bias, y, k) };
+        }
+        tiled::<4, 2, 2>(w, x, bias, y, k);
+    }
+
+    /// Decode (t = 1) in tiles of `MV` rows sharing each chunk of x; prefill in tiles of
+    /// `TT` tokens x `TN` rows sharing each chunk of W and of X.
+    #[inline(always)]
+    pub(super) fn tiled<const MV: usize, const TT: usize, const TN: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+    ) {
+        let t = x.len() / k;
+        let n = y.len() / t.max(1);
+        let (tt_max, tn_max) = if t == 1 { (1, MV) } else { (TT, TN) };
+        let mut r = 0;
+        while r < t {
+            let full_t = t - r >= tt_max;
+            let mut i = 0;
+            while i < n {
+                let full_n = n - i >= tn_max;
+                match (t == 1, full_t, full_n) {
+                    (true, _, true) => tile::<1, MV>(w, x, bias, y, k, n, r, i),
+                    (false, true, true) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
+                    (false, true, false) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
+                    (false, false, true) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
+                    (_, _, false) => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                }
+                i += if full_n { tn_max } else { 1 };
+            }
+            r += if full_t { tt_max } else { 1 };
         }
     }
 
@@ -156,6 +166,90 @@ mod imp {
         for a in 0..A {
             for b in 0..B {
                 let mut s = reduce(&acc[a][b]);
+                for j in k8..k {
+                    s += ws[b][j] * xs[a][j];
+                }
+                y[(r + a) * n + i + b] = match bias {
+                    Some(bv) => s + bv[i + b],
+                    None => s,
+                };
+            }
+        }
+    }
+}
+
+/// The x86-64 AVX path: one `__m256` holds the canonical 8 lanes of one dot product.
+#[cfg(all(target_arch = "x86_64", not(target_arch = "wasm32")))]
+mod avx {
+    use std::arch::x86_64::*;
+
+    /// Register tile for prefill: tokens x rows (8 of the 16 ymm registers accumulate).
+    const TT: usize = 2;
+    const TN: usize = 4;
+
+    /// Caller guarantees AVX and the shapes checked in `super::matmul`.
+    #[target_feature(enable = "avx")]
+    pub unsafe fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        let t = x.len() / k;
+        let n = y.len() / t.max(1);
+        let mut r = 0;
+        while r < t {
+            let full_t = t - r >= TT;
+            let mut i = 0;
+            while i < n {
+                let full_n = n - i >= TN;
+                match (full_t, full_n) {
+                    (true, true) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
+                    (true, false) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
+                    (false, true) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
+                    (false, false) => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                }
+                i += if full_n { TN } else { 1 };
+            }
+            r += if full_t { TT } else { 1 };
+        }
+    }
+
+    /// ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)), as everywhere else.
+    #[inline(always)]
+    unsafe fn reduce(v: __m256) -> f32 {
+        let mut l = [0.0f32; 8];
+        _mm256_storeu_ps(l.as_mut_ptr(), v);
+        ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+    }
+
+    /// Y[r..r+A, i..i+B] in the canonical order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn tile<const A: usize, const B: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        r: usize,
+        i: usize,
+    ) {
+        let k8 = k & !7;
+        // Bounds are checked once here; the loop reads inside these rows only.
+        let xs: [&[f32]; A] = std::array::from_fn(|a| &x[(r + a) * k..(r + a + 1) * k]);
+        let ws: [&[f32]; B] = std::array::from_fn(|b| &w[(i + b) * k..(i + b + 1) * k]);
+        let mut acc = [[_mm256_setzero_ps(); B]; A];
+        let mut c = 0;
+        while c < k8 {
+            let xv: [__m256; A] = std::array::from_fn(|a| _mm256_loadu_ps(xs[a].as_ptr().add(c)));
+            for b in 0..B {
+                let wv = _mm256_loadu_ps(ws[b].as_ptr().add(c));
+                for a in 0..A {
+                    acc[a][b] = _mm256_add_ps(acc[a][b], _mm256_mul_ps(wv, xv[a]));
+                }
+            }
+            c += 8;
+        }
+        for a in 0..A {
+            for b in 0..B {
+                let mut s = reduce(acc[a][b]);
                 for j in k8..k {
                     s += ws[b][j] * xs[a][j];
                 }
@@ -332,6 +426,13 @@ mod tests {
                         want.to_bits(),
                         "t{t} n{n} k{k} ({r},{i})"
                     );
+                }
+                #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+                {
+                    // The portable path too, even on a CPU that takes the AVX one.
+                    let mut yp = vec![0.0; t * n];
+                    imp::tiled::<4, 2, 2>(&w, &x, Some(&b), &mut yp, k);
+                    assert_eq!(yp[r * n..(r + 1) * n], y[r * n..(r + 1) * n]);
                 }
                 let mut yv = vec![0.0; n];
                 matvec(&w, &x[r * k..(r + 1) * k], Some(&b), &mut yv);
