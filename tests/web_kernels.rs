@@ -4,6 +4,9 @@
 //! `wasm-pack test --release --headless --chrome -- --test web_kernels --include-ignored`.
 #![cfg(target_arch = "wasm32")]
 
+#[path = "common/fingerprint.rs"]
+mod fingerprint;
+
 use tinyopt::kernels::{self, Kernel};
 use tinyopt::model::Gpt;
 use tinyopt::profile::kernel_bench::{cases, run_case};
@@ -45,6 +48,14 @@ fn every_kernel_matches_the_f64_reference_in_wasm() {
             }
         }
     }
+}
+
+/// Same bits as natively: the constant is `GOLDEN` in `tests/kernels_golden.rs`.
+#[wasm_bindgen_test]
+fn seeded_run_matches_the_native_fingerprint() {
+    let m = Gpt::default_random(fingerprint::GOLDEN_SEED);
+    let got = fingerprint::fingerprint(&m);
+    assert_eq!(got, 0xd320_c061_368e_954c, "fingerprint {got:#x}");
 }
 
 /// The simd kernel's canonical order, spelled out: wasm must match it bit for bit.
