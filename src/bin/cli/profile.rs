@@ -17,7 +17,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         model.kernel = Kernel::from_name(k).map_err(|e| format!("profile: {e}"))?;
     }
     let tokens = a.get("tokens", model.cfg.ctx)?;
-    let r = profile(&model, tokens, a.get("runs", 3)?).map_err(|e| e.to_string())?;
+    let r = profile(&model, tokens, a.get("runs", 5)?).map_err(|e| e.to_string())?;
     if a.flag("json") {
         println!("{}", serde_json::to_string(&r).expect("report serialises"));
         return Ok(());
