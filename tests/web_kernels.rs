@@ -134,3 +134,35 @@ fn kernel_table_in_the_browser() {
         }
     }
 }
+
+/// Prints the op breakdown of the default config in the browser (release; see the header).
+#[wasm_bindgen_test]
+#[ignore]
+fn op_breakdown_in_the_browser() {
+    for kernel in [Kernel::Simd, Kernel::Naive] {
+        let mut m = Gpt::default_random(0);
+        m.kernel = kernel;
+        let r = tinyopt::profile::profile(&m, 256, 5).unwrap();
+        for o in &r.ops {
+            console_log!(
+                "OP {} {} {:.4} ms {:.1}% {:.0} flops {:.2} GFLOP/s",
+                r.kernel,
+                o.op,
+                o.ms_per_token,
+                100.0 * o.share,
+                o.flops_per_token,
+                o.gflops
+            );
+        }
+        console_log!(
+            "OP {} sum {:.4} total {:.4} ms/token ({:.1}%), p50 {:.4} p90 {:.4} p99 {:.4} iqr {:.4}, {:.0} flops/token, {:.2} GFLOP/s, runs {:?}",
+            r.kernel, r.sum_ms_per_token, r.total_ms_per_token,
+            100.0 * r.sum_ms_per_token / r.total_ms_per_token, r.token_ms.median_ms,
+            r.token_ms.p90_ms, r.token_ms.p99_ms, r.token_ms.iqr_ms, r.flops_per_token, r.gflops,
+            r.run_totals_ms
+        );
+        for e in &r.memory.entries {
+            console_log!("MEM {} {} {} B", e.kind, e.detail, e.bytes);
+        }
+    }
+}
