@@ -155,11 +155,11 @@ fn op_breakdown_in_the_browser() {
             );
         }
         console_log!(
-            "OP {} sum {:.4} total {:.4} ms/token ({:.1}%), p50 {:.4} p90 {:.4} p99 {:.4} iqr {:.4}, {:.0} flops/token, {:.2} GFLOP/s, runs {:?}",
+            "OP {} sum {:.4} total {:.4} ms/token ({:.1}%), p50 {:.4} p90 {:.4} p99 {:.4} iqr {:.4}, {:.0} flops/token, {:.2} GFLOP/s, kept {} dropped {}",
             r.kernel, r.sum_ms_per_token, r.total_ms_per_token,
             100.0 * r.sum_ms_per_token / r.total_ms_per_token, r.token_ms.median_ms,
             r.token_ms.p90_ms, r.token_ms.p99_ms, r.token_ms.iqr_ms, r.flops_per_token, r.gflops,
-            r.run_totals_ms
+            r.steps_kept, r.steps_dropped
         );
         for e in &r.memory.entries {
             console_log!("MEM {} {} {} B", e.kind, e.detail, e.bytes);

@@ -86,6 +86,11 @@ impl Scratch {
         self.op_times = Some(Box::default());
     }
 
+    /// The op times so far, if profiling is on.
+    pub fn op_times(&self) -> Option<&OpTimes> {
+        self.op_times.as_deref()
+    }
+
     /// The op times so far, and profiling off again.
     pub fn take_op_times(&mut self) -> Option<OpTimes> {
         self.op_times.take().map(|b| *b)

@@ -40,8 +40,10 @@ pub struct ProfileReport {
     pub kernel: &'static str,
     /// Decode steps profiled per run, at positions 0..tokens.
     pub tokens: usize,
-    /// Runs made; the figures are those of the fastest (the least disturbed).
     pub runs: usize,
+    /// Steps the figures average over, and steps dropped as disturbed (see `profile`).
+    pub steps_kept: usize,
+    pub steps_dropped: usize,
     /// Wall time of each run's forwards, ms.
     pub run_totals_ms: Vec<f64>,
     pub ops: Vec<OpRow>,
@@ -49,7 +51,7 @@ pub struct ProfileReport {
     pub sum_ms_per_token: f64,
     /// Mean wall time of a whole forward step, timed around the call.
     pub total_ms_per_token: f64,
-    /// Per-step wall time: its spread over the positions of the reported run.
+    /// Per-step wall time of the kept steps: its spread over positions and runs.
     pub token_ms: Timing,
     /// Mean over the profiled positions.
     pub flops_per_token: f64,
@@ -60,7 +62,11 @@ pub struct ProfileReport {
 }
 
 /// Profiles `runs` greedy decodes of `tokens` steps from an empty cache (after one
-/// untimed warm-up decode), with the model's own kernel, and reports the fastest run.
+/// untimed warm-up decode), with the model's own kernel.
+///
+/// Steps disturbed by something else (the OS, other processes, a garbage collection
+/// in the tab) are dropped: a step slower than twice the median of the same position
+/// over the runs. Kept steps are pooled; ops and totals describe the same steps.
 pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport> {
     let cfg = &model.cfg;
     let tokens = tokens.clamp(1, cfg.ctx);
@@ -69,33 +75,44 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
     let mut s = Scratch::new(cfg);
     memory::reset_peak();
     decode(model, tokens, &mut kv, &mut s, &mut Vec::new())?; // warm-up
-                                                              // Best of `runs`: on a shared machine (or a busy tab) the fastest run is the one
-                                                              // least disturbed by others; its laps and its steps describe the same run.
-    let mut best: Option<(f64, OpTimes, Vec<f64>)> = None;
+    s.enable_op_times();
+    let mut steps = Vec::with_capacity(tokens * runs);
     let mut run_totals_ms = Vec::with_capacity(runs);
     for _ in 0..runs {
-        s.enable_op_times();
-        let mut steps = Vec::with_capacity(tokens);
+        let first = steps.len();
         decode(model, tokens, &mut kv, &mut s, &mut steps)?;
-        let times = s.take_op_times().unwrap_or_default();
-        let total: f64 = steps.iter().sum();
-        run_totals_ms.push(total);
-        if best.as_ref().is_none_or(|b| total < b.0) {
-            best = Some((total, times, steps));
-        }
+        run_totals_ms.push(steps[first..].iter().map(|st: &StepTimes| st.ms).sum());
     }
-    let (_, times, step_ms) = best.expect("at least one run");
+    s.take_op_times();
+
+    let median_at: Vec<f64> = (0..tokens)
+        .map(|p| {
+            let at: Vec<f64> = steps
+                .iter()
+                .filter(|st| st.pos == p)
+                .map(|st| st.ms)
+                .collect();
+            crate::stats::Summary::of(&at).median
+        })
+        .collect();
+    let kept: Vec<&StepTimes> = steps
+        .iter()
+        .filter(|st| st.ms <= 2.0 * median_at[st.pos])
+        .collect();
+    let n = kept.len() as f64;
+    let mut op_ms = OpArray::<f64>::default();
     let mut fl = OpArray::<u64>::default();
-    for p in 0..tokens {
-        fl.add(&flops::token(cfg, p));
+    for st in &kept {
+        op_ms.add(&st.ops);
+        fl.add(&flops::token(cfg, st.pos));
     }
-    let n = tokens as f64;
+    let step_ms: Vec<f64> = kept.iter().map(|st| st.ms).collect();
     let total_ms: f64 = step_ms.iter().sum::<f64>() / n;
     let ops: Vec<OpRow> = Op::ALL
         .iter()
         .map(|&op| {
-            let ms = times.ms[op] / n;
-            let f = fl[op] as f64 / tokens as f64;
+            let ms = op_ms[op] / n;
+            let f = fl[op] as f64 / n;
             OpRow {
                 op: op.name(),
                 ms_per_token: ms,
@@ -105,11 +122,13 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
             }
         })
         .collect();
-    let flops_per_token = fl.total() as f64 / tokens as f64;
+    let flops_per_token = fl.total() as f64 / n;
     Ok(ProfileReport {
         kernel: model.kernel.name(),
         tokens,
         runs,
+        steps_kept: kept.len(),
+        steps_dropped: steps.len() - kept.len(),
         run_totals_ms,
         sum_ms_per_token: ops.iter().map(|o| o.ms_per_token).sum(),
         total_ms_per_token: total_ms,
@@ -122,22 +141,36 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
     })
 }
 
-/// Greedy decode of `tokens` steps from position 0, one forward per token, pushing
-/// each step's wall time.
+/// One decode step's wall time and its split by op.
+struct StepTimes {
+    pos: usize,
+    ms: f64,
+    ops: OpArray<f64>,
+}
+
+/// Greedy decode of `tokens` steps from position 0, one forward per token, recording
+/// each step (its op split is zero unless `s` has op times enabled).
 fn decode(
     model: &Gpt,
     tokens: usize,
     kv: &mut KvCache,
     s: &mut Scratch,
-    step_ms: &mut Vec<f64>,
+    out: &mut Vec<StepTimes>,
 ) -> Result<()> {
     kv.clear();
     let mut tok = model.tokenizer.encode("\n").map_or(0, |t| t[0]);
-    for _ in 0..tokens {
+    let snapshot = |s: &Scratch| s.op_times().map(|t| t.ms).unwrap_or_default();
+    for pos in 0..tokens {
+        let before = snapshot(s);
         let t0 = clock::now_ms();
-        let logits = model.forward(&[tok], kv, s, Logits::Last)?;
-        step_ms.push(clock::now_ms() - t0);
-        tok = argmax(logits) as u32;
+        model.forward(&[tok], kv, s, Logits::Last)?;
+        let ms = clock::now_ms() - t0;
+        let mut ops = snapshot(s);
+        for (o, b) in ops.0.iter_mut().zip(before.0) {
+            *o -= b;
+        }
+        out.push(StepTimes { pos, ms, ops });
+        tok = argmax(&s.logits[..model.cfg.vocab]) as u32;
     }
     Ok(())
 }
@@ -151,7 +184,9 @@ mod tests {
         let m = Gpt::default_random(3);
         let r = profile(&m, 8, 2).unwrap();
         assert_eq!(r.ops.len(), Op::COUNT);
-        assert_eq!((r.tokens, r.runs, r.token_ms.runs), (8, 2, 8));
+        assert_eq!((r.tokens, r.runs), (8, 2));
+        assert_eq!(r.steps_kept + r.steps_dropped, 16);
+        assert_eq!(r.token_ms.runs, r.steps_kept);
         assert_eq!(r.run_totals_ms.len(), 2);
         let fl: f64 = r.ops.iter().map(|o| o.flops_per_token).sum();
         assert!((fl - r.flops_per_token).abs() < 1e-6 * fl);

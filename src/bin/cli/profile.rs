@@ -23,8 +23,8 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "kernel {}, {} decode steps (positions 0..{}) x {} runs",
-        r.kernel, r.tokens, r.tokens, r.runs
+        "kernel {}, {} decode steps (positions 0..{}) x {} runs; {} steps kept, {} dropped as disturbed",
+        r.kernel, r.tokens, r.tokens, r.runs, r.steps_kept, r.steps_dropped
     );
     println!(
         "{:<16} {:>10} {:>7} {:>12} {:>8}",
