@@ -1,6 +1,6 @@
 //! The `simd` kernel: f32 dot products, matrix-vector and matrix-matrix products, all
-//! summed in the one canonical order, so wasm simd128 and the portable path agree bit
-//! for bit.
+//! summed in the one canonical order, so the wasm simd128 and the native paths agree
+//! bit for bit.
 //!
 //! Canonical order of a dot product of length k: eight lanes, lane l accumulating
 //! a[8c + l] * b[8c + l] over chunks c = 0, 1, ... (a multiply, then an add: never
@@ -41,9 +41,9 @@ pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usiz
     imp::matmul(w, x, bias, y, k);
 }
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 /// Walks Y (t, n) in register tiles of `TT` tokens x `TN` rows, with smaller tiles at
 /// the edges; `tile::<TT, TN>(r, i)` computes Y[r..r+TT, i..i+TN].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn for_each_tile(
     t: usize,
