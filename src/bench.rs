@@ -4,6 +4,7 @@
 use crate::clock;
 use crate::error::Result;
 use crate::model::{GenOptions, Generator, Gpt};
+use crate::profile::flops;
 use crate::stats::Summary;
 use serde::Serialize;
 
@@ -78,6 +79,8 @@ pub struct BenchReport {
     pub ttft_ms: f64,
     pub weight_bytes: usize,
     pub kv_cache_bytes: usize,
+    /// FLOPs the run performed (prefill included) per new token; see `profile::flops`.
+    pub flops_per_token: f64,
 }
 
 /// A warm-up run, then `runs` timed runs of the same generation.
@@ -117,5 +120,12 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         ttft_ms: ttft.median,
         weight_bytes: model.weight_bytes(),
         kv_cache_bytes: first.kv_cache_bytes,
+        flops_per_token: flops::generation(
+            &model.cfg,
+            first.prompt_tokens,
+            first.ms.len(),
+            opts.kv_cache,
+        ) as f64
+            / first.ms.len().max(1) as f64,
     }
 }

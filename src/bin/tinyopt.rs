@@ -2,10 +2,14 @@
 
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/kernels.rs"]
+mod kernels;
 #[path = "cli/load.rs"]
 mod load;
 #[path = "cli/serve.rs"]
 mod serve;
+#[path = "cli/profile.rs"]
+mod profile;
 
 use args::Args;
 use std::io::Write;
@@ -19,7 +23,9 @@ usage:
   tinyopt generate --prompt TEXT [--tokens N] [--seed S] [--temperature T] [--top-k K]
                    [--no-kv-cache] [--model PATH]
   tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
-                [--model PATH]
+                [--kernel naive|blocked|simd|library] [--model PATH]
+  tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
+  tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
   tinyopt info [--model PATH]
   tinyopt serve [--port 8000] [--host 127.0.0.1] [--root DIR]
 
@@ -37,6 +43,8 @@ fn main() {
         "bench" => bench_cmd(rest),
         "info" => info(rest),
         "serve" => serve_cmd(rest),
+        "profile" => profile::run(rest),
+        "kernels" => kernels::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -94,10 +102,13 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
     let a = Args::parse(
         "bench",
         raw,
-        &["tokens", "prompt", "runs", "seed", "model"],
+        &["tokens", "prompt", "runs", "seed", "model", "kernel"],
         &["json", "kv-cache", "no-kv-cache"],
     )?;
-    let model = load::model(a.str("model"))?;
+    let mut model = load::model(a.str("model"))?;
+    if let Some(k) = a.str("kernel") {
+        model.kernel = tinyopt::kernels::Kernel::from_name(k).map_err(|e| format!("bench: {e}"))?;
+    }
     let prompt = a.str("prompt").unwrap_or("\n");
     let prompt_len = model
         .tokenizer

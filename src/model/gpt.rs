@@ -10,6 +10,7 @@ use super::ops;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, input_err, Error, Result};
 use crate::kernels::{f32dot::dot, Kernel};
+use crate::profile::{Laps, Op, OpTimes};
 use crate::rng::Rng;
 use crate::weights::Matrix;
 use std::collections::{BTreeMap, HashMap};
@@ -57,9 +58,11 @@ pub struct Scratch {
     att: Vec<f32>,    // (ctx, d) attention output before projection
     tmp: Vec<f32>,    // (ctx, d) sub-layer output before the residual add
     up: Vec<f32>,     // (ctx, 4d)
-    scores: Vec<f32>, // (ctx)
+    scores: Vec<f32>, // (n_head, ctx) one token's attention, all heads
     /// (ctx, vocab); only row 0 is used when just the last position is wanted.
     pub logits: Vec<f32>,
+    /// Per-op times, when profiling is on (`enable_op_times`).
+    op_times: Option<Box<OpTimes>>,
 }
 
 impl Scratch {
@@ -72,9 +75,25 @@ impl Scratch {
             att: vec![0.0; t * d],
             tmp: vec![0.0; t * d],
             up: vec![0.0; t * cfg.d_ff()],
-            scores: vec![0.0; t],
+            scores: vec![0.0; cfg.n_head * t],
             logits: vec![0.0; t * cfg.vocab],
+            op_times: None,
         }
+    }
+
+    /// Starts timing every op of each forward pass run with this scratch.
+    pub fn enable_op_times(&mut self) {
+        self.op_times = Some(Box::default());
+    }
+
+    /// The op times so far, if profiling is on.
+    pub fn op_times(&self) -> Option<&OpTimes> {
+        self.op_times.as_deref()
+    }
+
+    /// The op times so far, and profiling off again.
+    pub fn take_op_times(&mut self) -> Option<OpTimes> {
+        self.op_times.take().map(|b| *b)
     }
 
     pub fn bytes(&self) -> usize {
@@ -307,6 +326,10 @@ impl Gpt {
         }
         let k = self.kernel;
         let scale = 1.0 / (hd as f32).sqrt();
+        let ctx = c.ctx;
+        // Profiling: a lap after each op (a no-op branch when off). Put back at the end.
+        let mut op_times = s.op_times.take();
+        let mut laps = Laps::new(op_times.as_deref_mut());
 
         // Embeddings: x[i] = wte[token] + wpe[pos]
         for (i, &tok) in tokens.iter().enumerate() {
@@ -317,6 +340,7 @@ impl Gpt {
                 xr[j] += pr[j];
             }
         }
+        laps.lap(Op::Embedding);
 
         for (l, b) in self.blocks.iter().enumerate() {
             // Attention sub-layer.
@@ -328,6 +352,7 @@ impl Gpt {
                     &mut s.xn[i * d..(i + 1) * d],
                 );
             }
+            laps.lap(Op::LayerNorm);
             b.w_qkv
                 .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * d]);
             let (kc, vc) = kv.layer_mut(l); // (ctx, d) each
@@ -337,15 +362,24 @@ impl Gpt {
                 kc[p * d..(p + 1) * d].copy_from_slice(&row[d..2 * d]);
                 vc[p * d..(p + 1) * d].copy_from_slice(&row[2 * d..3 * d]);
             }
+            laps.lap(Op::Qkv);
             for i in 0..t {
                 let p = pos0 + i; // attends to positions 0..=p
+                let qi = &s.qkv[i * 3 * d..i * 3 * d + d];
                 for h in 0..nh {
-                    let q = &s.qkv[i * 3 * d + h * hd..i * 3 * d + (h + 1) * hd];
-                    let sc = &mut s.scores[..=p];
+                    let q = &qi[h * hd..(h + 1) * hd];
+                    let sc = &mut s.scores[h * ctx..h * ctx + p + 1];
                     for (j, scj) in sc.iter_mut().enumerate() {
                         *scj = dot(q, &kc[j * d + h * hd..j * d + (h + 1) * hd]) * scale;
                     }
-                    ops::softmax(sc);
+                }
+                laps.lap(Op::AttnScores);
+                for h in 0..nh {
+                    ops::softmax(&mut s.scores[h * ctx..h * ctx + p + 1]);
+                }
+                laps.lap(Op::Softmax);
+                for h in 0..nh {
+                    let sc = &s.scores[h * ctx..h * ctx + p + 1];
                     let out = &mut s.att[i * d + h * hd..i * d + (h + 1) * hd];
                     out.fill(0.0);
                     for (j, &pj) in sc.iter().enumerate() {
@@ -355,12 +389,14 @@ impl Gpt {
                         }
                     }
                 }
+                laps.lap(Op::AttnWeightedV);
             }
             b.w_o
                 .matmul(k, &s.att[..t * d], Some(&b.b_o), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
                 *xi += ti;
             }
+            laps.lap(Op::AttnOut);
 
             // MLP sub-layer.
             for i in 0..t {
@@ -371,16 +407,20 @@ impl Gpt {
                     &mut s.xn[i * d..(i + 1) * d],
                 );
             }
+            laps.lap(Op::LayerNorm);
             b.w_up
                 .matmul(k, &s.xn[..t * d], Some(&b.b_up), &mut s.up[..t * f]);
+            laps.lap(Op::MlpUp);
             for u in s.up[..t * f].iter_mut() {
                 *u = ops::gelu(*u);
             }
+            laps.lap(Op::Gelu);
             b.w_down
                 .matmul(k, &s.up[..t * f], Some(&b.b_down), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
                 *xi += ti;
             }
+            laps.lap(Op::MlpDown);
         }
         kv.len = pos0 + t;
 
@@ -397,9 +437,12 @@ impl Gpt {
                 &mut s.xn[i * d..(i + 1) * d],
             );
         }
+        laps.lap(Op::LayerNorm);
         let rows = t - first;
         self.head
             .matmul(k, &s.xn[first * d..t * d], None, &mut s.logits[..rows * v]);
+        laps.lap(Op::LmHead);
+        s.op_times = op_times;
         Ok(&s.logits[(rows - 1) * v..rows * v])
     }
 }
