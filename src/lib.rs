@@ -6,6 +6,8 @@ pub mod clock;
 pub mod error;
 pub mod kernels;
 pub mod model;
+pub mod quality;
+pub mod quant;
 pub mod rng;
 pub mod stats;
 pub mod weights;

@@ -6,6 +6,8 @@
 //! lets a seeded run print the same text natively and in the browser.
 
 pub mod f32dot;
+pub mod int4;
+pub mod int8;
 
 use serde::{Deserialize, Serialize};
 

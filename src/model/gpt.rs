@@ -39,7 +39,7 @@ pub struct Gpt {
     pub cfg: Config,
     pub tokenizer: Tokenizer,
     pub wte: Matrix,   // (vocab, d)
-    pub wpe: Vec<f32>, // (ctx, d)
+    pub wpe: Matrix, // (ctx, d)
     pub blocks: Vec<Block>,
     pub lnf_g: Vec<f32>, // (d)
     pub lnf_b: Vec<f32>, // (d)
@@ -60,6 +60,34 @@ pub struct Scratch {
     scores: Vec<f32>, // (ctx)
     /// (ctx, vocab); only row 0 is used when just the last position is wanted.
     pub logits: Vec<f32>,
+    /// When set, records the inputs of every matrix product (for calibration).
+    pub observer: Option<ActObserver>,
+}
+
+/// Absolute values seen at the input of each weight matrix, indexed by `mat_id`:
+/// `4 * layer + {0: qkv, 1: attn proj, 2: mlp up, 3: mlp down}`, and `4 * n_layer` for the head.
+#[derive(Clone, Debug, Default)]
+pub struct ActObserver {
+    pub abs: Vec<Vec<f32>>,
+}
+
+impl ActObserver {
+    pub fn new(n_layer: usize) -> ActObserver {
+        ActObserver {
+            abs: vec![Vec::new(); 4 * n_layer + 1],
+        }
+    }
+
+    fn record(&mut self, id: usize, x: &[f32]) {
+        self.abs[id].extend(x.iter().map(|v| v.abs()));
+    }
+}
+
+#[inline]
+fn observe(o: &mut Option<ActObserver>, id: usize, x: &[f32]) {
+    if let Some(o) = o {
+        o.record(id, x);
+    }
 }
 
 impl Scratch {
@@ -74,6 +102,7 @@ impl Scratch {
             up: vec![0.0; t * cfg.d_ff()],
             scores: vec![0.0; t],
             logits: vec![0.0; t * cfg.vocab],
+            observer: None,
         }
     }
 
@@ -117,7 +146,7 @@ impl Gpt {
         let mut normal =
             |n: usize, s: f32| -> Vec<f32> { (0..n).map(|_| rng.normal() * s).collect() };
         let wte = Matrix::dense(v, d, normal(v * d, std));
-        let wpe = normal(t * d, std);
+        let wpe = Matrix::dense(t, d, normal(t * d, std));
         let mut blocks = Vec::with_capacity(cfg.n_layer);
         for _ in 0..cfg.n_layer {
             blocks.push(Block {
@@ -170,7 +199,7 @@ impl Gpt {
             .map(|b| vecs(b) + b.w_qkv.bytes() + b.w_o.bytes() + b.w_up.bytes() + b.w_down.bytes())
             .sum();
         self.wte.bytes()
-            + 4 * self.wpe.len()
+            + self.wpe.bytes()
             + blocks
             + 4 * (self.lnf_g.len() + self.lnf_b.len())
             + self.head.bytes()
@@ -183,7 +212,7 @@ impl Gpt {
         let (d, f) = (c.d_model, c.d_ff());
         let mut out = vec![
             ("wte".to_string(), vec![c.vocab, d], self.wte.to_f32()),
-            ("wpe".to_string(), vec![c.ctx, d], self.wpe.clone()),
+            ("wpe".to_string(), vec![c.ctx, d], self.wpe.to_f32()),
         ];
         for (i, b) in self.blocks.iter().enumerate() {
             let p = |s: &str| format!("h.{i}.{s}");
@@ -238,7 +267,7 @@ impl Gpt {
             Ok(data)
         };
         let wte = Matrix::dense(v, d, take("wte", &[v, d])?);
-        let wpe = take("wpe", &[cfg.ctx, d])?;
+        let wpe = Matrix::dense(cfg.ctx, d, take("wpe", &[cfg.ctx, d])?);
         let mut blocks = Vec::new();
         for i in 0..cfg.n_layer {
             let n = |s: &str| format!("h.{i}.{s}");
@@ -312,7 +341,8 @@ impl Gpt {
         for (i, &tok) in tokens.iter().enumerate() {
             let xr = &mut s.x[i * d..(i + 1) * d];
             self.wte.row_into(tok as usize, xr);
-            let pr = &self.wpe[(pos0 + i) * d..(pos0 + i + 1) * d];
+            let pr = &mut s.tmp[..d];
+            self.wpe.row_into(pos0 + i, pr);
             for j in 0..d {
                 xr[j] += pr[j];
             }
@@ -398,6 +428,7 @@ impl Gpt {
             );
         }
         let rows = t - first;
+        observe(&mut s.observer, 4 * c.n_layer, &s.xn[first * d..t * d]);
         self.head
             .matmul(k, &s.xn[first * d..t * d], None, &mut s.logits[..rows * v]);
         Ok(&s.logits[(rows - 1) * v..rows * v])
