@@ -62,8 +62,13 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
         let b = all_logits(cand, seq, &mut kv, &mut s)?;
         for (ra, rb) in a.chunks_exact(v).zip(b.chunks_exact(v)) {
             let (la, lb) = (log_softmax(ra), log_softmax(rb));
-            kl += la.iter().zip(&lb).map(|(p, q)| p.exp() * (p - q)).sum::<f64>();
-            agree += (crate::model::sampler::argmax(ra) == crate::model::sampler::argmax(rb)) as usize;
+            kl += la
+                .iter()
+                .zip(&lb)
+                .map(|(p, q)| p.exp() * (p - q))
+                .sum::<f64>();
+            agree +=
+                (crate::model::sampler::argmax(ra) == crate::model::sampler::argmax(rb)) as usize;
             n += 1;
         }
     }
@@ -79,7 +84,9 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
 pub fn perplexity(m: &Gpt, text: &str) -> Result<(f64, f64)> {
     let toks = m.tokenizer.encode(text)?;
     if toks.len() < 2 {
-        return Err(input_err("perplexity needs at least two characters of text"));
+        return Err(input_err(
+            "perplexity needs at least two characters of text",
+        ));
     }
     let mut kv = KvCache::new(&m.cfg);
     let mut s = Scratch::new(&m.cfg);
@@ -121,7 +128,12 @@ pub struct Sensitivity {
 }
 
 /// Quantizes one matrix at a time and measures the damage of each.
-pub fn sensitivity(base: &Gpt, qc: &QuantConfig, calib: Option<&ActObserver>, seqs: &[Vec<u32>]) -> Result<Vec<Sensitivity>> {
+pub fn sensitivity(
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    seqs: &[Vec<u32>],
+) -> Result<Vec<Sensitivity>> {
     matrix_names(base.cfg.n_layer)
         .into_iter()
         .map(|name| {

@@ -47,10 +47,16 @@ impl Precision {
     }
 
     pub fn parse(s: &str) -> Result<Precision> {
-        Precision::ALL.into_iter().find(|p| p.name() == s).ok_or_else(|| {
-            let names: Vec<_> = Precision::ALL.iter().map(|p| p.name()).collect();
-            input_err(format!("unknown precision {s:?}; choose one of {}", names.join(", ")))
-        })
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Precision::ALL.iter().map(|p| p.name()).collect();
+                input_err(format!(
+                    "unknown precision {s:?}; choose one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 
     /// Whether activations become int8 (and so can use a static, calibrated scale).
@@ -114,13 +120,28 @@ impl Default for QuantConfig {
 impl QuantConfig {
     pub fn validate(&self) -> Result<()> {
         if ![32, 64, 128].contains(&self.group_size) {
-            return Err(input_err(format!("group size must be 32, 64 or 128, not {}", self.group_size)));
+            return Err(input_err(format!(
+                "group size must be 32, 64 or 128, not {}",
+                self.group_size
+            )));
         }
         if !(50.0..=100.0).contains(&self.percentile) {
-            return Err(input_err(format!("percentile must be in 50..=100, not {}", self.percentile)));
+            return Err(input_err(format!(
+                "percentile must be in 50..=100, not {}",
+                self.percentile
+            )));
         }
         Ok(())
     }
+}
+
+/// The precision a model was quantized to (from its `quant` metadata; f32 if none).
+pub fn precision_of(m: &Gpt) -> Precision {
+    m.meta
+        .get("quant")
+        .and_then(|q| serde_json::from_str::<QuantConfig>(q).ok())
+        .map(|q| q.precision)
+        .unwrap_or_default()
 }
 
 /// Clip ratios tried by `Clip::Search`.
@@ -166,12 +187,20 @@ fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
 /// Converts one dense matrix. `act_scale` is a calibrated static activation scale.
 pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> Result<Matrix> {
     let Storage::F32(w) = &m.data else {
-        return Err(input_err(format!("can only quantize f32 matrices, this one is {}", m.format_name())));
+        return Err(input_err(format!(
+            "can only quantize f32 matrices, this one is {}",
+            m.format_name()
+        )));
     };
     let (rows, cols) = (m.rows, m.cols);
     let data = match qc.precision {
         Precision::F32 => Storage::F32(w.clone()),
-        Precision::F16 => Storage::F16(w.iter().map(|&v| f16::from_f32(v)).collect()),
+        Precision::F16 => {
+            if w.iter().any(|v| v.abs() > 65504.0) {
+                return Err(input_err("a weight exceeds the f16 range (65504)"));
+            }
+            Storage::F16(w.iter().map(|&v| f16::from_f32(v)).collect())
+        }
         Precision::Int8 | Precision::Int8Dynamic => {
             let mut codes = vec![0i8; rows * cols];
             let scales = w
@@ -189,14 +218,21 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
         Precision::Int4 => {
             let g = qc.group_size;
             if cols % g != 0 || g % int4::BLOCK != 0 {
-                return Err(input_err(format!("int4 group {g} does not divide the row length {cols}")));
+                return Err(input_err(format!(
+                    "int4 group {g} does not divide the row length {cols}"
+                )));
             }
             let mut codes = vec![0i8; cols];
             let mut packed = vec![0u8; rows * cols / 2];
             let mut scales = Vec::with_capacity(rows * cols / g);
             for (r, wr) in w.chunks_exact(cols).enumerate() {
                 for (gi, wg) in wr.chunks_exact(g).enumerate() {
-                    scales.push(quantize_run(wg, 7.0, qc.clip, &mut codes[gi * g..(gi + 1) * g]));
+                    scales.push(quantize_run(
+                        wg,
+                        7.0,
+                        qc.clip,
+                        &mut codes[gi * g..(gi + 1) * g],
+                    ));
                 }
                 let prow = &mut packed[r * cols / 2..(r + 1) * cols / 2];
                 for (b, blk) in codes.chunks_exact(int4::BLOCK).enumerate() {
@@ -261,7 +297,8 @@ pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
                 ActCalib::MinMax => a.iter().fold(0.0f32, |m, &x| m.max(x)),
                 ActCalib::Percentile => {
                     let mut s = a.clone();
-                    let idx = (((qc.percentile / 100.0) * (s.len() - 1) as f32).round() as usize).min(s.len() - 1);
+                    let idx = (((qc.percentile / 100.0) * (s.len() - 1) as f32).round() as usize)
+                        .min(s.len() - 1);
                     let (_, p, _) = s.select_nth_unstable_by(idx, |x, y| x.total_cmp(y));
                     *p
                 }
@@ -274,7 +311,12 @@ pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
 /// Quantizes every selected matrix of `base`. `calib` is needed for static activation
 /// scales (`ActCalib::MinMax` / `Percentile`); `only` restricts the change to one
 /// matrix (per-layer sensitivity).
-pub fn quantize_model(base: &Gpt, qc: &QuantConfig, calib: Option<&ActObserver>, only: Option<&str>) -> Result<Gpt> {
+pub fn quantize_model(
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    only: Option<&str>,
+) -> Result<Gpt> {
     qc.validate()?;
     if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic && calib.is_none() {
         return Err(input_err("static activation scales need calibration data"));
@@ -297,7 +339,10 @@ pub fn quantize_model(base: &Gpt, qc: &QuantConfig, calib: Option<&ActObserver>,
         let mat = matrix_mut(&mut m, name).expect("every listed matrix exists");
         *mat = quantize_matrix(mat, qc, act)?;
     }
-    m.meta.insert("quant".into(), serde_json::to_string(qc).expect("config serialises"));
+    m.meta.insert(
+        "quant".into(),
+        serde_json::to_string(qc).expect("config serialises"),
+    );
     Ok(m)
 }
 
@@ -338,7 +383,11 @@ mod tests {
         assert_eq!(i4m.bytes(), 16 * 64 + 16 * 4 * 2);
         assert!(rel_err(&w, &f16m.to_f32()) < 1e-3);
         assert!(rel_err(&w, &i8m.to_f32()) < 0.02);
-        assert!(rel_err(&w, &i4m.to_f32()) < 0.5, "int4 error {}", rel_err(&w, &i4m.to_f32()));
+        assert!(
+            rel_err(&w, &i4m.to_f32()) < 0.5,
+            "int4 error {}",
+            rel_err(&w, &i4m.to_f32())
+        );
         // The search never does worse than max-abs, and beats it with outliers present.
         let i4s = q(Precision::Int4, Clip::Search);
         assert!(rel_err(&w, &i4s.to_f32()) < rel_err(&w, &i4m.to_f32()));
@@ -362,15 +411,26 @@ mod tests {
                 let mag: f32 = (0..128).map(|j| (deq[r * 128 + j] * x[j]).abs()).sum();
                 // f32/f16/W8A32 are exact up to float rounding; int8 activations add
                 // at most half a step (1/254 of max|x|) per element.
-                let tol = if p.quantizes_activations() { 0.01 * mag } else { 1e-5 * mag };
-                assert!((y[r] - want).abs() <= tol + 1e-6, "{p:?} row {r}: {} vs {want}", y[r]);
+                let tol = if p.quantizes_activations() {
+                    0.01 * mag
+                } else {
+                    1e-5 * mag
+                };
+                assert!(
+                    (y[r] - want).abs() <= tol + 1e-6,
+                    "{p:?} row {r}: {} vs {want}",
+                    y[r]
+                );
             }
         }
     }
 
     #[test]
     fn bad_configs_are_errors() {
-        assert!(Precision::parse("int3").unwrap_err().to_string().contains("int8-dynamic"));
+        assert!(Precision::parse("int3")
+            .unwrap_err()
+            .to_string()
+            .contains("int8-dynamic"));
         let qc = QuantConfig {
             group_size: 48,
             ..QuantConfig::default()

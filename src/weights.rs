@@ -25,7 +25,11 @@ pub enum Storage {
     /// IEEE half floats, (rows, cols); products run in f32.
     F16(Vec<f16>),
     /// Symmetric int8, one scale per row: w ≈ codes · scale. codes (rows, cols), scales (rows).
-    Int8 { codes: Vec<i8>, scales: Vec<f16>, act: Act },
+    Int8 {
+        codes: Vec<i8>,
+        scales: Vec<f16>,
+        act: Act,
+    },
     /// Symmetric int4 in groups of `group` along a row, two codes per byte (see
     /// `kernels::int4` for the layout). packed (rows, cols/2), scales (rows, cols/group).
     /// Activations are always int8 (dynamic unless `act_scale` was calibrated).
@@ -35,6 +39,23 @@ pub enum Storage {
         group: usize,
         act_scale: Option<f32>,
     },
+}
+
+/// f16 → f32, exact for every finite value, branch-free so loops over it vectorize
+/// (no hardware f16 needed). Weights are always finite: loading and quantizing check.
+#[inline]
+pub fn f16_to_f32(h: f16) -> f32 {
+    let b = h.to_bits() as u32;
+    let sign = (b & 0x8000) << 16;
+    let em = b & 0x7FFF;
+    let normal = f32::from_bits(sign | ((em + 0x1_C000) << 13));
+    // Zeros and subnormals: mantissa · 2^-24.
+    let sub = f32::from_bits(sign | ((b & 0x3FF) as f32 * 5.960_464_5e-8).to_bits());
+    if em < 0x400 {
+        sub
+    } else {
+        normal
+    }
 }
 
 /// A (rows, cols) weight matrix, row-major: one row per output feature.
@@ -53,7 +74,11 @@ thread_local! {
 
 impl Matrix {
     pub fn dense(rows: usize, cols: usize, data: Vec<f32>) -> Matrix {
-        assert_eq!(data.len(), rows * cols, "matrix data does not match its shape");
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "matrix data does not match its shape"
+        );
         Matrix {
             rows,
             cols,
@@ -103,8 +128,8 @@ impl Matrix {
         match &self.data {
             Storage::F32(v) => out.copy_from_slice(&v[r * c..(r + 1) * c]),
             Storage::F16(v) => {
-                for (o, h) in out.iter_mut().zip(&v[r * c..(r + 1) * c]) {
-                    *o = h.to_f32();
+                for (o, &h) in out.iter_mut().zip(&v[r * c..(r + 1) * c]) {
+                    *o = f16_to_f32(h);
                 }
             }
             Storage::Int8 { codes, scales, .. } => {
@@ -114,7 +139,10 @@ impl Matrix {
                 }
             }
             Storage::Int4 {
-                packed, scales, group, ..
+                packed,
+                scales,
+                group,
+                ..
             } => {
                 let (bpr, gpr) = (c / 2, c / group);
                 let mut blk = [0i8; int4::BLOCK];
@@ -139,8 +167,8 @@ impl Matrix {
                 let mut row = row.borrow_mut();
                 row.resize(self.cols, 0.0);
                 for (r, yr) in y.iter_mut().enumerate() {
-                    for (o, h) in row.iter_mut().zip(&w[r * self.cols..(r + 1) * self.cols]) {
-                        *o = h.to_f32();
+                    for (o, &h) in row.iter_mut().zip(&w[r * self.cols..(r + 1) * self.cols]) {
+                        *o = f16_to_f32(h);
                     }
                     let s = kernels::f32dot::dot(&row, x);
                     *yr = match bias {
@@ -157,7 +185,11 @@ impl Matrix {
             Storage::Int8 { codes, scales, act } => XQ.with(|xq| {
                 let mut xq = xq.borrow_mut();
                 xq.resize(self.cols, 0);
-                let fixed = if let Act::Static(s) = act { Some(*s) } else { None };
+                let fixed = if let Act::Static(s) = act {
+                    Some(*s)
+                } else {
+                    None
+                };
                 let xs = int8::quantize_act(x, fixed, &mut xq);
                 int8::matvec_w8a8(codes, scales, &xq, xs, bias, y)
             }),
@@ -184,6 +216,26 @@ impl Matrix {
                     self.matvec(kernel, xr, bias, yr);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_f16_conversion_is_exact_for_every_finite_value() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if !h.is_finite() {
+                continue;
+            }
+            let (a, b) = (f16_to_f32(h), h.to_f32());
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "bits {bits:#x}"
+            );
         }
     }
 }

@@ -4,6 +4,8 @@
 mod args;
 #[path = "cli/load.rs"]
 mod load;
+#[path = "cli/quantize.rs"]
+mod quantize;
 #[path = "cli/serve.rs"]
 mod serve;
 
@@ -19,8 +21,13 @@ usage:
   tinyopt generate --prompt TEXT [--tokens N] [--seed S] [--temperature T] [--top-k K]
                    [--no-kv-cache] [--model PATH]
   tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
-                [--model PATH]
+                [--model PATH] [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
+                [--clip max-abs|search] [--act-calib dynamic|minmax|percentile] [--percentile P]
+                [--keep-f32-ends]
   tinyopt info [--model PATH]
+  tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
+  tinyopt quant-report [--json] [--precision P ...]: every precision's size and quality, and
+                per-matrix sensitivity for the chosen one
   tinyopt serve [--port 8000] [--host 127.0.0.1] [--root DIR]
 
 Without --model, commands use models/shakespeare-char.safetensors.";
@@ -37,6 +44,8 @@ fn main() {
         "bench" => bench_cmd(rest),
         "info" => info(rest),
         "serve" => serve_cmd(rest),
+        "export" => export(rest),
+        "quant-report" => quant_report(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -91,13 +100,14 @@ fn generate(raw: &[String]) -> Result<(), String> {
 }
 
 fn bench_cmd(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        "bench",
-        raw,
-        &["tokens", "prompt", "runs", "seed", "model"],
-        &["json", "kv-cache", "no-kv-cache"],
-    )?;
-    let model = load::model(a.str("model"))?;
+    let mut valued = vec!["tokens", "prompt", "runs", "seed", "model"];
+    valued.extend(quantize::VALUED);
+    let mut flags = vec!["json", "kv-cache", "no-kv-cache"];
+    flags.extend(quantize::FLAGS);
+    let a = Args::parse("bench", raw, &valued, &flags)?;
+    let base = load::model(a.str("model"))?;
+    let qc = quantize::config(&a)?;
+    let (model, agree) = quantize::prepare(&base, &qc)?;
     let prompt = a.str("prompt").unwrap_or("\n");
     let prompt_len = model
         .tokenizer
@@ -131,10 +141,16 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
             seed: a.get("seed", 42)?,
             kv_cache,
         };
-        let r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
+        let mut r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
+        r.kld = agree.kld;
+        r.top1_agreement = agree.top1_agreement;
         if a.flag("json") {
             println!("{}", serde_json::to_string(&r).expect("report serialises"));
         } else {
+            println!(
+                "{} kld {:.5} top1 {:.4}",
+                r.precision, r.kld, r.top1_agreement
+            );
             println!(
                 "kv_cache={:<5} {:>8.1} tokens/s (runs {:.1}..{:.1})  ms/token p50 {:.3} [p10 {:.3}, p90 {:.3}]  ttft {:.2} ms  weights {} B  kv cache {} B",
                 r.kv_cache, r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.ms_per_token_p50,
@@ -169,4 +185,93 @@ fn serve_cmd(raw: &[String]) -> Result<(), String> {
         a.str("host").unwrap_or("127.0.0.1"),
         a.get("port", 8000)?,
     )
+}
+
+fn export(raw: &[String]) -> Result<(), String> {
+    let mut valued = vec!["out", "model"];
+    valued.extend(quantize::VALUED);
+    let a = Args::parse("export", raw, &valued, &quantize::FLAGS)?;
+    let out = a.str("out").ok_or("export: --out PATH is required")?;
+    let base = load::model(a.str("model"))?;
+    let qc = quantize::config(&a)?;
+    let (m, agree) = quantize::prepare(&base, &qc)?;
+    let bytes = tinyopt::model::io::save(&m).map_err(|e| e.to_string())?;
+    std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
+    eprintln!(
+        "wrote {out}: {} ({} weight bytes, {:.1}% of f32; kld {:.5} nats/token, top-1 agreement {:.2}%)",
+        qc.precision.name(),
+        m.weight_bytes(),
+        100.0 * m.weight_bytes() as f64 / base.weight_bytes() as f64,
+        agree.kld,
+        100.0 * agree.top1_agreement
+    );
+    Ok(())
+}
+
+fn quant_report(raw: &[String]) -> Result<(), String> {
+    let mut valued = vec!["model"];
+    valued.extend(quantize::VALUED);
+    let mut flags = vec!["json"];
+    flags.extend(quantize::FLAGS);
+    let a = Args::parse("quant-report", raw, &valued, &flags)?;
+    let base = load::model(a.str("model"))?;
+    let chosen = quantize::config(&a)?;
+    let e = |e: tinyopt::Error| e.to_string();
+    for p in tinyopt::quant::Precision::ALL {
+        let qc = tinyopt::quant::QuantConfig {
+            precision: p,
+            ..chosen
+        };
+        let (m, agree) = quantize::prepare(&base, &qc)?;
+        let row = serde_json::json!({
+            "kind": "precision",
+            "precision": p.name(),
+            "weight_bytes": m.weight_bytes(),
+            "bytes_vs_f32": m.weight_bytes() as f64 / base.weight_bytes() as f64,
+            "kld": agree.kld,
+            "top1_agreement": agree.top1_agreement,
+        });
+        print_row(&a, &row);
+    }
+    if chosen.precision != tinyopt::quant::Precision::F32 {
+        let seqs = tinyopt::quality::eval_set(
+            &base,
+            quantize::EVAL_SEQS,
+            quantize::EVAL_LEN,
+            quantize::EVAL_SEED,
+        )
+        .map_err(e)?;
+        let calib = if chosen.precision.quantizes_activations()
+            && chosen.act != tinyopt::quant::ActCalib::Dynamic
+        {
+            Some(tinyopt::quality::calibrate(&base, &seqs).map_err(e)?)
+        } else {
+            None
+        };
+        for s in tinyopt::quality::sensitivity(&base, &chosen, calib.as_ref(), &seqs).map_err(e)? {
+            let row = serde_json::json!({
+                "kind": "sensitivity",
+                "precision": chosen.precision.name(),
+                "matrix": s.matrix,
+                "kld": s.kld,
+                "top1_agreement": s.top1_agreement,
+            });
+            print_row(&a, &row);
+        }
+    }
+    Ok(())
+}
+
+fn print_row(a: &Args, row: &serde_json::Value) {
+    if a.flag("json") {
+        println!("{row}");
+    } else {
+        let cells: Vec<String> = row
+            .as_object()
+            .expect("rows are objects")
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!("{}", cells.join("  "));
+    }
 }

@@ -128,12 +128,16 @@ mod tests {
         assert_eq!(&back[..], &codes[..]);
 
         let (n, k, group) = (5, 128, 64);
-        let all: Vec<i8> = (0..n * k).map(|i| ((i * 7 + i / 3) % 15) as i8 - 7).collect();
+        let all: Vec<i8> = (0..n * k)
+            .map(|i| ((i * 7 + i / 3) % 15) as i8 - 7)
+            .collect();
         let mut packed = vec![0u8; n * k / 2];
         for (b, blk) in all.chunks_exact(32).enumerate() {
             pack_block(blk, &mut packed[b * 16..(b + 1) * 16]);
         }
-        let scales: Vec<f16> = (0..n * k / group).map(|i| f16::from_f32(0.01 * (1 + i) as f32)).collect();
+        let scales: Vec<f16> = (0..n * k / group)
+            .map(|i| f16::from_f32(0.01 * (1 + i) as f32))
+            .collect();
         let x: Vec<f32> = (0..k).map(|i| (i as f32 * 0.11).cos()).collect();
         let mut xq = vec![0i8; k];
         let xs = quantize_act(&x, None, &mut xq);
@@ -141,9 +145,18 @@ mod tests {
         matvec_w4a8(&packed, &scales, group, &xq, xs, None, &mut y);
         for r in 0..n {
             let want: f64 = (0..k)
-                .map(|i| all[r * k + i] as f64 * scales[(r * k + i) / group].to_f64() * xq[i] as f64 * xs as f64)
+                .map(|i| {
+                    all[r * k + i] as f64
+                        * scales[(r * k + i) / group].to_f64()
+                        * xq[i] as f64
+                        * xs as f64
+                })
                 .sum();
-            assert!((y[r] as f64 - want).abs() < 1e-4 * (1.0 + want.abs()), "row {r}: {} vs {want}", y[r]);
+            assert!(
+                (y[r] as f64 - want).abs() < 1e-4 * (1.0 + want.abs()),
+                "row {r}: {} vs {want}",
+                y[r]
+            );
         }
     }
 }

@@ -35,7 +35,14 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 }
 
 /// W8A8: y[r] = (Σ codes[r]·xq) · scales[r] · xs (+ b[r]). codes (n, k), xq (k), y (n).
-pub fn matvec_w8a8(codes: &[i8], scales: &[f16], xq: &[i8], xs: f32, bias: Option<&[f32]>, y: &mut [f32]) {
+pub fn matvec_w8a8(
+    codes: &[i8],
+    scales: &[f16],
+    xq: &[i8],
+    xs: f32,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
     imp::matvec_w8a8(codes, scales, xq, xs, bias, y)
 }
 
@@ -60,7 +67,8 @@ pub fn matvec_w8a32(codes: &[i8], scales: &[f16], x: &[f32], bias: Option<&[f32]
                 acc[l] += c[l] as f32 * xc[l];
             }
         }
-        let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        let mut s =
+            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
         for j in k8..k {
             s += row[j] as f32 * x[j];
         }
@@ -92,7 +100,14 @@ mod imp {
         s
     }
 
-    pub fn matvec_w8a8(codes: &[i8], scales: &[f16], xq: &[i8], xs: f32, bias: Option<&[f32]>, y: &mut [f32]) {
+    pub fn matvec_w8a8(
+        codes: &[i8],
+        scales: &[f16],
+        xq: &[i8],
+        xs: f32,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
         let k = xq.len();
         for (r, (row, yr)) in codes.chunks_exact(k).zip(y.iter_mut()).enumerate() {
             *yr = super::finish(dot_i8(row, xq), scales[r], xs, bias, r);
@@ -146,7 +161,14 @@ mod imp {
     }
 
     /// Four rows share each widened load of x.
-    pub fn matvec_w8a8(codes: &[i8], scales: &[f16], xq: &[i8], xs: f32, bias: Option<&[f32]>, y: &mut [f32]) {
+    pub fn matvec_w8a8(
+        codes: &[i8],
+        scales: &[f16],
+        xq: &[i8],
+        xs: f32,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
         let k = xq.len();
         let n = y.len();
         assert!(codes.len() >= n * k);
@@ -155,7 +177,12 @@ mod imp {
         let px = xq.as_ptr();
         let mut r = 0;
         while r < n4 {
-            let (mut a0, mut a1, mut a2, mut a3) = (i32x4_splat(0), i32x4_splat(0), i32x4_splat(0), i32x4_splat(0));
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                i32x4_splat(0),
+                i32x4_splat(0),
+                i32x4_splat(0),
+                i32x4_splat(0),
+            );
             let p0 = codes[r * k..].as_ptr();
             let mut i = 0;
             // SAFETY: rows r..r+4 lie inside codes; i + 16 <= k16 <= k.
@@ -203,26 +230,45 @@ mod tests {
     #[test]
     fn integer_dot_is_exact_and_matvecs_match_dequantized_reference() {
         let (n, k) = (7, 70);
-        let codes: Vec<i8> = (0..n * k).map(|i| ((i * 37 % 255) as i32 - 127) as i8).collect();
-        let scales: Vec<f16> = (0..n).map(|r| f16::from_f32(0.01 + r as f32 * 0.001)).collect();
+        let codes: Vec<i8> = (0..n * k)
+            .map(|i| ((i * 37 % 255) as i32 - 127) as i8)
+            .collect();
+        let scales: Vec<f16> = (0..n)
+            .map(|r| f16::from_f32(0.01 + r as f32 * 0.001))
+            .collect();
         let x: Vec<f32> = (0..k).map(|i| ((i as f32) * 0.37).sin()).collect();
         let mut xq = vec![0i8; k];
         let xs = quantize_act(&x, None, &mut xq);
         assert_eq!(xq.iter().map(|v| v.unsigned_abs()).max(), Some(127));
         for r in 0..n {
             let row = &codes[r * k..(r + 1) * k];
-            let want: i32 = row.iter().zip(&xq).map(|(&a, &b)| a as i32 * b as i32).sum();
+            let want: i32 = row
+                .iter()
+                .zip(&xq)
+                .map(|(&a, &b)| a as i32 * b as i32)
+                .sum();
             assert_eq!(dot_i8(row, &xq), want);
         }
         let (mut y8, mut y32) = (vec![0.0; n], vec![0.0; n]);
         matvec_w8a8(&codes, &scales, &xq, xs, None, &mut y8);
         matvec_w8a32(&codes, &scales, &x, None, &mut y32);
         for r in 0..n {
-            let exact: f64 = (0..k).map(|j| codes[r * k + j] as f64 * scales[r].to_f64() * x[j] as f64).sum();
-            let mag: f64 = (0..k).map(|j| (codes[r * k + j] as f64 * scales[r].to_f64() * x[j] as f64).abs()).sum();
-            assert!((y32[r] as f64 - exact).abs() <= 1e-5 * mag + 1e-6, "w8a32 row {r}");
+            let exact: f64 = (0..k)
+                .map(|j| codes[r * k + j] as f64 * scales[r].to_f64() * x[j] as f64)
+                .sum();
+            let mag: f64 = (0..k)
+                .map(|j| (codes[r * k + j] as f64 * scales[r].to_f64() * x[j] as f64).abs())
+                .sum();
+            assert!(
+                (y32[r] as f64 - exact).abs() <= 1e-5 * mag + 1e-6,
+                "w8a32 row {r}"
+            );
             // Activation rounding: at most half a step per element.
-            let bound: f64 = (0..k).map(|j| (codes[r * k + j] as f64 * scales[r].to_f64()).abs()).sum::<f64>() * xs as f64 * 0.5;
+            let bound: f64 = (0..k)
+                .map(|j| (codes[r * k + j] as f64 * scales[r].to_f64()).abs())
+                .sum::<f64>()
+                * xs as f64
+                * 0.5;
             assert!((y8[r] as f64 - exact).abs() <= bound + 1e-5, "w8a8 row {r}");
         }
     }

@@ -38,7 +38,7 @@ pub struct Block {
 pub struct Gpt {
     pub cfg: Config,
     pub tokenizer: Tokenizer,
-    pub wte: Matrix,   // (vocab, d)
+    pub wte: Matrix, // (vocab, d)
     pub wpe: Matrix, // (ctx, d)
     pub blocks: Vec<Block>,
     pub lnf_g: Vec<f32>, // (d)

@@ -25,7 +25,9 @@ fn matrix_of_tensor(t: &str) -> Option<String> {
         _ => {
             let base = t.strip_suffix(".w")?;
             let ok = base.starts_with("h.")
-                && ["attn.qkv", "attn.proj", "mlp.up", "mlp.down"].iter().any(|s| base.ends_with(s));
+                && ["attn.qkv", "attn.proj", "mlp.up", "mlp.down"]
+                    .iter()
+                    .any(|s| base.ends_with(s));
             ok.then(|| base.to_string())
         }
     }
@@ -47,7 +49,8 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     let mut probe = model.clone();
     for (name, shape, data) in model.named_tensors() {
-        let mat = matrix_of_tensor(&name).and_then(|m| crate::quant::matrix_mut(&mut probe, &m).map(|x| x.clone()));
+        let mat = matrix_of_tensor(&name)
+            .and_then(|m| crate::quant::matrix_mut(&mut probe, &m).map(|x| x.clone()));
         let Some(mat) = mat else {
             owned.push((name, Dtype::F32, shape, le_bytes_f32(&data)));
             continue;
@@ -56,10 +59,25 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
             Storage::F32(v) => owned.push((name, Dtype::F32, shape, le_bytes_f32(v))),
             Storage::F16(v) => owned.push((name, Dtype::F16, shape, le_bytes_f16(v))),
             Storage::Int8 { codes, scales, act } => {
-                owned.push((name.clone(), Dtype::I8, shape, codes.iter().map(|&c| c as u8).collect()));
-                owned.push((format!("{name}.scales"), Dtype::F16, vec![mat.rows], le_bytes_f16(scales)));
+                owned.push((
+                    name.clone(),
+                    Dtype::I8,
+                    shape,
+                    codes.iter().map(|&c| c as u8).collect(),
+                ));
+                owned.push((
+                    format!("{name}.scales"),
+                    Dtype::F16,
+                    vec![mat.rows],
+                    le_bytes_f16(scales),
+                ));
                 if let Act::Static(a) = act {
-                    owned.push((format!("{name}.act_scale"), Dtype::F32, vec![1], le_bytes_f32(&[*a])));
+                    owned.push((
+                        format!("{name}.act_scale"),
+                        Dtype::F32,
+                        vec![1],
+                        le_bytes_f32(&[*a]),
+                    ));
                 }
             }
             Storage::Int4 {
@@ -68,7 +86,12 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
                 group,
                 act_scale,
             } => {
-                owned.push((name.clone(), Dtype::U8, vec![mat.rows, mat.cols / 2], packed.clone()));
+                owned.push((
+                    name.clone(),
+                    Dtype::U8,
+                    vec![mat.rows, mat.cols / 2],
+                    packed.clone(),
+                ));
                 owned.push((
                     format!("{name}.scales"),
                     Dtype::F16,
@@ -76,7 +99,12 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
                     le_bytes_f16(scales),
                 ));
                 if let Some(a) = act_scale {
-                    owned.push((format!("{name}.act_scale"), Dtype::F32, vec![1], le_bytes_f32(&[*a])));
+                    owned.push((
+                        format!("{name}.act_scale"),
+                        Dtype::F32,
+                        vec![1],
+                        le_bytes_f32(&[*a]),
+                    ));
                 }
             }
         }
@@ -90,7 +118,10 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
         .collect::<Result<_>>()?;
     let mut meta: HashMap<String, String> = model.meta.clone().into_iter().collect();
     meta.insert(KEY_FORMAT.into(), FORMAT.into());
-    meta.insert(KEY_CONFIG.into(), serde_json::to_string(&model.cfg).expect("config serialises"));
+    meta.insert(
+        KEY_CONFIG.into(),
+        serde_json::to_string(&model.cfg).expect("config serialises"),
+    );
     meta.insert(
         KEY_VOCAB.into(),
         serde_json::to_string(&model.tokenizer.vocab_string()).expect("string serialises"),
@@ -126,7 +157,9 @@ pub fn load(bytes: &[u8]) -> Result<Gpt> {
 
     let st = SafeTensors::deserialize(bytes).map_err(|e| format_err(describe(e)))?;
     let quant: Option<QuantConfig> = match meta.get("quant") {
-        Some(q) => Some(serde_json::from_str(q).map_err(|e| format_err(format!("bad quant metadata: {e}")))?),
+        Some(q) => Some(
+            serde_json::from_str(q).map_err(|e| format_err(format!("bad quant metadata: {e}")))?,
+        ),
         None => None,
     };
     let raw: HashMap<String, (Dtype, Vec<usize>, &[u8])> = st
@@ -146,8 +179,11 @@ pub fn load(bytes: &[u8]) -> Result<Gpt> {
         let f32_data = match dtype {
             Dtype::F32 => f32s(data),
             _ => {
-                let mname = matrix_of_tensor(name)
-                    .ok_or_else(|| format_err(format!("tensor {name:?} is {dtype:?}; only weight matrices may be quantized")))?;
+                let mname = matrix_of_tensor(name).ok_or_else(|| {
+                    format_err(format!(
+                        "tensor {name:?} is {dtype:?}; only weight matrices may be quantized"
+                    ))
+                })?;
                 let m = quantized_matrix(name, *dtype, shape, data, &raw, quant.as_ref())?;
                 let deq = m.to_f32();
                 quantized.push((mname, m));
@@ -179,7 +215,9 @@ fn f32s(data: &[u8]) -> Vec<f32> {
 }
 
 fn f16s(data: &[u8]) -> Vec<f16> {
-    data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]])).collect()
+    data.chunks_exact(2)
+        .map(|c| f16::from_le_bytes([c[0], c[1]]))
+        .collect()
 }
 
 /// Rebuilds a quantized matrix from its tensors, checking every shape.
@@ -222,15 +260,23 @@ fn quantized_matrix(
         Ok(())
     };
     let data = match dtype {
-        Dtype::F16 => Storage::F16(f16s(data)),
+        Dtype::F16 => {
+            let v = f16s(data);
+            check_scales(&v).map_err(|_| bad("f16 weights hold NaN or infinite values"))?;
+            Storage::F16(v)
+        }
         Dtype::I8 => {
             let (sshape, sb) = scales.ok_or_else(|| bad("int8 codes without .scales"))?;
             if sshape != [rows] {
-                return Err(bad(&format!("scales have shape {sshape:?}, expected [{rows}]")));
+                return Err(bad(&format!(
+                    "scales have shape {sshape:?}, expected [{rows}]"
+                )));
             }
             let sc = f16s(sb);
             check_scales(&sc)?;
-            let weight_only = quant.map(|q| q.precision == Precision::Int8).unwrap_or(true);
+            let weight_only = quant
+                .map(|q| q.precision == Precision::Int8)
+                .unwrap_or(true);
             let act = match (weight_only, act_scale) {
                 (true, _) => Act::F32,
                 (false, Some(a)) => Act::Static(a),
@@ -246,11 +292,15 @@ fn quantized_matrix(
             let cols = shape[1] * 2;
             let (sshape, sb) = scales.ok_or_else(|| bad("int4 codes without .scales"))?;
             if sshape.len() != 2 || sshape[0] != rows || sshape[1] == 0 || cols % sshape[1] != 0 {
-                return Err(bad(&format!("scales have shape {sshape:?}, which does not fit {rows}x{cols}")));
+                return Err(bad(&format!(
+                    "scales have shape {sshape:?}, which does not fit {rows}x{cols}"
+                )));
             }
             let group = cols / sshape[1];
             if group % crate::kernels::int4::BLOCK != 0 {
-                return Err(bad(&format!("int4 group size {group} is not a multiple of 32")));
+                return Err(bad(&format!(
+                    "int4 group size {group} is not a multiple of 32"
+                )));
             }
             let sc = f16s(sb);
             check_scales(&sc)?;
@@ -263,7 +313,11 @@ fn quantized_matrix(
         }
         other => return Err(bad(&format!("unsupported dtype {other:?}"))),
     };
-    let cols = if dtype == Dtype::U8 { shape[1] * 2 } else { shape[1] };
+    let cols = if dtype == Dtype::U8 {
+        shape[1] * 2
+    } else {
+        shape[1]
+    };
     Ok(Matrix { rows, cols, data })
 }
 
@@ -312,10 +366,17 @@ mod tests {
             let bytes = save(&q).unwrap();
             let back = load(&bytes).unwrap();
             assert_eq!(back.blocks, q.blocks, "{p:?}");
-            assert_eq!((&back.wte, &back.wpe, &back.head), (&q.wte, &q.wpe, &q.head), "{p:?}");
+            assert_eq!(
+                (&back.wte, &back.wpe, &back.head),
+                (&q.wte, &q.wpe, &q.head),
+                "{p:?}"
+            );
             assert_eq!(back.weight_bytes(), q.weight_bytes(), "{p:?}");
             if p != Precision::F32 {
-                assert!(bytes.len() < save(&m).unwrap().len(), "{p:?} file is not smaller");
+                assert!(
+                    bytes.len() < save(&m).unwrap().len(),
+                    "{p:?} file is not smaller"
+                );
             }
         }
         // Scales of the wrong shape are caught.
