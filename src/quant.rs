@@ -217,7 +217,7 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
         }
         Precision::Int4 => {
             let g = qc.group_size;
-            if cols % g != 0 || g % int4::BLOCK != 0 {
+            if cols % g != 0 || !g.is_multiple_of(int4::BLOCK) {
                 return Err(input_err(format!(
                     "int4 group {g} does not divide the row length {cols}"
                 )));

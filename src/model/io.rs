@@ -291,13 +291,17 @@ fn quantized_matrix(
         Dtype::U8 => {
             let cols = shape[1] * 2;
             let (sshape, sb) = scales.ok_or_else(|| bad("int4 codes without .scales"))?;
-            if sshape.len() != 2 || sshape[0] != rows || sshape[1] == 0 || cols % sshape[1] != 0 {
+            if sshape.len() != 2
+                || sshape[0] != rows
+                || sshape[1] == 0
+                || !cols.is_multiple_of(sshape[1])
+            {
                 return Err(bad(&format!(
                     "scales have shape {sshape:?}, which does not fit {rows}x{cols}"
                 )));
             }
             let group = cols / sshape[1];
-            if group % crate::kernels::int4::BLOCK != 0 {
+            if !group.is_multiple_of(crate::kernels::int4::BLOCK) {
                 return Err(bad(&format!(
                     "int4 group size {group} is not a multiple of 32"
                 )));
