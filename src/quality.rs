@@ -8,6 +8,13 @@ use crate::model::{GenOptions, Generator, Gpt, KvCache, Logits, Scratch};
 use crate::quant::{matrix_names, quantize_model, QuantConfig};
 use serde::Serialize;
 
+/// The fixed evaluation and calibration sets every face uses (same seeds each run, so
+/// figures from the page and the CLI compare): 8 sequences of 128 tokens.
+pub const EVAL_SEED: u64 = 1_000;
+pub const CALIB_SEED: u64 = 2_000;
+pub const EVAL_SEQS: usize = 8;
+pub const EVAL_LEN: usize = 128;
+
 /// Sequences sampled from `base` (temperature 1, seeds `seed..seed+n`), each
 /// `len` tokens including a one-newline prompt: text the model itself finds typical.
 pub fn eval_set(base: &Gpt, n: usize, len: usize, seed: u64) -> Result<Vec<Vec<u32>>> {

@@ -192,7 +192,7 @@ mod imp {
                     let xv = v128_load(px.add(i) as *const v128);
                     let xl = i16x8_extend_low_i8x16(xv);
                     let xh = i16x8_extend_high_i8x16(xv);
-                    let mut one = |acc: v128, p: *const i8| {
+                    let one = |acc: v128, p: *const i8| {
                         let w = v128_load(p.add(i) as *const v128);
                         let lo = i32x4_dot_i16x8(i16x8_extend_low_i8x16(w), xl);
                         let hi = i32x4_dot_i16x8(i16x8_extend_high_i8x16(w), xh);

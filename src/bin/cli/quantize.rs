@@ -9,11 +9,7 @@ use tinyopt::quant::{quantize_model, ActCalib, Clip, Precision, QuantConfig};
 pub const VALUED: [&str; 5] = ["precision", "group-size", "clip", "act-calib", "percentile"];
 pub const FLAGS: [&str; 1] = ["keep-f32-ends"];
 
-/// Fixed evaluation and calibration sets: same seeds every run, so figures compare.
-pub const EVAL_SEED: u64 = 1_000;
-pub const CALIB_SEED: u64 = 2_000;
-pub const EVAL_SEQS: usize = 8;
-pub const EVAL_LEN: usize = 128;
+pub use tinyopt::quality::{CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 
 pub fn config(a: &Args) -> Result<QuantConfig, String> {
     let precision =
