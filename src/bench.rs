@@ -4,6 +4,7 @@
 use crate::clock;
 use crate::error::Result;
 use crate::model::{GenOptions, Generator, Gpt};
+use crate::profile::flops;
 use crate::stats::Summary;
 use serde::Serialize;
 
@@ -82,6 +83,8 @@ pub struct BenchReport {
     pub kld: f64,
     /// Fraction of positions whose top next-token matches the f32 baseline's.
     pub top1_agreement: f64,
+    /// FLOPs the run performed (prefill included) per new token; see `profile::flops`.
+    pub flops_per_token: f64,
 }
 
 /// A warm-up run, then `runs` timed runs of the same generation.
@@ -123,5 +126,12 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         kv_cache_bytes: first.kv_cache_bytes,
         kld: 0.0,
         top1_agreement: 1.0,
+        flops_per_token: flops::generation(
+            &model.cfg,
+            first.prompt_tokens,
+            first.ms.len(),
+            opts.kv_cache,
+        ) as f64
+            / first.ms.len().max(1) as f64,
     }
 }

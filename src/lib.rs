@@ -6,6 +6,7 @@ pub mod clock;
 pub mod error;
 pub mod kernels;
 pub mod model;
+pub mod profile;
 pub mod quality;
 pub mod quant;
 pub mod rng;
@@ -16,3 +17,7 @@ pub mod weights;
 pub mod web;
 
 pub use error::{Error, Result};
+
+/// Counts heap bytes (current and peak) for the memory profiler; forwards to `System`.
+#[global_allocator]
+static ALLOC: profile::CountingAlloc = profile::CountingAlloc;

@@ -319,3 +319,144 @@ impl Playground {
         io::save(&self.model).map_err(err)
     }
 }
+
+// ---- Profiling and acceleration (issue 6) ----
+
+/// FLOPs of one decode step: `{pos, total, by_op: {op: flops}}`.
+#[derive(Serialize)]
+struct TokenFlops {
+    pos: usize,
+    total: u64,
+    by_op: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// The kernel table's timer in the browser: longer samples, because
+/// `performance.now()` is coarsened (100 µs without cross-origin isolation).
+fn web_timer(runs: usize) -> crate::profile::Timer {
+    crate::profile::Timer {
+        warmup: 2,
+        runs: runs.clamp(3, 101),
+        min_sample_ms: 5.0,
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// Selects the matrix kernel by name: `"naive"`, `"blocked"`, `"simd"` (default,
+    /// bit-identical to the native build) or `"library"`. Unknown names throw, listing these.
+    #[wasm_bindgen(js_name = setKernel)]
+    pub fn set_kernel(&mut self, name: &str) -> Result<(), JsError> {
+        self.model.kernel = crate::kernels::Kernel::from_name(name).map_err(err)?;
+        Ok(())
+    }
+
+    /// The current kernel's name.
+    #[wasm_bindgen(js_name = kernelName)]
+    pub fn kernel_name(&self) -> String {
+        self.model.kernel.name().into()
+    }
+
+    /// Profiles `runs` greedy decodes of `tokens` steps (positions 0..tokens) with the
+    /// current kernel, after one untimed warm-up. Returns
+    /// `{kernel, tokens, runs, ops: [{op, ms_per_token, share, flops_per_token, gflops}],
+    ///   sum_ms_per_token, total_ms_per_token,
+    ///   token_ms: {reps, runs, min_ms, median_ms, p90_ms, p99_ms, iqr_ms, max_ms},
+    ///   flops_per_token, flops_per_token_pos0, gflops, memory}` (`memory` as `memory()`).
+    /// Runs synchronously: a worker should call it, not the main thread.
+    pub fn profile(&self, tokens: usize, runs: usize) -> Result<JsValue, JsError> {
+        to_js(&crate::profile::profile(&self.model, tokens, runs).map_err(err)?)
+    }
+
+    /// Memory by kind: `{entries: [{kind, detail, bytes}], weight_bytes, kv_cache_bytes,
+    /// activation_bytes, heap_bytes, heap_peak_bytes, linear_memory_bytes}`. `kind` is
+    /// `weights` (one entry per storage format), `kv_cache`, `activations`, `heap`,
+    /// `heap_peak` or `linear_memory` (the wasm memory's size).
+    pub fn memory(&self) -> Result<JsValue, JsError> {
+        to_js(&crate::profile::memory::report(&self.model, None, None))
+    }
+
+    /// Analytic FLOPs of a decode step at position `pos`: `{pos, total, by_op: {op: n}}`.
+    #[wasm_bindgen(js_name = flopsPerToken)]
+    pub fn flops_per_token(&self, pos: usize) -> Result<JsValue, JsError> {
+        let f = crate::profile::flops::token(&self.model.cfg, pos);
+        to_js(&TokenFlops {
+            pos,
+            total: f.total(),
+            by_op: crate::profile::Op::ALL
+                .iter()
+                .map(|&op| (op.name(), f[op]))
+                .collect(),
+        })
+    }
+
+    /// The shapes the kernel table times, in order: `[{shape, op, m, k, n}]`, where
+    /// Y (m×n) = X (m×k) · Wᵀ; `matvec` is m = 1, `matmul` a prefill of `prefill` tokens.
+    /// Time them one at a time with `kernelBenchCase` to show progress.
+    #[wasm_bindgen(js_name = kernelCases)]
+    pub fn kernel_cases(&self, prefill: usize) -> Result<JsValue, JsError> {
+        to_js(&crate::profile::kernel_bench::cases(
+            &self.model.cfg,
+            prefill,
+        ))
+    }
+
+    /// Times every kernel on case `index` of `kernelCases(prefill)`; returns four rows
+    /// (naive first) `[{kernel, shape, op, m, k, n, gflops, ms_p50, ms_p90, ms_iqr,
+    /// speedup_vs_naive, reps, runs}]`, as `tinyopt kernels --json` prints them.
+    #[wasm_bindgen(js_name = kernelBenchCase)]
+    pub fn kernel_bench_case(
+        &self,
+        prefill: usize,
+        index: usize,
+        runs: usize,
+    ) -> Result<JsValue, JsError> {
+        let cases = crate::profile::kernel_bench::cases(&self.model.cfg, prefill);
+        let case = cases.get(index).ok_or_else(|| {
+            JsError::new(&format!(
+                "kernel case {index} does not exist; there are {}",
+                cases.len()
+            ))
+        })?;
+        to_js(&crate::profile::kernel_bench::run_case(
+            case,
+            &web_timer(runs),
+        ))
+    }
+
+    /// The whole kernel table at once (all cases of `kernelCases(prefill)`).
+    #[wasm_bindgen(js_name = kernelBench)]
+    pub fn kernel_bench(&self, prefill: usize, runs: usize) -> Result<JsValue, JsError> {
+        let rows: Vec<_> = crate::profile::kernel_bench::cases(&self.model.cfg, prefill)
+            .iter()
+            .flat_map(|c| crate::profile::kernel_bench::run_case(c, &web_timer(runs)))
+            .collect();
+        to_js(&rows)
+    }
+}
+
+/// The kernel names `setKernel` accepts, default (`simd`) included.
+#[wasm_bindgen(js_name = kernelNames)]
+pub fn kernel_names() -> Vec<String> {
+    crate::kernels::Kernel::ALL
+        .iter()
+        .map(|k| k.name().to_string())
+        .collect()
+}
+
+/// Live and peak heap bytes and the wasm memory size: `{heap_bytes, heap_peak_bytes,
+/// linear_memory_bytes}`, for a memory gauge that needs no model.
+#[wasm_bindgen(js_name = heapStats)]
+pub fn heap_stats() -> Result<JsValue, JsError> {
+    use crate::profile::memory as m;
+    #[derive(Serialize)]
+    struct Heap {
+        heap_bytes: usize,
+        heap_peak_bytes: usize,
+        linear_memory_bytes: usize,
+    }
+    to_js(&Heap {
+        heap_bytes: m::heap_bytes(),
+        heap_peak_bytes: m::peak_heap_bytes(),
+        linear_memory_bytes: m::linear_memory_bytes(),
+    })
+}

@@ -2,8 +2,12 @@
 
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/kernels.rs"]
+mod kernels;
 #[path = "cli/load.rs"]
 mod load;
+#[path = "cli/profile.rs"]
+mod profile;
 #[path = "cli/quantize.rs"]
 mod quantize;
 #[path = "cli/serve.rs"]
@@ -21,9 +25,12 @@ usage:
   tinyopt generate --prompt TEXT [--tokens N] [--seed S] [--temperature T] [--top-k K]
                    [--no-kv-cache] [--model PATH]
   tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
-                [--model PATH] [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
+                [--kernel naive|blocked|simd|library] [--model PATH]
+                [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
                 [--clip max-abs|search] [--act-calib dynamic|minmax|percentile] [--percentile P]
                 [--keep-f32-ends]
+  tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
+  tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
   tinyopt info [--model PATH]
   tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
   tinyopt quant-report [--json] [--precision P ...]: every precision's size and quality, and
@@ -46,6 +53,8 @@ fn main() {
         "serve" => serve_cmd(rest),
         "export" => export(rest),
         "quant-report" => quant_report(rest),
+        "profile" => profile::run(rest),
+        "kernels" => kernels::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -100,14 +109,17 @@ fn generate(raw: &[String]) -> Result<(), String> {
 }
 
 fn bench_cmd(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["tokens", "prompt", "runs", "seed", "model"];
+    let mut valued = vec!["tokens", "prompt", "runs", "seed", "model", "kernel"];
     valued.extend(quantize::VALUED);
     let mut flags = vec!["json", "kv-cache", "no-kv-cache"];
     flags.extend(quantize::FLAGS);
     let a = Args::parse("bench", raw, &valued, &flags)?;
     let base = load::model(a.str("model"))?;
     let qc = quantize::config(&a)?;
-    let (model, agree) = quantize::prepare(&base, &qc)?;
+    let (mut model, agree) = quantize::prepare(&base, &qc)?;
+    if let Some(k) = a.str("kernel") {
+        model.kernel = tinyopt::kernels::Kernel::from_name(k).map_err(|e| format!("bench: {e}"))?;
+    }
     let prompt = a.str("prompt").unwrap_or("\n");
     let prompt_len = model
         .tokenizer

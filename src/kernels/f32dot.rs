@@ -1,20 +1,77 @@
-//! f32 dot products and matrix-vector products in the canonical summation order.
+//! The `simd` kernel: f32 dot products, matrix-vector and matrix-matrix products, all
+//! summed in the one canonical order, so wasm simd128 and the portable path agree bit
+//! for bit.
+//!
+//! Canonical order of a dot product of length k: eight lanes, lane l accumulating
+//! a[8c + l] * b[8c + l] over chunks c = 0, 1, ... (a multiply, then an add: never
+//! fused); the lanes reduced as ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)); then the tail
+//! k & !7 .. k added in order; then the bias. On wasm the eight lanes are two `v128`
+//! accumulators; on x86-64 with AVX one `__m256` (picked at run time); elsewhere an
+//! `[f32; 8]` that the compiler vectorises.
+//!
+//! Speed comes from tiling, which never changes that order: each load of x feeds four
+//! rows of W (matvec), and each load of W feeds several tokens (matmul).
 
-/// Dot product: two 4-lane accumulators over 8-wide chunks, lanes reduced as
-/// ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)), then the scalar tail in order.
+/// Dot product in the canonical order.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     imp::dot(a, b)
 }
 
-/// y = W x (+ b), W (n, k) row-major.
+/// y (n) = W x (+ b); W (n, k) row-major, x (k).
 pub fn matvec(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
-    imp::matvec(w, x, bias, y)
+    assert!(w.len() >= y.len() * x.len(), "simd matvec: W is too short");
+    if let Some(b) = bias {
+        assert!(b.len() >= y.len(), "simd matvec: bias is too short");
+    }
+    imp::matmul(w, x, bias, y, x.len());
+}
+
+/// Y (t, n) = X Wᵀ (+ b); X (t, k), W (n, k); every element in the canonical order.
+pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+    let (n, t) = (w.len() / k, x.len() / k);
+    assert!(
+        x.len() == t * k && y.len() == t * n,
+        "simd matmul: shapes do not match"
+    );
+    if let Some(b) = bias {
+        assert!(b.len() >= n, "simd matmul: bias is too short");
+    }
+    imp::matmul(w, x, bias, y, k);
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// Walks Y (t, n) in register tiles of `TT` tokens x `TN` rows, with smaller tiles at
+/// the edges; `tile::<TT, TN>(r, i)` computes Y[r..r+TT, i..i+TN].
+#[inline(always)]
+fn for_each_tile(
+    t: usize,
+    n: usize,
+    mut tile: impl FnMut(usize, usize, usize, usize), // (r, i, tt, tn)
+    tt_max: usize,
+    tn_max: usize,
+) {
+    let mut r = 0;
+    while r < t {
+        let tt = if t - r >= tt_max { tt_max } else { 1 };
+        let mut i = 0;
+        while i < n {
+            let tn = if n - i >= tn_max { tn_max } else { 1 };
+            tile(r, i, tt, tn);
+            i += tn;
+        }
+        r += tt;
+    }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
+    #[inline(always)]
+    fn reduce(acc: &[f32; 8]) -> f32 {
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    }
+
     #[inline]
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         let k8 = a.len() & !7;
@@ -24,29 +81,195 @@ mod imp {
                 acc[l] += ca[l] * cb[l];
             }
         }
-        let mut s =
-            ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        let mut s = reduce(&acc);
         for j in k8..a.len() {
             s += a[j] * b[j];
         }
         s
     }
 
-    pub fn matvec(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
-        let k = x.len();
-        for (i, (row, yi)) in w.chunks_exact(k).zip(y.iter_mut()).enumerate() {
-            let s = dot(row, x);
-            *yi = match bias {
-                Some(b) => s + b[i],
-                None => s,
-            };
+    /// On x86-64 CPUs with AVX, explicit 8-lane intrinsics (`avx` below); elsewhere the
+    /// portable tiles, which the compiler vectorises (SSE2: an 8-lane accumulator is
+    /// two registers). AVX adds no fused multiply-add, so both give the canonical bits.
+    pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX (checked just above).
+            return unsafe { super::avx::matmul(w, x, bias, y, k) };
+        }
+        tiled::<4, 2, 2>(w, x, bias, y, k);
+    }
+
+    /// Decode (t = 1) in tiles of `MV` rows sharing each chunk of x; prefill in tiles of
+    /// `TT` tokens x `TN` rows sharing each chunk of W and of X.
+    #[inline(always)]
+    pub(super) fn tiled<const MV: usize, const TT: usize, const TN: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+    ) {
+        let t = x.len() / k;
+        let n = y.len() / t.max(1);
+        let (tt_max, tn_max) = if t == 1 { (1, MV) } else { (TT, TN) };
+        let mut r = 0;
+        while r < t {
+            let full_t = t - r >= tt_max;
+            let mut i = 0;
+            while i < n {
+                let full_n = n - i >= tn_max;
+                match (t == 1, full_t, full_n) {
+                    (true, _, true) => tile::<1, MV>(w, x, bias, y, k, n, r, i),
+                    (false, true, true) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
+                    (false, true, false) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
+                    (false, false, true) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
+                    (_, _, false) => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                }
+                i += if full_n { tn_max } else { 1 };
+            }
+            r += if full_t { tt_max } else { 1 };
+        }
+    }
+
+    /// Y[r..r+A, i..i+B] in the canonical order, one 8-lane accumulator per output.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn tile<const A: usize, const B: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        r: usize,
+        i: usize,
+    ) {
+        let k8 = k & !7;
+        let xs: [&[f32]; A] = std::array::from_fn(|a| &x[(r + a) * k..(r + a + 1) * k]);
+        let ws: [&[f32]; B] = std::array::from_fn(|b| &w[(i + b) * k..(i + b + 1) * k]);
+        let mut acc = [[[0.0f32; 8]; B]; A];
+        let mut c = 0;
+        while c < k8 {
+            let xc: [&[f32; 8]; A] =
+                std::array::from_fn(|a| xs[a][c..c + 8].try_into().expect("8 lanes"));
+            for b in 0..B {
+                let wc: &[f32; 8] = ws[b][c..c + 8].try_into().expect("8 lanes");
+                for a in 0..A {
+                    for l in 0..8 {
+                        acc[a][b][l] += wc[l] * xc[a][l];
+                    }
+                }
+            }
+            c += 8;
+        }
+        for a in 0..A {
+            for b in 0..B {
+                let mut s = reduce(&acc[a][b]);
+                for j in k8..k {
+                    s += ws[b][j] * xs[a][j];
+                }
+                y[(r + a) * n + i + b] = match bias {
+                    Some(bv) => s + bv[i + b],
+                    None => s,
+                };
+            }
+        }
+    }
+}
+
+/// The x86-64 AVX path: one `__m256` holds the canonical 8 lanes of one dot product.
+#[cfg(all(target_arch = "x86_64", not(target_arch = "wasm32")))]
+mod avx {
+    use std::arch::x86_64::*;
+
+    /// Register tile for prefill: tokens x rows (8 of the 16 ymm registers accumulate).
+    const TT: usize = 2;
+    const TN: usize = 4;
+
+    /// Caller guarantees AVX and the shapes checked in `super::matmul`.
+    #[target_feature(enable = "avx")]
+    pub unsafe fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        let t = x.len() / k;
+        let n = y.len() / t.max(1);
+        let mut r = 0;
+        while r < t {
+            let full_t = t - r >= TT;
+            let mut i = 0;
+            while i < n {
+                let full_n = n - i >= TN;
+                match (full_t, full_n) {
+                    (true, true) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
+                    (true, false) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
+                    (false, true) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
+                    (false, false) => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                }
+                i += if full_n { TN } else { 1 };
+            }
+            r += if full_t { TT } else { 1 };
+        }
+    }
+
+    /// ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)), as everywhere else.
+    #[inline(always)]
+    unsafe fn reduce(v: __m256) -> f32 {
+        let mut l = [0.0f32; 8];
+        _mm256_storeu_ps(l.as_mut_ptr(), v);
+        ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
+    }
+
+    /// Y[r..r+A, i..i+B] in the canonical order.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    unsafe fn tile<const A: usize, const B: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        r: usize,
+        i: usize,
+    ) {
+        let k8 = k & !7;
+        // Bounds are checked once here; the loop reads inside these rows only.
+        let xs: [&[f32]; A] = std::array::from_fn(|a| &x[(r + a) * k..(r + a + 1) * k]);
+        let ws: [&[f32]; B] = std::array::from_fn(|b| &w[(i + b) * k..(i + b + 1) * k]);
+        let mut acc = [[_mm256_setzero_ps(); B]; A];
+        let mut c = 0;
+        while c < k8 {
+            let xv: [__m256; A] = std::array::from_fn(|a| _mm256_loadu_ps(xs[a].as_ptr().add(c)));
+            for b in 0..B {
+                let wv = _mm256_loadu_ps(ws[b].as_ptr().add(c));
+                for a in 0..A {
+                    acc[a][b] = _mm256_add_ps(acc[a][b], _mm256_mul_ps(wv, xv[a]));
+                }
+            }
+            c += 8;
+        }
+        for a in 0..A {
+            for b in 0..B {
+                let mut s = reduce(acc[a][b]);
+                for j in k8..k {
+                    s += ws[b][j] * xs[a][j];
+                }
+                y[(r + a) * n + i + b] = match bias {
+                    Some(bv) => s + bv[i + b],
+                    None => s,
+                };
+            }
         }
     }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod imp {
+    use super::for_each_tile;
     use core::arch::wasm32::*;
+
+    /// Register tile for prefill: tokens x rows (16 v128 accumulators).
+    const TT: usize = 2;
+    const TN: usize = 4;
 
     #[inline(always)]
     unsafe fn ld(p: *const f32) -> v128 {
@@ -82,72 +305,85 @@ mod imp {
         s
     }
 
-    /// Four rows at a time share each load of x: eight accumulators in flight.
-    pub fn matvec(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
-        let k = x.len();
-        let n = y.len();
-        assert!(w.len() >= n * k);
+    pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        let (n, t) = (y.len() / (x.len() / k).max(1), x.len() / k);
+        if t == 1 {
+            // Decode: four rows share each load of x (eight accumulators in flight).
+            for_each_tile(
+                1,
+                n,
+                |r, i, _, tn| match tn {
+                    4 => tile::<1, 4>(w, x, bias, y, k, n, r, i),
+                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                },
+                1,
+                4,
+            );
+        } else {
+            for_each_tile(
+                t,
+                n,
+                |r, i, tt, tn| match (tt, tn) {
+                    (TT, TN) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
+                    (TT, _) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
+                    (_, TN) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
+                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                },
+                TT,
+                TN,
+            );
+        }
+    }
+
+    /// Y[r..r+A, i..i+B] in the canonical order: two v128 accumulators per output.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn tile<const A: usize, const B: usize>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        r: usize,
+        i: usize,
+    ) {
         let k8 = k & !7;
-        let n4 = n & !3;
-        let px = x.as_ptr();
-        let mut r = 0;
-        while r < n4 {
-            let p0 = w[r * k..].as_ptr();
-            let (mut a0, mut b0, mut a1, mut b1) = (
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-            );
-            let (mut a2, mut b2, mut a3, mut b3) = (
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-                f32x4_splat(0.0),
-            );
-            let mut i = 0;
-            // SAFETY: rows r..r+4 each hold k floats inside w; i + 8 <= k8 <= k.
-            unsafe {
-                let (p1, p2, p3) = (p0.add(k), p0.add(2 * k), p0.add(3 * k));
-                while i < k8 {
-                    let x0 = ld(px.add(i));
-                    let x1 = ld(px.add(i + 4));
-                    a0 = f32x4_add(a0, f32x4_mul(ld(p0.add(i)), x0));
-                    b0 = f32x4_add(b0, f32x4_mul(ld(p0.add(i + 4)), x1));
-                    a1 = f32x4_add(a1, f32x4_mul(ld(p1.add(i)), x0));
-                    b1 = f32x4_add(b1, f32x4_mul(ld(p1.add(i + 4)), x1));
-                    a2 = f32x4_add(a2, f32x4_mul(ld(p2.add(i)), x0));
-                    b2 = f32x4_add(b2, f32x4_mul(ld(p2.add(i + 4)), x1));
-                    a3 = f32x4_add(a3, f32x4_mul(ld(p3.add(i)), x0));
-                    b3 = f32x4_add(b3, f32x4_mul(ld(p3.add(i + 4)), x1));
-                    i += 8;
+        // Bounds are checked once here; the loop below reads inside these rows only.
+        let xs: [&[f32]; A] = std::array::from_fn(|a| &x[(r + a) * k..(r + a + 1) * k]);
+        let ws: [&[f32]; B] = std::array::from_fn(|b| &w[(i + b) * k..(i + b + 1) * k]);
+        let px: [*const f32; A] = std::array::from_fn(|a| xs[a].as_ptr());
+        let pw: [*const f32; B] = std::array::from_fn(|b| ws[b].as_ptr());
+        let mut lo = [[f32x4_splat(0.0); B]; A];
+        let mut hi = [[f32x4_splat(0.0); B]; A];
+        let mut c = 0;
+        // SAFETY: c + 8 <= k8 <= k, the length of every row in xs and ws.
+        unsafe {
+            while c < k8 {
+                let x0: [v128; A] = std::array::from_fn(|a| ld(px[a].add(c)));
+                let x1: [v128; A] = std::array::from_fn(|a| ld(px[a].add(c + 4)));
+                for b in 0..B {
+                    let w0 = ld(pw[b].add(c));
+                    let w1 = ld(pw[b].add(c + 4));
+                    for a in 0..A {
+                        lo[a][b] = f32x4_add(lo[a][b], f32x4_mul(w0, x0[a]));
+                        hi[a][b] = f32x4_add(hi[a][b], f32x4_mul(w1, x1[a]));
+                    }
                 }
+                c += 8;
             }
-            let mut s = [
-                reduce(a0, b0),
-                reduce(a1, b1),
-                reduce(a2, b2),
-                reduce(a3, b3),
-            ];
-            for (q, sq) in s.iter_mut().enumerate() {
-                let row = &w[(r + q) * k..(r + q + 1) * k];
+        }
+        for a in 0..A {
+            for b in 0..B {
+                let mut s = reduce(lo[a][b], hi[a][b]);
                 for j in k8..k {
-                    *sq += row[j] * x[j];
+                    s += ws[b][j] * xs[a][j];
                 }
-                y[r + q] = match bias {
-                    Some(b) => *sq + b[r + q],
-                    None => *sq,
+                y[(r + a) * n + i + b] = match bias {
+                    Some(bv) => s + bv[i + b],
+                    None => s,
                 };
             }
-            r += 4;
-        }
-        while r < n {
-            let s = dot(&w[r * k..(r + 1) * k], x);
-            y[r] = match bias {
-                Some(b) => s + b[r],
-                None => s,
-            };
-            r += 1;
         }
     }
 }
@@ -156,26 +392,60 @@ mod imp {
 mod tests {
     use super::*;
 
+    /// The canonical order written out one scalar at a time: the specification.
+    fn canonical_dot(a: &[f32], b: &[f32]) -> f32 {
+        let k8 = a.len() & !7;
+        let mut l = [0.0f32; 8];
+        for c in (0..k8).step_by(8) {
+            for (q, lq) in l.iter_mut().enumerate() {
+                *lq += a[c + q] * b[c + q];
+            }
+        }
+        let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        for j in k8..a.len() {
+            s += a[j] * b[j];
+        }
+        s
+    }
+
     #[test]
-    fn matvec_matches_f64_reference() {
-        let (n, k) = (13, 37);
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.1)
-            .collect();
-        let x: Vec<f32> = (0..k).map(|i| (i as f32 * 0.3).sin()).collect();
-        let b: Vec<f32> = (0..n).map(|i| i as f32).collect();
-        let mut y = vec![0.0; n];
-        matvec(&w, &x, Some(&b), &mut y);
-        for r in 0..n {
-            let want: f64 = (0..k)
-                .map(|j| w[r * k + j] as f64 * x[j] as f64)
-                .sum::<f64>()
-                + b[r] as f64;
-            assert!(
-                (y[r] as f64 - want).abs() < 1e-4,
-                "row {r}: {} vs {want}",
-                y[r]
-            );
+    fn matmul_is_bitwise_canonical_for_every_tile_shape() {
+        for &(t, n, k) in &[(1, 13, 37), (5, 9, 16), (3, 4, 8), (7, 11, 3), (2, 5, 64)] {
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.13)
+                .collect();
+            let x: Vec<f32> = (0..t * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+            let mut y = vec![0.0; t * n];
+            matmul(&w, &x, Some(&b), &mut y, k);
+            for r in 0..t {
+                for i in 0..n {
+                    let want = canonical_dot(&w[i * k..(i + 1) * k], &x[r * k..(r + 1) * k]) + b[i];
+                    assert_eq!(
+                        y[r * n + i].to_bits(),
+                        want.to_bits(),
+                        "t{t} n{n} k{k} ({r},{i})"
+                    );
+                }
+                #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+                {
+                    // The portable path too, even on a CPU that takes the AVX one.
+                    let mut yp = vec![0.0; t * n];
+                    imp::tiled::<4, 2, 2>(&w, &x, Some(&b), &mut yp, k);
+                    assert_eq!(yp[r * n..(r + 1) * n], y[r * n..(r + 1) * n]);
+                }
+                let mut yv = vec![0.0; n];
+                matvec(&w, &x[r * k..(r + 1) * k], Some(&b), &mut yv);
+                assert_eq!(
+                    yv,
+                    y[r * n..(r + 1) * n],
+                    "matvec differs from matmul row {r}"
+                );
+                assert_eq!(
+                    dot(&w[..k], &x[r * k..(r + 1) * k]).to_bits(),
+                    canonical_dot(&w[..k], &x[r * k..(r + 1) * k]).to_bits()
+                );
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use super::ops;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, input_err, Error, Result};
 use crate::kernels::{f32dot::dot, Kernel};
+use crate::profile::{Laps, Op, OpTimes};
 use crate::rng::Rng;
 use crate::weights::Matrix;
 use std::collections::{BTreeMap, HashMap};
@@ -57,11 +58,13 @@ pub struct Scratch {
     att: Vec<f32>,    // (ctx, d) attention output before projection
     tmp: Vec<f32>,    // (ctx, d) sub-layer output before the residual add
     up: Vec<f32>,     // (ctx, 4d)
-    scores: Vec<f32>, // (ctx)
+    scores: Vec<f32>, // (n_head, ctx) one token's attention, all heads
     /// (ctx, vocab); only row 0 is used when just the last position is wanted.
     pub logits: Vec<f32>,
     /// When set, records the inputs of every matrix product (for calibration).
     pub observer: Option<ActObserver>,
+    /// Per-op times, when profiling is on (`enable_op_times`).
+    op_times: Option<Box<OpTimes>>,
 }
 
 /// Absolute values seen at the input of each weight matrix, indexed by `mat_id`:
@@ -100,10 +103,21 @@ impl Scratch {
             att: vec![0.0; t * d],
             tmp: vec![0.0; t * d],
             up: vec![0.0; t * cfg.d_ff()],
-            scores: vec![0.0; t],
+            scores: vec![0.0; cfg.n_head * t],
             logits: vec![0.0; t * cfg.vocab],
             observer: None,
+            op_times: None,
         }
+    }
+
+    /// Starts timing every op of each forward pass run with this scratch.
+    pub fn enable_op_times(&mut self) {
+        self.op_times = Some(Box::default());
+    }
+
+    /// The op times so far, and profiling off again.
+    pub fn take_op_times(&mut self) -> Option<OpTimes> {
+        self.op_times.take().map(|b| *b)
     }
 
     pub fn bytes(&self) -> usize {
@@ -316,8 +330,8 @@ impl Gpt {
         want: Logits,
     ) -> Result<&'s [f32]> {
         let c = &self.cfg;
-        let (d, f, v) = (c.d_model, c.d_ff(), c.vocab);
-        let (nh, hd) = (c.n_head, c.head_dim());
+        let (d, v) = (c.d_model, c.vocab);
+        let hd = c.head_dim();
         let t = tokens.len();
         let pos0 = kv.len;
         if t == 0 {
@@ -336,6 +350,10 @@ impl Gpt {
         }
         let k = self.kernel;
         let scale = 1.0 / (hd as f32).sqrt();
+        let ctx = c.ctx;
+        // Profiling: a lap after each op (a no-op branch when off). Put back at the end.
+        let mut op_times = s.op_times.take();
+        let mut laps = Laps::new(op_times.as_deref_mut());
 
         // Embeddings: x[i] = wte[token] + wpe[pos]
         for (i, &tok) in tokens.iter().enumerate() {
@@ -347,8 +365,14 @@ impl Gpt {
                 xr[j] += pr[j];
             }
         }
+        laps.lap(Op::Embedding);
 
         for (l, b) in self.blocks.iter().enumerate() {
+            // Structured pruning can leave a block fewer heads or MLP neurons.
+            let nhb = b.w_qkv.rows / (3 * hd); // heads kept in this block
+            let dq = nhb * hd; // attention width
+            let f = b.w_up.rows; // MLP width
+
             // Attention sub-layer.
             for i in 0..t {
                 ops::layernorm(
@@ -358,25 +382,36 @@ impl Gpt {
                     &mut s.xn[i * d..(i + 1) * d],
                 );
             }
+            laps.lap(Op::LayerNorm);
+            observe(&mut s.observer, 4 * l, &s.xn[..t * d]);
             b.w_qkv
-                .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * d]);
-            let (kc, vc) = kv.layer_mut(l); // (ctx, d) each
+                .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * dq]);
+            let (kc, vc) = kv.layer_mut(l); // (ctx, d) each; the first dq columns used
             for i in 0..t {
-                let row = &s.qkv[i * 3 * d..(i + 1) * 3 * d];
+                let row = &s.qkv[i * 3 * dq..(i + 1) * 3 * dq];
                 let p = pos0 + i;
-                kc[p * d..(p + 1) * d].copy_from_slice(&row[d..2 * d]);
-                vc[p * d..(p + 1) * d].copy_from_slice(&row[2 * d..3 * d]);
+                kc[p * d..p * d + dq].copy_from_slice(&row[dq..2 * dq]);
+                vc[p * d..p * d + dq].copy_from_slice(&row[2 * dq..3 * dq]);
             }
+            laps.lap(Op::Qkv);
             for i in 0..t {
                 let p = pos0 + i; // attends to positions 0..=p
-                for h in 0..nh {
-                    let q = &s.qkv[i * 3 * d + h * hd..i * 3 * d + (h + 1) * hd];
-                    let sc = &mut s.scores[..=p];
+                let qi = &s.qkv[i * 3 * dq..i * 3 * dq + dq];
+                for h in 0..nhb {
+                    let q = &qi[h * hd..(h + 1) * hd];
+                    let sc = &mut s.scores[h * ctx..h * ctx + p + 1];
                     for (j, scj) in sc.iter_mut().enumerate() {
                         *scj = dot(q, &kc[j * d + h * hd..j * d + (h + 1) * hd]) * scale;
                     }
-                    ops::softmax(sc);
-                    let out = &mut s.att[i * d + h * hd..i * d + (h + 1) * hd];
+                }
+                laps.lap(Op::AttnScores);
+                for h in 0..nhb {
+                    ops::softmax(&mut s.scores[h * ctx..h * ctx + p + 1]);
+                }
+                laps.lap(Op::Softmax);
+                for h in 0..nhb {
+                    let sc = &s.scores[h * ctx..h * ctx + p + 1];
+                    let out = &mut s.att[i * dq + h * hd..i * dq + (h + 1) * hd];
                     out.fill(0.0);
                     for (j, &pj) in sc.iter().enumerate() {
                         let vj = &vc[j * d + h * hd..j * d + (h + 1) * hd];
@@ -385,12 +420,15 @@ impl Gpt {
                         }
                     }
                 }
+                laps.lap(Op::AttnWeightedV);
             }
+            observe(&mut s.observer, 4 * l + 1, &s.att[..t * dq]);
             b.w_o
-                .matmul(k, &s.att[..t * d], Some(&b.b_o), &mut s.tmp[..t * d]);
+                .matmul(k, &s.att[..t * dq], Some(&b.b_o), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
                 *xi += ti;
             }
+            laps.lap(Op::AttnOut);
 
             // MLP sub-layer.
             for i in 0..t {
@@ -401,16 +439,22 @@ impl Gpt {
                     &mut s.xn[i * d..(i + 1) * d],
                 );
             }
+            laps.lap(Op::LayerNorm);
+            observe(&mut s.observer, 4 * l + 2, &s.xn[..t * d]);
             b.w_up
                 .matmul(k, &s.xn[..t * d], Some(&b.b_up), &mut s.up[..t * f]);
+            laps.lap(Op::MlpUp);
             for u in s.up[..t * f].iter_mut() {
                 *u = ops::gelu(*u);
             }
+            laps.lap(Op::Gelu);
+            observe(&mut s.observer, 4 * l + 3, &s.up[..t * f]);
             b.w_down
                 .matmul(k, &s.up[..t * f], Some(&b.b_down), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
                 *xi += ti;
             }
+            laps.lap(Op::MlpDown);
         }
         kv.len = pos0 + t;
 
@@ -427,10 +471,13 @@ impl Gpt {
                 &mut s.xn[i * d..(i + 1) * d],
             );
         }
+        laps.lap(Op::LayerNorm);
         let rows = t - first;
         observe(&mut s.observer, 4 * c.n_layer, &s.xn[first * d..t * d]);
         self.head
             .matmul(k, &s.xn[first * d..t * d], None, &mut s.logits[..rows * v]);
+        laps.lap(Op::LmHead);
+        s.op_times = op_times;
         Ok(&s.logits[(rows - 1) * v..rows * v])
     }
 }

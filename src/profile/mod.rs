@@ -1,0 +1,163 @@
+//! Profiling: where a token's time goes, how many FLOPs it costs, how fast each op
+//! runs, and what memory the model holds.
+//!
+//! - `timer`: warm-up, repeated samples, median / p90 / p99 / IQR through the one clock;
+//! - `flops`: analytic FLOPs per op and per token for any config and position;
+//! - `memory`: bytes by kind, and the counting allocator behind the heap figures;
+//! - `ops`: the op list and the lap clock `Gpt::forward` reports to;
+//! - `kernel_bench`: the kernel table (`tinyopt kernels`).
+
+pub mod flops;
+pub mod kernel_bench;
+pub mod memory;
+pub mod ops;
+pub mod timer;
+
+pub use memory::{CountingAlloc, MemoryReport};
+pub use ops::{Laps, Op, OpArray, OpTimes};
+pub use timer::{Timer, Timing};
+
+use crate::clock;
+use crate::error::Result;
+use crate::model::{sampler::argmax, Gpt, KvCache, Logits, Scratch};
+use serde::Serialize;
+
+/// One op's share of a token.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpRow {
+    pub op: &'static str,
+    /// Mean over the profiled tokens.
+    pub ms_per_token: f64,
+    /// Of the measured total.
+    pub share: f64,
+    pub flops_per_token: f64,
+    pub gflops: f64,
+}
+
+/// What `tinyopt profile` prints and the page's profiling panel shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProfileReport {
+    pub kernel: &'static str,
+    /// Decode steps profiled per run, at positions 0..tokens.
+    pub tokens: usize,
+    /// Runs made; the figures are those of the fastest (the least disturbed).
+    pub runs: usize,
+    /// Wall time of each run's forwards, ms.
+    pub run_totals_ms: Vec<f64>,
+    pub ops: Vec<OpRow>,
+    /// Σ ops' ms per token: should be within a few % of `total_ms_per_token`.
+    pub sum_ms_per_token: f64,
+    /// Mean wall time of a whole forward step, timed around the call.
+    pub total_ms_per_token: f64,
+    /// Per-step wall time: its spread over the positions of the reported run.
+    pub token_ms: Timing,
+    /// Mean over the profiled positions.
+    pub flops_per_token: f64,
+    /// At position 0 (attention is smallest there).
+    pub flops_per_token_pos0: u64,
+    pub gflops: f64,
+    pub memory: MemoryReport,
+}
+
+/// Profiles `runs` greedy decodes of `tokens` steps from an empty cache (after one
+/// untimed warm-up decode), with the model's own kernel, and reports the fastest run.
+pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport> {
+    let cfg = &model.cfg;
+    let tokens = tokens.clamp(1, cfg.ctx);
+    let runs = runs.max(1);
+    let mut kv = KvCache::new(cfg);
+    let mut s = Scratch::new(cfg);
+    memory::reset_peak();
+    decode(model, tokens, &mut kv, &mut s, &mut Vec::new())?; // warm-up
+                                                              // Best of `runs`: on a shared machine (or a busy tab) the fastest run is the one
+                                                              // least disturbed by others; its laps and its steps describe the same run.
+    let mut best: Option<(f64, OpTimes, Vec<f64>)> = None;
+    let mut run_totals_ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        s.enable_op_times();
+        let mut steps = Vec::with_capacity(tokens);
+        decode(model, tokens, &mut kv, &mut s, &mut steps)?;
+        let times = s.take_op_times().unwrap_or_default();
+        let total: f64 = steps.iter().sum();
+        run_totals_ms.push(total);
+        if best.as_ref().is_none_or(|b| total < b.0) {
+            best = Some((total, times, steps));
+        }
+    }
+    let (_, times, step_ms) = best.expect("at least one run");
+    let mut fl = OpArray::<u64>::default();
+    for p in 0..tokens {
+        fl.add(&flops::token(cfg, p));
+    }
+    let n = tokens as f64;
+    let total_ms: f64 = step_ms.iter().sum::<f64>() / n;
+    let ops: Vec<OpRow> = Op::ALL
+        .iter()
+        .map(|&op| {
+            let ms = times.ms[op] / n;
+            let f = fl[op] as f64 / tokens as f64;
+            OpRow {
+                op: op.name(),
+                ms_per_token: ms,
+                share: ms / total_ms,
+                flops_per_token: f,
+                gflops: f / (ms * 1e6),
+            }
+        })
+        .collect();
+    let flops_per_token = fl.total() as f64 / tokens as f64;
+    Ok(ProfileReport {
+        kernel: model.kernel.name(),
+        tokens,
+        runs,
+        run_totals_ms,
+        sum_ms_per_token: ops.iter().map(|o| o.ms_per_token).sum(),
+        total_ms_per_token: total_ms,
+        token_ms: Timing::of(&step_ms, 1),
+        flops_per_token,
+        flops_per_token_pos0: flops::per_token(cfg, 0),
+        gflops: flops_per_token / (total_ms * 1e6),
+        ops,
+        memory: memory::report(model, Some(&kv), Some(&s)),
+    })
+}
+
+/// Greedy decode of `tokens` steps from position 0, one forward per token, pushing
+/// each step's wall time.
+fn decode(
+    model: &Gpt,
+    tokens: usize,
+    kv: &mut KvCache,
+    s: &mut Scratch,
+    step_ms: &mut Vec<f64>,
+) -> Result<()> {
+    kv.clear();
+    let mut tok = model.tokenizer.encode("\n").map_or(0, |t| t[0]);
+    for _ in 0..tokens {
+        let t0 = clock::now_ms();
+        let logits = model.forward(&[tok], kv, s, Logits::Last)?;
+        step_ms.push(clock::now_ms() - t0);
+        tok = argmax(logits) as u32;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_cover_the_token_and_flops_add_up() {
+        let m = Gpt::default_random(3);
+        let r = profile(&m, 8, 2).unwrap();
+        assert_eq!(r.ops.len(), Op::COUNT);
+        assert_eq!((r.tokens, r.runs, r.token_ms.runs), (8, 2, 8));
+        assert_eq!(r.run_totals_ms.len(), 2);
+        let fl: f64 = r.ops.iter().map(|o| o.flops_per_token).sum();
+        assert!((fl - r.flops_per_token).abs() < 1e-6 * fl);
+        assert!(r.ops.iter().all(|o| o.ms_per_token >= 0.0));
+        // The laps cover the forward: their sum cannot exceed the timed total.
+        assert!(r.sum_ms_per_token <= r.total_ms_per_token * 1.0001);
+        assert!(r.memory.weight_bytes == m.weight_bytes());
+    }
+}

@@ -1,0 +1,17 @@
+//! The `simd` kernel gives the same bits natively as in the browser: this fingerprint
+//! is asserted here and in `tests/web_kernels.rs` (Chromium, wasm simd128).
+
+#[path = "common/fingerprint.rs"]
+mod fingerprint;
+
+use fingerprint::{fingerprint, GOLDEN_SEED};
+use tinyopt::model::Gpt;
+
+/// Update in both files together, and only for an intended change of the numerics.
+pub const GOLDEN: u64 = 0xd320_c061_368e_954c;
+
+#[test]
+fn seeded_run_matches_the_golden_fingerprint() {
+    let got = fingerprint(&Gpt::default_random(GOLDEN_SEED));
+    assert_eq!(got, GOLDEN, "fingerprint {got:#x}");
+}

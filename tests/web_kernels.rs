@@ -1,0 +1,136 @@
+//! Browser tests for the kernels and the profiler (wasm simd128 in Chromium):
+//! `wasm-pack test --headless --chrome -- --test web_kernels`.
+//! The kernel-table measurement is ignored by default; run it in release with
+//! `wasm-pack test --release --headless --chrome -- --test web_kernels --include-ignored`.
+#![cfg(target_arch = "wasm32")]
+
+#[path = "common/fingerprint.rs"]
+mod fingerprint;
+
+use tinyopt::kernels::{self, Kernel};
+use tinyopt::model::Gpt;
+use tinyopt::profile::kernel_bench::{cases, run_case};
+use tinyopt::profile::{flops, Timer};
+use tinyopt::web::Playground;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &key.into()).expect("object has the key")
+}
+
+#[wasm_bindgen_test]
+fn every_kernel_matches_the_f64_reference_in_wasm() {
+    for &(t, n, k) in &[(1, 13, 37), (1, 64, 512), (5, 9, 16), (4, 67, 300)] {
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 31 % 17) as f32 - 8.0) * 0.05)
+            .collect();
+        let x: Vec<f32> = (0..t * k).map(|i| (i as f32 * 0.71).cos()).collect();
+        for kernel in Kernel::ALL {
+            let mut y = vec![0.0; t * n];
+            kernels::matmul(kernel, &w, &x, None, &mut y, k);
+            for r in 0..t {
+                for i in 0..n {
+                    let (mut want, mut mag) = (0.0f64, 0.0f64);
+                    for j in 0..k {
+                        let p = w[i * k + j] as f64 * x[r * k + j] as f64;
+                        want += p;
+                        mag += p.abs();
+                    }
+                    let got = y[r * n + i] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-5 * mag + 1e-6,
+                        "{kernel:?} {got} {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Same bits as natively: the constant is `GOLDEN` in `tests/kernels_golden.rs`.
+#[wasm_bindgen_test]
+fn seeded_run_matches_the_native_fingerprint() {
+    let m = Gpt::default_random(fingerprint::GOLDEN_SEED);
+    let got = fingerprint::fingerprint(&m);
+    assert_eq!(got, 0xd320_c061_368e_954c, "fingerprint {got:#x}");
+}
+
+/// The simd kernel's canonical order, spelled out: wasm must match it bit for bit.
+#[wasm_bindgen_test]
+fn simd_is_bitwise_canonical_in_wasm() {
+    let (t, n, k) = (3, 6, 21);
+    let w: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.37).sin()).collect();
+    let x: Vec<f32> = (0..t * k).map(|i| (i as f32 * 0.11).cos()).collect();
+    let mut y = vec![0.0; t * n];
+    kernels::matmul(Kernel::Simd, &w, &x, None, &mut y, k);
+    for r in 0..t {
+        for i in 0..n {
+            let (a, b) = (&w[i * k..(i + 1) * k], &x[r * k..(r + 1) * k]);
+            let mut l = [0.0f32; 8];
+            for c in (0..16).step_by(8) {
+                for q in 0..8 {
+                    l[q] += a[c + q] * b[c + q];
+                }
+            }
+            let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+            for j in 16..k {
+                s += a[j] * b[j];
+            }
+            assert_eq!(y[r * n + i].to_bits(), s.to_bits());
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn playground_profiles_and_reports_memory() {
+    let mut p = Playground::random_init(7);
+    assert!(p.set_kernel("fast").is_err());
+    p.set_kernel("library").unwrap();
+    assert_eq!(p.kernel_name(), "library");
+    let r = p.profile(6, 1).unwrap();
+    assert_eq!(get(&r, "kernel").as_string().unwrap(), "library");
+    let ops = js_sys::Array::from(&get(&r, "ops"));
+    assert_eq!(ops.length(), 11);
+    let sum = get(&r, "sum_ms_per_token").as_f64().unwrap();
+    let total = get(&r, "total_ms_per_token").as_f64().unwrap();
+    assert!(sum <= total * 1.0001, "{sum} vs {total}");
+    let m = p.memory().unwrap();
+    assert!(get(&m, "linear_memory_bytes").as_f64().unwrap() >= 65536.0);
+    assert!(get(&m, "heap_peak_bytes").as_f64().unwrap() > 0.0);
+    let f = p.flops_per_token(3).unwrap();
+    let cfg = Gpt::default_random(7).cfg;
+    assert_eq!(
+        get(&f, "total").as_f64().unwrap(),
+        flops::per_token(&cfg, 3) as f64
+    );
+    let cs = js_sys::Array::from(&p.kernel_cases(16).unwrap());
+    assert_eq!(cs.length(), 11);
+    assert!(p.kernel_bench_case(16, 99, 3).is_err());
+    assert_eq!(
+        tinyopt::web::kernel_names(),
+        ["naive", "blocked", "simd", "library"]
+    );
+}
+
+/// Prints the kernel table for the default config (run in release; see the header).
+#[wasm_bindgen_test]
+#[ignore]
+fn kernel_table_in_the_browser() {
+    let timer = Timer {
+        warmup: 2,
+        runs: 21,
+        min_sample_ms: 5.0,
+    };
+    for case in cases(&Gpt::default_random(0).cfg, 64) {
+        for r in run_case(&case, &timer) {
+            console_log!(
+                "KT {} {} m{} k{} n{} {} {:.2} GFLOP/s p50 {:.4} ms p90 {:.4} iqr {:.4} x{:.1} reps {}",
+                r.shape, r.op, r.m, r.k, r.n, r.kernel, r.gflops, r.ms_p50, r.ms_p90, r.ms_iqr,
+                r.speedup_vs_naive, r.reps
+            );
+        }
+    }
+}
