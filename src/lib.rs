@@ -7,6 +7,7 @@ pub mod error;
 pub mod kernels;
 pub mod model;
 pub mod profile;
+pub mod prune;
 pub mod quality;
 pub mod quant;
 pub mod rng;

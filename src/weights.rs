@@ -2,7 +2,7 @@
 //! scales and any other side data) and how to multiply a vector. Quantized formats are
 //! packed for real: `i8` codes, int4 nibbles two to a byte, f16 scales.
 
-use crate::kernels::{self, int4, int8, Kernel};
+use crate::kernels::{self, int4, int8, sparse, Kernel};
 use half::f16;
 use std::cell::RefCell;
 
@@ -38,6 +38,20 @@ pub enum Storage {
         scales: Vec<f16>,
         group: usize,
         act_scale: Option<f32>,
+    },
+    /// Compressed sparse rows of f32: the nonzeros of each row with their columns.
+    /// row_ptr (rows+1), idx (nnz), vals (nnz).
+    CsrF32 {
+        row_ptr: Vec<u32>,
+        idx: Vec<u16>,
+        vals: Vec<f32>,
+    },
+    /// Compressed sparse rows of int8 codes with one f16 scale per row (f32 activations).
+    CsrInt8 {
+        row_ptr: Vec<u32>,
+        idx: Vec<u16>,
+        codes: Vec<i8>,
+        scales: Vec<f16>,
     },
 }
 
@@ -100,6 +114,15 @@ impl Matrix {
                 act_scale,
                 ..
             } => packed.len() + scales.len() * 2 + if act_scale.is_some() { 4 } else { 0 },
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                row_ptr.len() * 4 + idx.len() * 2 + vals.len() * 4
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => row_ptr.len() * 4 + idx.len() * 2 + codes.len() + scales.len() * 2,
         }
     }
 
@@ -110,6 +133,8 @@ impl Matrix {
             Storage::Int8 { act: Act::F32, .. } => "int8",
             Storage::Int8 { .. } => "int8-w8a8",
             Storage::Int4 { .. } => "int4",
+            Storage::CsrF32 { .. } => "csr-f32",
+            Storage::CsrInt8 { .. } => "csr-int8",
         }
     }
 
@@ -154,6 +179,33 @@ impl Matrix {
                     }
                 }
             }
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                out.fill(0.0);
+                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
+                    out[idx[j] as usize] = vals[j];
+                }
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => {
+                out.fill(0.0);
+                let s = scales[r].to_f32();
+                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
+                    out[idx[j] as usize] = codes[j] as f32 * s;
+                }
+            }
+        }
+    }
+
+    /// Stored nonzeros (for sparse formats) or all entries (dense formats).
+    pub fn stored_values(&self) -> usize {
+        match &self.data {
+            Storage::CsrF32 { vals, .. } => vals.len(),
+            Storage::CsrInt8 { codes, .. } => codes.len(),
+            _ => self.rows * self.cols,
         }
     }
 
@@ -204,6 +256,15 @@ impl Matrix {
                 let xs = int8::quantize_act(x, *act_scale, &mut xq);
                 int4::matvec_w4a8(packed, scales, *group, &xq, xs, bias, y)
             }),
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                sparse::csr_matvec(row_ptr, idx, vals, x, bias, y)
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => sparse::csr_matvec_i8(row_ptr, idx, codes, scales, x, bias, y),
         }
     }
 
