@@ -83,6 +83,10 @@ pub struct BenchReport {
     pub kld: f64,
     /// Fraction of positions whose top next-token matches the f32 baseline's.
     pub top1_agreement: f64,
+    /// Requested prune ratio, the kind (`none` when unpruned) and the achieved sparsity.
+    pub prune: f64,
+    pub prune_kind: String,
+    pub sparsity: f64,
     /// FLOPs the run performed (prefill included) per new token; see `profile::flops`.
     pub flops_per_token: f64,
 }
@@ -126,6 +130,9 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         kv_cache_bytes: first.kv_cache_bytes,
         kld: 0.0,
         top1_agreement: 1.0,
+        prune: 0.0,
+        prune_kind: "none".into(),
+        sparsity: 0.0,
         flops_per_token: flops::generation(
             &model.cfg,
             first.prompt_tokens,

@@ -10,7 +10,9 @@ pub mod profile;
 pub mod prune;
 pub mod quality;
 pub mod quant;
+pub mod recipe;
 pub mod rng;
+pub mod sparsity_sweep;
 pub mod stats;
 pub mod weights;
 

@@ -153,7 +153,7 @@ fn threshold(mut abs: Vec<f32>, ratio: f32) -> (f32, usize) {
 /// Zeros the smallest-magnitude weights, exactly `ratio` of them (ties broken by order).
 fn prune_unstructured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
     let mut stats = PruneStats::default();
-    let mut zero_below = |w: &mut [f32], t: f32, mut budget: usize| -> usize {
+    let zero_below = |w: &mut [f32], t: f32, mut budget: usize| -> usize {
         // Strictly smaller first, then ties at the threshold until the budget is spent.
         let mut removed = 0;
         for v in w.iter_mut() {
@@ -240,7 +240,8 @@ fn top_indices(scores: &[f32], keep: usize) -> Vec<usize> {
     kept
 }
 
-/// Removes MLP neurons (importance: ‖w_up row‖·‖w_down column‖) and attention heads
+/// Removes MLP neurons (importance: ‖w_up row‖·‖w_down column‖; removed in steps of
+/// 32 neurons where the layer allows) and attention heads
 /// (importance: ‖its Q, K, V rows‖·‖its w_o columns‖), per layer.
 fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
     let d = m.cfg.d_model;
@@ -260,7 +261,12 @@ fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
                 l2(up[j * d..(j + 1) * d].iter().copied()) * l2((0..d).map(|r| down[r * f + j]))
             })
             .collect();
-        let keep_n = ((f as f64) * (1.0 - cfg.ratio as f64)).round().max(1.0) as usize;
+        // Neurons go in steps of 32 (when the layer is that wide) so every kernel,
+        // int4 groups included, still sees whole blocks.
+        let step = if f >= 64 && f % 32 == 0 { 32 } else { 1 };
+        let keep_n = (((f as f64) * (1.0 - cfg.ratio as f64) / step as f64).round() as usize
+            * step)
+            .max(step);
         let keep = top_indices(&score, keep_n);
         let new_up: Vec<f32> = keep
             .iter()
@@ -282,7 +288,7 @@ fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
             let qkv = dense_mut(&mut b.w_qkv)?.clone(); // (3dq, d)
             let wo = dense_mut(&mut b.w_o)?.clone(); // (d, dq)
             let rows_of = |h: usize| {
-                (0..3).flat_map(move |part| (part * dq + h * hd..part * dq + (h + 1) * hd))
+                (0..3).flat_map(move |part| part * dq + h * hd..part * dq + (h + 1) * hd)
             };
             let score: Vec<f32> = (0..nh)
                 .map(|h| {
@@ -308,7 +314,7 @@ fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
             let new_wo: Vec<f32> = (0..d)
                 .flat_map(|r| {
                     kept.iter()
-                        .flat_map(move |&h| (r * dq + h * hd..r * dq + (h + 1) * hd))
+                        .flat_map(move |&h| r * dq + h * hd..r * dq + (h + 1) * hd)
                 })
                 .map(|i| wo[i])
                 .collect();

@@ -8,8 +8,8 @@ mod kernels;
 mod load;
 #[path = "cli/profile.rs"]
 mod profile;
-#[path = "cli/quantize.rs"]
-mod quantize;
+#[path = "cli/recipe.rs"]
+mod recipe;
 #[path = "cli/serve.rs"]
 mod serve;
 
@@ -28,13 +28,17 @@ usage:
                 [--kernel naive|blocked|simd|library] [--model PATH]
                 [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
                 [--clip max-abs|search] [--act-calib dynamic|minmax|percentile] [--percentile P]
-                [--keep-f32-ends]
+                [--keep-f32-ends] [--prune R] [--prune-kind unstructured|structured]
+                [--prune-heads H] [--prune-scope global|per-matrix] [--sparse-format dense|csr]
   tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
   tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
   tinyopt info [--model PATH]
   tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
+                [--prune R --prune-kind K --sparse-format dense]
   tinyopt quant-report [--json] [--precision P ...]: every precision's size and quality, and
                 per-matrix sensitivity for the chosen one
+  tinyopt prune-report [--json] [--no-sweep] [--runs R]: quality vs sparsity for both kinds
+                of pruning, and the dense-vs-sparse kernel crossover sweep
   tinyopt serve [--port 8000] [--host 127.0.0.1] [--root DIR]
 
 Without --model, commands use models/shakespeare-char.safetensors.";
@@ -53,6 +57,7 @@ fn main() {
         "serve" => serve_cmd(rest),
         "export" => export(rest),
         "quant-report" => quant_report(rest),
+        "prune-report" => prune_report(rest),
         "profile" => profile::run(rest),
         "kernels" => kernels::run(rest),
         "help" | "--help" | "-h" => {
@@ -109,17 +114,14 @@ fn generate(raw: &[String]) -> Result<(), String> {
 }
 
 fn bench_cmd(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["tokens", "prompt", "runs", "seed", "model", "kernel"];
-    valued.extend(quantize::VALUED);
+    let mut valued = vec!["tokens", "prompt", "runs", "seed", "model"];
+    valued.extend(recipe::VALUED);
     let mut flags = vec!["json", "kv-cache", "no-kv-cache"];
-    flags.extend(quantize::FLAGS);
+    flags.extend(recipe::FLAGS);
     let a = Args::parse("bench", raw, &valued, &flags)?;
     let base = load::model(a.str("model"))?;
-    let qc = quantize::config(&a)?;
-    let (mut model, agree) = quantize::prepare(&base, &qc)?;
-    if let Some(k) = a.str("kernel") {
-        model.kernel = tinyopt::kernels::Kernel::from_name(k).map_err(|e| format!("bench: {e}"))?;
-    }
+    let rc = recipe::config(&a)?;
+    let (model, agree, pstats) = recipe::prepare(&base, &rc)?;
     let prompt = a.str("prompt").unwrap_or("\n");
     let prompt_len = model
         .tokenizer
@@ -156,6 +158,9 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
         let mut r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
         r.kld = agree.kld;
         r.top1_agreement = agree.top1_agreement;
+        r.prune = rc.prune.ratio as f64;
+        r.prune_kind = rc.prune.kind.name().into();
+        r.sparsity = pstats.sparsity;
         if a.flag("json") {
             println!("{}", serde_json::to_string(&r).expect("report serialises"));
         } else {
@@ -201,17 +206,17 @@ fn serve_cmd(raw: &[String]) -> Result<(), String> {
 
 fn export(raw: &[String]) -> Result<(), String> {
     let mut valued = vec!["out", "model"];
-    valued.extend(quantize::VALUED);
-    let a = Args::parse("export", raw, &valued, &quantize::FLAGS)?;
+    valued.extend(recipe::VALUED);
+    let a = Args::parse("export", raw, &valued, &recipe::FLAGS)?;
     let out = a.str("out").ok_or("export: --out PATH is required")?;
     let base = load::model(a.str("model"))?;
-    let qc = quantize::config(&a)?;
-    let (m, agree) = quantize::prepare(&base, &qc)?;
+    let rc = recipe::config(&a)?;
+    let (m, agree, _) = recipe::prepare(&base, &rc)?;
     let bytes = tinyopt::model::io::save(&m).map_err(|e| e.to_string())?;
     std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
     eprintln!(
         "wrote {out}: {} ({} weight bytes, {:.1}% of f32; kld {:.5} nats/token, top-1 agreement {:.2}%)",
-        qc.precision.name(),
+        rc.quant.precision.name(),
         m.weight_bytes(),
         100.0 * m.weight_bytes() as f64 / base.weight_bytes() as f64,
         agree.kld,
@@ -222,19 +227,22 @@ fn export(raw: &[String]) -> Result<(), String> {
 
 fn quant_report(raw: &[String]) -> Result<(), String> {
     let mut valued = vec!["model"];
-    valued.extend(quantize::VALUED);
+    valued.extend(recipe::VALUED);
     let mut flags = vec!["json"];
-    flags.extend(quantize::FLAGS);
+    flags.extend(recipe::FLAGS);
     let a = Args::parse("quant-report", raw, &valued, &flags)?;
     let base = load::model(a.str("model"))?;
-    let chosen = quantize::config(&a)?;
+    let chosen = recipe::quant_config(&a)?;
     let e = |e: tinyopt::Error| e.to_string();
     for p in tinyopt::quant::Precision::ALL {
-        let qc = tinyopt::quant::QuantConfig {
-            precision: p,
-            ..chosen
+        let rc = tinyopt::recipe::Recipe {
+            quant: tinyopt::quant::QuantConfig {
+                precision: p,
+                ..chosen
+            },
+            ..Default::default()
         };
-        let (m, agree) = quantize::prepare(&base, &qc)?;
+        let (m, agree, _) = recipe::prepare(&base, &rc)?;
         let row = serde_json::json!({
             "kind": "precision",
             "precision": p.name(),
@@ -248,15 +256,22 @@ fn quant_report(raw: &[String]) -> Result<(), String> {
     if chosen.precision != tinyopt::quant::Precision::F32 {
         let seqs = tinyopt::quality::eval_set(
             &base,
-            quantize::EVAL_SEQS,
-            quantize::EVAL_LEN,
-            quantize::EVAL_SEED,
+            recipe::EVAL_SEQS,
+            recipe::EVAL_LEN,
+            recipe::EVAL_SEED,
         )
         .map_err(e)?;
         let calib = if chosen.precision.quantizes_activations()
             && chosen.act != tinyopt::quant::ActCalib::Dynamic
         {
-            Some(tinyopt::quality::calibrate(&base, &seqs).map_err(e)?)
+            let cs = tinyopt::quality::eval_set(
+                &base,
+                recipe::EVAL_SEQS,
+                recipe::EVAL_LEN,
+                recipe::CALIB_SEED,
+            )
+            .map_err(e)?;
+            Some(tinyopt::quality::calibrate(&base, &cs).map_err(e)?)
         } else {
             None
         };
@@ -267,6 +282,79 @@ fn quant_report(raw: &[String]) -> Result<(), String> {
                 "matrix": s.matrix,
                 "kld": s.kld,
                 "top1_agreement": s.top1_agreement,
+            });
+            print_row(&a, &row);
+        }
+    }
+    Ok(())
+}
+
+fn prune_report(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse(
+        "prune-report",
+        raw,
+        &["model", "runs"],
+        &["json", "no-sweep"],
+    )?;
+    let base = load::model(a.str("model"))?;
+    let e = |e: tinyopt::Error| e.to_string();
+    let seqs = tinyopt::quality::eval_set(
+        &base,
+        recipe::EVAL_SEQS,
+        recipe::EVAL_LEN,
+        recipe::EVAL_SEED,
+    )
+    .map_err(e)?;
+    use tinyopt::prune::{PruneConfig, PruneKind, SparseFormat};
+    for kind in [PruneKind::Unstructured, PruneKind::Structured] {
+        for ratio in [0.0f32, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {
+            let pc = PruneConfig {
+                kind,
+                ratio,
+                format: SparseFormat::Dense,
+                ..PruneConfig::default()
+            };
+            let (m, st) = tinyopt::prune::prune_model(&base, &pc).map_err(e)?;
+            let q = tinyopt::quality::compare(&base, &m, &seqs).map_err(e)?;
+            let mut sparse = m.clone();
+            let bytes = if kind == PruneKind::Unstructured {
+                tinyopt::prune::sparsify_blocks(&mut sparse).map_err(e)?;
+                sparse.weight_bytes()
+            } else {
+                m.weight_bytes()
+            };
+            let row = serde_json::json!({
+                "kind": "quality",
+                "prune_kind": kind.name(),
+                "prune": ratio,
+                "sparsity": st.sparsity,
+                "kld": q.kld,
+                "top1_agreement": q.top1_agreement,
+                "weight_bytes": bytes,
+                "bytes_vs_f32": bytes as f64 / base.weight_bytes() as f64,
+            });
+            print_row(&a, &row);
+        }
+    }
+    if !a.flag("no-sweep") {
+        let timer = tinyopt::profile::timer::Timer {
+            runs: a.get("runs", 15)?,
+            ..Default::default()
+        };
+        let d = base.cfg.d_model;
+        for (rows, cols) in [(512, 512), (4 * d, d), (d, 4 * d)] {
+            let pts: Vec<_> = tinyopt::sparsity_sweep::SPARSITIES
+                .iter()
+                .map(|&sp| tinyopt::sparsity_sweep::point(rows, cols, sp, &timer))
+                .collect();
+            for p in &pts {
+                let mut row = serde_json::to_value(p).expect("row serialises");
+                row["kind"] = "sweep".into();
+                print_row(&a, &row);
+            }
+            let row = serde_json::json!({
+                "kind": "crossover", "rows": rows, "cols": cols,
+                "crossover_sparsity": tinyopt::sparsity_sweep::crossover(&pts),
             });
             print_row(&a, &row);
         }
