@@ -4,8 +4,10 @@
 
 use crate::clock;
 use crate::model::{io, GenOptions, Generator, Gpt};
+use crate::prune::{PruneConfig, PruneKind, SparseFormat};
 use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 use crate::quant::{self, ActCalib, QuantConfig};
+use crate::recipe::{self, Recipe};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -112,8 +114,11 @@ impl Playground {
 }
 
 #[derive(Serialize)]
-struct QuantReport {
+struct RecipeReport {
     precision: &'static str,
+    prune_kind: &'static str,
+    prune: f32,
+    sparsity: f64,
     weight_bytes: usize,
     base_weight_bytes: usize,
     kld: f64,
@@ -218,30 +223,34 @@ impl Playground {
         panic!("debugPanic was called (a deliberate test of error recovery)");
     }
 
-    /// Rebuilds the running model from the loaded one at a precision. `cfg`:
-    /// `{precision, group_size, clip, act, percentile, quantize_ends}` (kebab-case
-    /// names, as the CLI). Returns `{precision, weight_bytes, base_weight_bytes, kld,
-    /// top1_agreement, positions, ms}`, quality measured against the loaded model.
-    #[wasm_bindgen(js_name = setPrecision)]
-    pub fn set_precision(&mut self, cfg: JsValue) -> Result<JsValue, JsError> {
-        let qc: QuantConfig = serde_wasm_bindgen::from_value(cfg)
-            .map_err(|e| JsError::new(&format!("bad precision settings: {e}")))?;
-        qc.validate().map_err(err)?;
+    /// Rebuilds the running model from the loaded one with a recipe: `{quant: {precision,
+    /// group_size, clip, act, percentile, quantize_ends}, prune: {kind, ratio, heads,
+    /// scope, format}, kernel}` (names as the CLI's). Returns `{precision, prune_kind,
+    /// prune, sparsity, weight_bytes, base_weight_bytes, kld, top1_agreement, positions,
+    /// ms}`, quality measured against the loaded model on the fixed evaluation set.
+    #[wasm_bindgen(js_name = setRecipe)]
+    pub fn set_recipe(&mut self, recipe: JsValue) -> Result<JsValue, JsError> {
+        let r: Recipe = serde_wasm_bindgen::from_value(recipe)
+            .map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
+        r.quant.validate().map_err(err)?;
+        r.prune.validate().map_err(err)?;
         let t0 = clock::now_ms();
-        let calib = if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic {
+        let calib = if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic
+        {
             Some(self.calibration()?)
         } else {
             None
         };
-        let kernel = self.model.kernel;
-        let mut m = quant::quantize_model(&self.base, &qc, calib.as_ref(), None).map_err(err)?;
-        m.kernel = kernel;
+        let (m, stats) = recipe::build(&self.base, &r, calib.as_ref()).map_err(err)?;
         let seqs = self.eval_set()?;
         let agree = quality::compare(&self.base, &m, &seqs).map_err(err)?;
         self.model = m;
         self.gen = None;
-        to_js(&QuantReport {
-            precision: qc.precision.name(),
+        to_js(&RecipeReport {
+            precision: r.quant.precision.name(),
+            prune_kind: r.prune.kind.name(),
+            prune: r.prune.ratio,
+            sparsity: stats.sparsity,
             weight_bytes: self.model.weight_bytes(),
             base_weight_bytes: self.base.weight_bytes(),
             kld: agree.kld,
@@ -249,6 +258,59 @@ impl Playground {
             positions: agree.positions,
             ms: clock::now_ms() - t0,
         })
+    }
+
+    /// One point of a quality-vs-sparsity curve: prunes the loaded model (`kind`:
+    /// "unstructured" or "structured", `ratio` 0..=0.95) without changing the running one.
+    /// Returns `{prune_kind, prune, sparsity, kld, top1_agreement, weight_bytes}`.
+    #[wasm_bindgen(js_name = pruneCurvePoint)]
+    pub fn prune_curve_point(&mut self, kind: &str, ratio: f32) -> Result<JsValue, JsError> {
+        let pc = PruneConfig {
+            kind: PruneKind::parse(kind).map_err(err)?,
+            ratio,
+            format: SparseFormat::Csr,
+            ..PruneConfig::default()
+        };
+        let pc = if pc.kind == PruneKind::Structured {
+            PruneConfig {
+                format: SparseFormat::Dense,
+                ..pc
+            }
+        } else {
+            pc
+        };
+        let r = Recipe {
+            prune: pc,
+            ..Recipe::default()
+        };
+        let (m, stats) = recipe::build(&self.base, &r, None).map_err(err)?;
+        let seqs = self.eval_set()?;
+        let q = quality::compare(&self.base, &m, &seqs).map_err(err)?;
+        to_js(&serde_json::json!({
+            "prune_kind": pc.kind.name(), "prune": ratio, "sparsity": stats.sparsity,
+            "kld": q.kld, "top1_agreement": q.top1_agreement, "weight_bytes": m.weight_bytes(),
+        }))
+    }
+
+    /// One point of the dense-vs-sparse kernel sweep on a seeded (rows, cols) matrix.
+    #[wasm_bindgen(js_name = sparseSweepPoint)]
+    pub fn sparse_sweep_point(
+        &self,
+        rows: usize,
+        cols: usize,
+        sparsity: f64,
+        runs: usize,
+    ) -> Result<JsValue, JsError> {
+        if rows == 0 || cols == 0 || rows * cols > 1 << 22 || !(0.0..=1.0).contains(&sparsity) {
+            return Err(JsError::new(
+                "sweep: shape must be non-empty and at most 4M entries, sparsity in 0..=1",
+            ));
+        }
+        let timer = crate::profile::timer::Timer {
+            runs: runs.clamp(3, 101),
+            ..Default::default()
+        };
+        to_js(&crate::sparsity_sweep::point(rows, cols, sparsity, &timer))
     }
 
     /// Per-matrix sensitivity: quantizes one matrix at a time with `cfg` and returns
