@@ -79,6 +79,14 @@ pub struct BenchReport {
     pub ttft_ms: f64,
     pub weight_bytes: usize,
     pub kv_cache_bytes: usize,
+    /// Mean KL divergence from the f32 baseline, nats/token (0 for the baseline itself).
+    pub kld: f64,
+    /// Fraction of positions whose top next-token matches the f32 baseline's.
+    pub top1_agreement: f64,
+    /// Requested prune ratio, the kind (`none` when unpruned) and the achieved sparsity.
+    pub prune: f64,
+    pub prune_kind: String,
+    pub sparsity: f64,
     /// FLOPs the run performed (prefill included) per new token; see `profile::flops`.
     pub flops_per_token: f64,
 }
@@ -105,7 +113,7 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
     let st = Summary::of(&steps);
     let first = &traces[0];
     BenchReport {
-        precision: "f32".into(),
+        precision: crate::quant::precision_of(model).name().into(),
         kernel: model.kernel.name().into(),
         kv_cache: opts.kv_cache,
         prompt_tokens: first.prompt_tokens,
@@ -120,6 +128,11 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         ttft_ms: ttft.median,
         weight_bytes: model.weight_bytes(),
         kv_cache_bytes: first.kv_cache_bytes,
+        kld: 0.0,
+        top1_agreement: 1.0,
+        prune: 0.0,
+        prune_kind: "none".into(),
+        sparsity: 0.0,
         flops_per_token: flops::generation(
             &model.cfg,
             first.prompt_tokens,

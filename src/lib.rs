@@ -7,7 +7,12 @@ pub mod error;
 pub mod kernels;
 pub mod model;
 pub mod profile;
+pub mod prune;
+pub mod quality;
+pub mod quant;
+pub mod recipe;
 pub mod rng;
+pub mod sparsity_sweep;
 pub mod stats;
 pub mod weights;
 

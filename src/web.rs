@@ -4,6 +4,10 @@
 
 use crate::clock;
 use crate::model::{io, GenOptions, Generator, Gpt};
+use crate::prune::{PruneConfig, PruneKind, SparseFormat};
+use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
+use crate::quant::{self, ActCalib, QuantConfig};
+use crate::recipe::{self, Recipe};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -67,11 +71,70 @@ struct Started {
     weight_bytes: usize,
 }
 
-/// A model plus at most one generation in progress.
+/// A model plus at most one generation in progress. `base` is the model as loaded;
+/// `model` is what runs (the base transformed by the current recipe).
 #[wasm_bindgen]
 pub struct Playground {
+    base: Gpt,
     model: Gpt,
     gen: Option<Generator>,
+    /// Fixed evaluation sequences sampled from `base`, made on first use.
+    eval: Option<Vec<Vec<u32>>>,
+    /// Activation statistics of `base` for static calibration, made on first use.
+    calib: Option<crate::model::gpt::ActObserver>,
+}
+
+impl Playground {
+    fn new(model: Gpt) -> Playground {
+        Playground {
+            base: model.clone(),
+            model,
+            gen: None,
+            eval: None,
+            calib: None,
+        }
+    }
+
+    fn eval_set(&mut self) -> Result<Vec<Vec<u32>>, JsError> {
+        if self.eval.is_none() {
+            self.eval =
+                Some(quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, EVAL_SEED).map_err(err)?);
+        }
+        Ok(self.eval.clone().expect("set above"))
+    }
+
+    fn calibration(&mut self) -> Result<crate::model::gpt::ActObserver, JsError> {
+        if self.calib.is_none() {
+            let seqs =
+                quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, CALIB_SEED).map_err(err)?;
+            self.calib = Some(quality::calibrate(&self.base, &seqs).map_err(err)?);
+        }
+        Ok(self.calib.clone().expect("set above"))
+    }
+}
+
+#[derive(Serialize)]
+struct RecipeReport {
+    precision: &'static str,
+    prune_kind: &'static str,
+    prune: f32,
+    sparsity: f64,
+    weight_bytes: usize,
+    base_weight_bytes: usize,
+    kld: f64,
+    top1_agreement: f64,
+    positions: usize,
+    ms: f64,
+}
+
+#[derive(Serialize)]
+struct MatrixValues {
+    name: String,
+    rows: usize,
+    cols: usize,
+    format: &'static str,
+    /// Group size along a row for int4 (one scale per group), else the row length.
+    group: usize,
 }
 
 #[wasm_bindgen]
@@ -79,19 +142,13 @@ impl Playground {
     /// A seeded, randomly initialised model of the default config.
     #[wasm_bindgen(js_name = randomInit)]
     pub fn random_init(seed: u32) -> Playground {
-        Playground {
-            model: Gpt::default_random(seed as u64),
-            gen: None,
-        }
+        Playground::new(Gpt::default_random(seed as u64))
     }
 
     /// Loads a safetensors model file.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Playground, JsError> {
-        Ok(Playground {
-            model: io::load(bytes).map_err(err)?,
-            gen: None,
-        })
+        Ok(Playground::new(io::load(bytes).map_err(err)?))
     }
 
     /// `{config, n_params, weight_bytes, vocab, kernel, meta}`.
@@ -164,6 +221,164 @@ impl Playground {
     #[wasm_bindgen(js_name = debugPanic)]
     pub fn debug_panic(&self) {
         panic!("debugPanic was called (a deliberate test of error recovery)");
+    }
+
+    /// Rebuilds the running model from the loaded one with a recipe: `{quant: {precision,
+    /// group_size, clip, act, percentile, quantize_ends}, prune: {kind, ratio, heads,
+    /// scope, format}, kernel}` (names as the CLI's). Returns `{precision, prune_kind,
+    /// prune, sparsity, weight_bytes, base_weight_bytes, kld, top1_agreement, positions,
+    /// ms}`, quality measured against the loaded model on the fixed evaluation set.
+    #[wasm_bindgen(js_name = setRecipe)]
+    pub fn set_recipe(&mut self, recipe: JsValue) -> Result<JsValue, JsError> {
+        let r: Recipe = serde_wasm_bindgen::from_value(recipe)
+            .map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
+        r.quant.validate().map_err(err)?;
+        r.prune.validate().map_err(err)?;
+        let t0 = clock::now_ms();
+        let calib = if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic
+        {
+            Some(self.calibration()?)
+        } else {
+            None
+        };
+        let (m, stats) = recipe::build(&self.base, &r, calib.as_ref()).map_err(err)?;
+        let seqs = self.eval_set()?;
+        let agree = quality::compare(&self.base, &m, &seqs).map_err(err)?;
+        self.model = m;
+        self.gen = None;
+        to_js(&RecipeReport {
+            precision: r.quant.precision.name(),
+            prune_kind: r.prune.kind.name(),
+            prune: r.prune.ratio,
+            sparsity: stats.sparsity,
+            weight_bytes: self.model.weight_bytes(),
+            base_weight_bytes: self.base.weight_bytes(),
+            kld: agree.kld,
+            top1_agreement: agree.top1_agreement,
+            positions: agree.positions,
+            ms: clock::now_ms() - t0,
+        })
+    }
+
+    /// One point of a quality-vs-sparsity curve: prunes the loaded model (`kind`:
+    /// "unstructured" or "structured", `ratio` 0..=0.95) without changing the running one.
+    /// Returns `{prune_kind, prune, sparsity, kld, top1_agreement, weight_bytes}`.
+    #[wasm_bindgen(js_name = pruneCurvePoint)]
+    pub fn prune_curve_point(&mut self, kind: &str, ratio: f32) -> Result<JsValue, JsError> {
+        let pc = PruneConfig {
+            kind: PruneKind::parse(kind).map_err(err)?,
+            ratio,
+            format: SparseFormat::Csr,
+            ..PruneConfig::default()
+        };
+        let pc = if pc.kind == PruneKind::Structured {
+            PruneConfig {
+                format: SparseFormat::Dense,
+                ..pc
+            }
+        } else {
+            pc
+        };
+        let r = Recipe {
+            prune: pc,
+            ..Recipe::default()
+        };
+        let (m, stats) = recipe::build(&self.base, &r, None).map_err(err)?;
+        let seqs = self.eval_set()?;
+        let q = quality::compare(&self.base, &m, &seqs).map_err(err)?;
+        to_js(&serde_json::json!({
+            "prune_kind": pc.kind.name(), "prune": ratio, "sparsity": stats.sparsity,
+            "kld": q.kld, "top1_agreement": q.top1_agreement, "weight_bytes": m.weight_bytes(),
+        }))
+    }
+
+    /// One point of the dense-vs-sparse kernel sweep on a seeded (rows, cols) matrix.
+    #[wasm_bindgen(js_name = sparseSweepPoint)]
+    pub fn sparse_sweep_point(
+        &self,
+        rows: usize,
+        cols: usize,
+        sparsity: f64,
+        runs: usize,
+    ) -> Result<JsValue, JsError> {
+        if rows == 0 || cols == 0 || rows * cols > 1 << 22 || !(0.0..=1.0).contains(&sparsity) {
+            return Err(JsError::new(
+                "sweep: shape must be non-empty and at most 4M entries, sparsity in 0..=1",
+            ));
+        }
+        let timer = crate::profile::timer::Timer {
+            runs: runs.clamp(3, 101),
+            ..Default::default()
+        };
+        to_js(&crate::sparsity_sweep::point(rows, cols, sparsity, &timer))
+    }
+
+    /// Per-matrix sensitivity: quantizes one matrix at a time with `cfg` and returns
+    /// `[{matrix, kld, top1_agreement}]`.
+    pub fn sensitivity(&mut self, cfg: JsValue) -> Result<JsValue, JsError> {
+        let qc: QuantConfig = serde_wasm_bindgen::from_value(cfg)
+            .map_err(|e| JsError::new(&format!("bad precision settings: {e}")))?;
+        let calib = if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic {
+            Some(self.calibration()?)
+        } else {
+            None
+        };
+        let seqs = self.eval_set()?;
+        to_js(&quality::sensitivity(&self.base, &qc, calib.as_ref(), &seqs).map_err(err)?)
+    }
+
+    /// `{nll, perplexity, base_nll, base_perplexity}` of `text` (nats/char), for the
+    /// running model and the loaded one.
+    pub fn perplexity(&self, text: &str) -> Result<JsValue, JsError> {
+        let (nll, ppl) = quality::perplexity(&self.model, text).map_err(err)?;
+        let (bnll, bppl) = quality::perplexity(&self.base, text).map_err(err)?;
+        to_js(&serde_json::json!({
+            "nll": nll, "perplexity": ppl, "base_nll": bnll, "base_perplexity": bppl,
+        }))
+    }
+
+    /// Names of the weight matrices, for pickers.
+    #[wasm_bindgen(js_name = matrixNames)]
+    pub fn matrix_names(&self) -> Vec<String> {
+        quant::matrix_names(self.base.cfg.n_layer)
+    }
+
+    /// Shape and format of a matrix of the running model.
+    #[wasm_bindgen(js_name = matrixInfo)]
+    pub fn matrix_info(&mut self, name: &str) -> Result<JsValue, JsError> {
+        let m = quant::matrix_mut(&mut self.model, name)
+            .ok_or_else(|| JsError::new(&format!("no matrix {name:?}")))?;
+        let group = match &m.data {
+            crate::weights::Storage::Int4 { group, .. } => *group,
+            _ => m.cols,
+        };
+        to_js(&MatrixValues {
+            name: name.to_string(),
+            rows: m.rows,
+            cols: m.cols,
+            format: m.format_name(),
+            group,
+        })
+    }
+
+    /// A matrix's values, (rows, cols) row-major: `loaded` = as loaded (f32), else as
+    /// the running model holds them, dequantized, so a histogram shows the grid.
+    #[wasm_bindgen(js_name = matrixValues)]
+    pub fn matrix_values(&mut self, name: &str, loaded: bool) -> Result<Vec<f32>, JsError> {
+        let src = if loaded {
+            &mut self.base
+        } else {
+            &mut self.model
+        };
+        let m = quant::matrix_mut(src, name)
+            .ok_or_else(|| JsError::new(&format!("no matrix {name:?}")))?;
+        Ok(m.to_f32())
+    }
+
+    /// The running model as a safetensors file (quantized tensors kept packed).
+    #[wasm_bindgen(js_name = exportModel)]
+    pub fn export_model(&self) -> Result<Vec<u8>, JsError> {
+        io::save(&self.model).map_err(err)
     }
 }
 

@@ -1,13 +1,75 @@
-//! Storage formats for weight matrices. Each variant knows its true byte count and
-//! how to multiply a vector; later formats (f16, int8, int4, sparse) join this enum.
+//! Storage formats for weight matrices. Each variant knows its true byte count (codes,
+//! scales and any other side data) and how to multiply a vector. Quantized formats are
+//! packed for real: `i8` codes, int4 nibbles two to a byte, f16 scales.
 
-use crate::kernels::{self, Kernel};
+use crate::kernels::{self, int4, int8, sparse, Kernel};
+use half::f16;
+use std::cell::RefCell;
+
+/// How activations enter an integer product.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Act {
+    /// Kept in f32 (weight-only quantization, e.g. W8A32).
+    F32,
+    /// Quantized to int8 per token at run time from the token's own max |x|.
+    Dynamic,
+    /// Quantized to int8 with one scale calibrated ahead of time (values clamp).
+    Static(f32),
+}
 
 /// How a matrix's numbers are held in memory.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Storage {
-    /// Plain f32, row-major (rows, cols).
+    /// Plain f32, (rows, cols).
     F32(Vec<f32>),
+    /// IEEE half floats, (rows, cols); products run in f32.
+    F16(Vec<f16>),
+    /// Symmetric int8, one scale per row: w ≈ codes · scale. codes (rows, cols), scales (rows).
+    Int8 {
+        codes: Vec<i8>,
+        scales: Vec<f16>,
+        act: Act,
+    },
+    /// Symmetric int4 in groups of `group` along a row, two codes per byte (see
+    /// `kernels::int4` for the layout). packed (rows, cols/2), scales (rows, cols/group).
+    /// Activations are always int8 (dynamic unless `act_scale` was calibrated).
+    Int4 {
+        packed: Vec<u8>,
+        scales: Vec<f16>,
+        group: usize,
+        act_scale: Option<f32>,
+    },
+    /// Compressed sparse rows of f32: the nonzeros of each row with their columns.
+    /// row_ptr (rows+1), idx (nnz), vals (nnz).
+    CsrF32 {
+        row_ptr: Vec<u32>,
+        idx: Vec<u16>,
+        vals: Vec<f32>,
+    },
+    /// Compressed sparse rows of int8 codes with one f16 scale per row (f32 activations).
+    CsrInt8 {
+        row_ptr: Vec<u32>,
+        idx: Vec<u16>,
+        codes: Vec<i8>,
+        scales: Vec<f16>,
+    },
+}
+
+/// f16 → f32, exact for every finite value, branch-free so loops over it vectorize
+/// (no hardware f16 needed). Weights are always finite: loading and quantizing check.
+#[inline]
+pub fn f16_to_f32(h: f16) -> f32 {
+    let b = h.to_bits() as u32;
+    let sign = (b & 0x8000) << 16;
+    let em = b & 0x7FFF;
+    let normal = f32::from_bits(sign | ((em + 0x1_C000) << 13));
+    // Zeros and subnormals: mantissa · 2^-24.
+    let sub = f32::from_bits(sign | ((b & 0x3FF) as f32 * 5.960_464_5e-8).to_bits());
+    if em < 0x400 {
+        sub
+    } else {
+        normal
+    }
 }
 
 /// A (rows, cols) weight matrix, row-major: one row per output feature.
@@ -16,6 +78,12 @@ pub struct Matrix {
     pub rows: usize,
     pub cols: usize,
     pub data: Storage,
+}
+
+thread_local! {
+    /// Reused per-call buffers: int8 activations and one dequantized row.
+    static XQ: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
+    static ROW: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Matrix {
@@ -36,33 +104,167 @@ impl Matrix {
     pub fn bytes(&self) -> usize {
         match &self.data {
             Storage::F32(v) => v.len() * 4,
+            Storage::F16(v) => v.len() * 2,
+            Storage::Int8 { codes, scales, act } => {
+                codes.len() + scales.len() * 2 + if matches!(act, Act::Static(_)) { 4 } else { 0 }
+            }
+            Storage::Int4 {
+                packed,
+                scales,
+                act_scale,
+                ..
+            } => packed.len() + scales.len() * 2 + if act_scale.is_some() { 4 } else { 0 },
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                row_ptr.len() * 4 + idx.len() * 2 + vals.len() * 4
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => row_ptr.len() * 4 + idx.len() * 2 + codes.len() + scales.len() * 2,
         }
     }
 
     pub fn format_name(&self) -> &'static str {
         match &self.data {
             Storage::F32(_) => "f32",
+            Storage::F16(_) => "f16",
+            Storage::Int8 { act: Act::F32, .. } => "int8",
+            Storage::Int8 { .. } => "int8-w8a8",
+            Storage::Int4 { .. } => "int4",
+            Storage::CsrF32 { .. } => "csr-f32",
+            Storage::CsrInt8 { .. } => "csr-int8",
         }
     }
 
-    /// The matrix as dense f32, (rows, cols).
+    /// The matrix as f32 (dequantized), (rows, cols).
     pub fn to_f32(&self) -> Vec<f32> {
-        match &self.data {
-            Storage::F32(v) => v.clone(),
+        let mut out = vec![0.0; self.rows * self.cols];
+        for (r, row) in out.chunks_exact_mut(self.cols).enumerate() {
+            self.row_into(r, row);
         }
+        out
     }
 
-    /// Copies row `r` (cols) into `out`: an embedding lookup.
+    /// Copies row `r` (cols), dequantized, into `out`: an embedding lookup.
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
+        let c = self.cols;
         match &self.data {
-            Storage::F32(v) => out.copy_from_slice(&v[r * self.cols..(r + 1) * self.cols]),
+            Storage::F32(v) => out.copy_from_slice(&v[r * c..(r + 1) * c]),
+            Storage::F16(v) => {
+                for (o, &h) in out.iter_mut().zip(&v[r * c..(r + 1) * c]) {
+                    *o = f16_to_f32(h);
+                }
+            }
+            Storage::Int8 { codes, scales, .. } => {
+                let s = scales[r].to_f32();
+                for (o, &q) in out.iter_mut().zip(&codes[r * c..(r + 1) * c]) {
+                    *o = q as f32 * s;
+                }
+            }
+            Storage::Int4 {
+                packed,
+                scales,
+                group,
+                ..
+            } => {
+                let (bpr, gpr) = (c / 2, c / group);
+                let mut blk = [0i8; int4::BLOCK];
+                for b in 0..c / int4::BLOCK {
+                    int4::unpack_block(&packed[r * bpr + b * 16..r * bpr + b * 16 + 16], &mut blk);
+                    for (j, &q) in blk.iter().enumerate() {
+                        let i = b * int4::BLOCK + j;
+                        out[i] = q as f32 * scales[r * gpr + i / group].to_f32();
+                    }
+                }
+            }
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                out.fill(0.0);
+                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
+                    out[idx[j] as usize] = vals[j];
+                }
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => {
+                out.fill(0.0);
+                let s = scales[r].to_f32();
+                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
+                    out[idx[j] as usize] = codes[j] as f32 * s;
+                }
+            }
         }
     }
 
-    /// y (rows) = W x (+ b), x (cols).
+    /// Stored nonzeros (for sparse formats) or all entries (dense formats).
+    pub fn stored_values(&self) -> usize {
+        match &self.data {
+            Storage::CsrF32 { vals, .. } => vals.len(),
+            Storage::CsrInt8 { codes, .. } => codes.len(),
+            _ => self.rows * self.cols,
+        }
+    }
+
+    /// y (rows) = W x (+ b), x (cols). `kernel` picks the f32 implementation; the
+    /// quantized formats each have one integer kernel.
     pub fn matvec(&self, kernel: Kernel, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
         match &self.data {
             Storage::F32(w) => kernels::matvec(kernel, w, x, bias, y),
+            Storage::F16(w) => ROW.with(|row| {
+                // Dequantize a row at a time, then the canonical f32 dot.
+                let mut row = row.borrow_mut();
+                row.resize(self.cols, 0.0);
+                for (r, yr) in y.iter_mut().enumerate() {
+                    for (o, &h) in row.iter_mut().zip(&w[r * self.cols..(r + 1) * self.cols]) {
+                        *o = f16_to_f32(h);
+                    }
+                    let s = kernels::f32dot::dot(&row, x);
+                    *yr = match bias {
+                        Some(b) => s + b[r],
+                        None => s,
+                    };
+                }
+            }),
+            Storage::Int8 {
+                codes,
+                scales,
+                act: Act::F32,
+            } => int8::matvec_w8a32(codes, scales, x, bias, y),
+            Storage::Int8 { codes, scales, act } => XQ.with(|xq| {
+                let mut xq = xq.borrow_mut();
+                xq.resize(self.cols, 0);
+                let fixed = if let Act::Static(s) = act {
+                    Some(*s)
+                } else {
+                    None
+                };
+                let xs = int8::quantize_act(x, fixed, &mut xq);
+                int8::matvec_w8a8(codes, scales, &xq, xs, bias, y)
+            }),
+            Storage::Int4 {
+                packed,
+                scales,
+                group,
+                act_scale,
+            } => XQ.with(|xq| {
+                let mut xq = xq.borrow_mut();
+                xq.resize(self.cols, 0);
+                let xs = int8::quantize_act(x, *act_scale, &mut xq);
+                int4::matvec_w4a8(packed, scales, *group, &xq, xs, bias, y)
+            }),
+            Storage::CsrF32 { row_ptr, idx, vals } => {
+                sparse::csr_matvec(row_ptr, idx, vals, x, bias, y)
+            }
+            Storage::CsrInt8 {
+                row_ptr,
+                idx,
+                codes,
+                scales,
+            } => sparse::csr_matvec_i8(row_ptr, idx, codes, scales, x, bias, y),
         }
     }
 
@@ -70,6 +272,31 @@ impl Matrix {
     pub fn matmul(&self, kernel: Kernel, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
         match &self.data {
             Storage::F32(w) => kernels::matmul(kernel, w, x, bias, y, self.cols),
+            _ => {
+                for (xr, yr) in x.chunks_exact(self.cols).zip(y.chunks_exact_mut(self.rows)) {
+                    self.matvec(kernel, xr, bias, yr);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_f16_conversion_is_exact_for_every_finite_value() {
+        for bits in 0..=u16::MAX {
+            let h = f16::from_bits(bits);
+            if !h.is_finite() {
+                continue;
+            }
+            let (a, b) = (f16_to_f32(h), h.to_f32());
+            assert!(
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                "bits {bits:#x}"
+            );
         }
     }
 }

@@ -16,8 +16,11 @@
 
 pub mod blocked;
 pub mod f32dot;
+pub mod int4;
+pub mod int8;
 pub mod library;
 pub mod naive;
+pub mod sparse;
 
 use crate::error::{input_err, Error};
 use serde::{Deserialize, Serialize};

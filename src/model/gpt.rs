@@ -39,8 +39,8 @@ pub struct Block {
 pub struct Gpt {
     pub cfg: Config,
     pub tokenizer: Tokenizer,
-    pub wte: Matrix,   // (vocab, d)
-    pub wpe: Vec<f32>, // (ctx, d)
+    pub wte: Matrix, // (vocab, d)
+    pub wpe: Matrix, // (ctx, d)
     pub blocks: Vec<Block>,
     pub lnf_g: Vec<f32>, // (d)
     pub lnf_b: Vec<f32>, // (d)
@@ -61,8 +61,36 @@ pub struct Scratch {
     scores: Vec<f32>, // (n_head, ctx) one token's attention, all heads
     /// (ctx, vocab); only row 0 is used when just the last position is wanted.
     pub logits: Vec<f32>,
+    /// When set, records the inputs of every matrix product (for calibration).
+    pub observer: Option<ActObserver>,
     /// Per-op times, when profiling is on (`enable_op_times`).
     op_times: Option<Box<OpTimes>>,
+}
+
+/// Absolute values seen at the input of each weight matrix, indexed by `mat_id`:
+/// `4 * layer + {0: qkv, 1: attn proj, 2: mlp up, 3: mlp down}`, and `4 * n_layer` for the head.
+#[derive(Clone, Debug, Default)]
+pub struct ActObserver {
+    pub abs: Vec<Vec<f32>>,
+}
+
+impl ActObserver {
+    pub fn new(n_layer: usize) -> ActObserver {
+        ActObserver {
+            abs: vec![Vec::new(); 4 * n_layer + 1],
+        }
+    }
+
+    fn record(&mut self, id: usize, x: &[f32]) {
+        self.abs[id].extend(x.iter().map(|v| v.abs()));
+    }
+}
+
+#[inline]
+fn observe(o: &mut Option<ActObserver>, id: usize, x: &[f32]) {
+    if let Some(o) = o {
+        o.record(id, x);
+    }
 }
 
 impl Scratch {
@@ -77,6 +105,7 @@ impl Scratch {
             up: vec![0.0; t * cfg.d_ff()],
             scores: vec![0.0; cfg.n_head * t],
             logits: vec![0.0; t * cfg.vocab],
+            observer: None,
             op_times: None,
         }
     }
@@ -136,7 +165,7 @@ impl Gpt {
         let mut normal =
             |n: usize, s: f32| -> Vec<f32> { (0..n).map(|_| rng.normal() * s).collect() };
         let wte = Matrix::dense(v, d, normal(v * d, std));
-        let wpe = normal(t * d, std);
+        let wpe = Matrix::dense(t, d, normal(t * d, std));
         let mut blocks = Vec::with_capacity(cfg.n_layer);
         for _ in 0..cfg.n_layer {
             blocks.push(Block {
@@ -189,7 +218,7 @@ impl Gpt {
             .map(|b| vecs(b) + b.w_qkv.bytes() + b.w_o.bytes() + b.w_up.bytes() + b.w_down.bytes())
             .sum();
         self.wte.bytes()
-            + 4 * self.wpe.len()
+            + self.wpe.bytes()
             + blocks
             + 4 * (self.lnf_g.len() + self.lnf_b.len())
             + self.head.bytes()
@@ -202,7 +231,7 @@ impl Gpt {
         let (d, f) = (c.d_model, c.d_ff());
         let mut out = vec![
             ("wte".to_string(), vec![c.vocab, d], self.wte.to_f32()),
-            ("wpe".to_string(), vec![c.ctx, d], self.wpe.clone()),
+            ("wpe".to_string(), vec![c.ctx, d], self.wpe.to_f32()),
         ];
         for (i, b) in self.blocks.iter().enumerate() {
             let p = |s: &str| format!("h.{i}.{s}");
@@ -257,7 +286,7 @@ impl Gpt {
             Ok(data)
         };
         let wte = Matrix::dense(v, d, take("wte", &[v, d])?);
-        let wpe = take("wpe", &[cfg.ctx, d])?;
+        let wpe = Matrix::dense(cfg.ctx, d, take("wpe", &[cfg.ctx, d])?);
         let mut blocks = Vec::new();
         for i in 0..cfg.n_layer {
             let n = |s: &str| format!("h.{i}.{s}");
@@ -306,8 +335,8 @@ impl Gpt {
         want: Logits,
     ) -> Result<&'s [f32]> {
         let c = &self.cfg;
-        let (d, f, v) = (c.d_model, c.d_ff(), c.vocab);
-        let (nh, hd) = (c.n_head, c.head_dim());
+        let (d, v) = (c.d_model, c.vocab);
+        let hd = c.head_dim();
         let t = tokens.len();
         let pos0 = kv.len;
         if t == 0 {
@@ -335,7 +364,8 @@ impl Gpt {
         for (i, &tok) in tokens.iter().enumerate() {
             let xr = &mut s.x[i * d..(i + 1) * d];
             self.wte.row_into(tok as usize, xr);
-            let pr = &self.wpe[(pos0 + i) * d..(pos0 + i + 1) * d];
+            let pr = &mut s.tmp[..d];
+            self.wpe.row_into(pos0 + i, pr);
             for j in 0..d {
                 xr[j] += pr[j];
             }
@@ -343,6 +373,11 @@ impl Gpt {
         laps.lap(Op::Embedding);
 
         for (l, b) in self.blocks.iter().enumerate() {
+            // Structured pruning can leave a block fewer heads or MLP neurons.
+            let nhb = b.w_qkv.rows / (3 * hd); // heads kept in this block
+            let dq = nhb * hd; // attention width
+            let f = b.w_up.rows; // MLP width
+
             // Attention sub-layer.
             for i in 0..t {
                 ops::layernorm(
@@ -353,20 +388,21 @@ impl Gpt {
                 );
             }
             laps.lap(Op::LayerNorm);
+            observe(&mut s.observer, 4 * l, &s.xn[..t * d]);
             b.w_qkv
-                .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * d]);
-            let (kc, vc) = kv.layer_mut(l); // (ctx, d) each
+                .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * dq]);
+            let (kc, vc) = kv.layer_mut(l); // (ctx, d) each; the first dq columns used
             for i in 0..t {
-                let row = &s.qkv[i * 3 * d..(i + 1) * 3 * d];
+                let row = &s.qkv[i * 3 * dq..(i + 1) * 3 * dq];
                 let p = pos0 + i;
-                kc[p * d..(p + 1) * d].copy_from_slice(&row[d..2 * d]);
-                vc[p * d..(p + 1) * d].copy_from_slice(&row[2 * d..3 * d]);
+                kc[p * d..p * d + dq].copy_from_slice(&row[dq..2 * dq]);
+                vc[p * d..p * d + dq].copy_from_slice(&row[2 * dq..3 * dq]);
             }
             laps.lap(Op::Qkv);
             for i in 0..t {
                 let p = pos0 + i; // attends to positions 0..=p
-                let qi = &s.qkv[i * 3 * d..i * 3 * d + d];
-                for h in 0..nh {
+                let qi = &s.qkv[i * 3 * dq..i * 3 * dq + dq];
+                for h in 0..nhb {
                     let q = &qi[h * hd..(h + 1) * hd];
                     let sc = &mut s.scores[h * ctx..h * ctx + p + 1];
                     for (j, scj) in sc.iter_mut().enumerate() {
@@ -374,13 +410,13 @@ impl Gpt {
                     }
                 }
                 laps.lap(Op::AttnScores);
-                for h in 0..nh {
+                for h in 0..nhb {
                     ops::softmax(&mut s.scores[h * ctx..h * ctx + p + 1]);
                 }
                 laps.lap(Op::Softmax);
-                for h in 0..nh {
+                for h in 0..nhb {
                     let sc = &s.scores[h * ctx..h * ctx + p + 1];
-                    let out = &mut s.att[i * d + h * hd..i * d + (h + 1) * hd];
+                    let out = &mut s.att[i * dq + h * hd..i * dq + (h + 1) * hd];
                     out.fill(0.0);
                     for (j, &pj) in sc.iter().enumerate() {
                         let vj = &vc[j * d + h * hd..j * d + (h + 1) * hd];
@@ -391,8 +427,9 @@ impl Gpt {
                 }
                 laps.lap(Op::AttnWeightedV);
             }
+            observe(&mut s.observer, 4 * l + 1, &s.att[..t * dq]);
             b.w_o
-                .matmul(k, &s.att[..t * d], Some(&b.b_o), &mut s.tmp[..t * d]);
+                .matmul(k, &s.att[..t * dq], Some(&b.b_o), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
                 *xi += ti;
             }
@@ -408,6 +445,7 @@ impl Gpt {
                 );
             }
             laps.lap(Op::LayerNorm);
+            observe(&mut s.observer, 4 * l + 2, &s.xn[..t * d]);
             b.w_up
                 .matmul(k, &s.xn[..t * d], Some(&b.b_up), &mut s.up[..t * f]);
             laps.lap(Op::MlpUp);
@@ -415,6 +453,7 @@ impl Gpt {
                 *u = ops::gelu(*u);
             }
             laps.lap(Op::Gelu);
+            observe(&mut s.observer, 4 * l + 3, &s.up[..t * f]);
             b.w_down
                 .matmul(k, &s.up[..t * f], Some(&b.b_down), &mut s.tmp[..t * d]);
             for (xi, ti) in s.x[..t * d].iter_mut().zip(&s.tmp[..t * d]) {
@@ -439,6 +478,7 @@ impl Gpt {
         }
         laps.lap(Op::LayerNorm);
         let rows = t - first;
+        observe(&mut s.observer, 4 * c.n_layer, &s.xn[first * d..t * d]);
         self.head
             .matmul(k, &s.xn[first * d..t * d], None, &mut s.logits[..rows * v]);
         laps.lap(Op::LmHead);

@@ -5,6 +5,9 @@ use super::config::Config;
 use super::gpt::Gpt;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, Result};
+use crate::quant::{Precision, QuantConfig};
+use crate::weights::{Act, Matrix, Storage};
+use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use std::collections::HashMap;
@@ -14,18 +17,107 @@ const KEY_FORMAT: &str = "format";
 const KEY_CONFIG: &str = "tinyopt.config";
 const KEY_VOCAB: &str = "tinyopt.vocab";
 
-/// Serialises the model (f32 tensors) with its config, vocabulary and `meta`.
+/// Tensor name of a weight matrix's codes/values → its matrix name (`quant::matrix_names`).
+fn matrix_of_tensor(t: &str) -> Option<String> {
+    match t {
+        "wte" | "wpe" => Some(t.to_string()),
+        "head.w" => Some("head".into()),
+        _ => {
+            let base = t.strip_suffix(".w")?;
+            let ok = base.starts_with("h.")
+                && ["attn.qkv", "attn.proj", "mlp.up", "mlp.down"]
+                    .iter()
+                    .any(|s| base.ends_with(s));
+            ok.then(|| base.to_string())
+        }
+    }
+}
+
+fn le_bytes_f32(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn le_bytes_f16(v: &[f16]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Serialises the model with its config, vocabulary and `meta`. Quantized matrices are
+/// stored as they are held: codes (`I8`, or `U8` for packed int4, `F16` for half) under
+/// the matrix's own name, with `<name>.scales` (F16) and, if calibrated,
+/// `<name>.act_scale` (F32, one value). The scheme is in the `quant` metadata entry.
 pub fn save(model: &Gpt) -> Result<Vec<u8>> {
-    let tensors = model.named_tensors();
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .into_iter()
-        .map(|(n, s, v)| (n, s, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
-        .collect();
-    let views: Vec<(String, TensorView<'_>)> = bytes
+    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut probe = model.clone();
+    for (name, shape, data) in model.named_tensors() {
+        let mat = matrix_of_tensor(&name)
+            .and_then(|m| crate::quant::matrix_mut(&mut probe, &m).map(|x| x.clone()));
+        let Some(mat) = mat else {
+            owned.push((name, Dtype::F32, shape, le_bytes_f32(&data)));
+            continue;
+        };
+        match &mat.data {
+            Storage::F32(v) => owned.push((name, Dtype::F32, shape, le_bytes_f32(v))),
+            Storage::CsrF32 { .. } | Storage::CsrInt8 { .. } => {
+                return Err(format_err(format!(
+                    "{name}: sparse (CSR) matrices are a run-time format and are not saved; export with the dense format"
+                )))
+            }
+            Storage::F16(v) => owned.push((name, Dtype::F16, shape, le_bytes_f16(v))),
+            Storage::Int8 { codes, scales, act } => {
+                owned.push((
+                    name.clone(),
+                    Dtype::I8,
+                    shape,
+                    codes.iter().map(|&c| c as u8).collect(),
+                ));
+                owned.push((
+                    format!("{name}.scales"),
+                    Dtype::F16,
+                    vec![mat.rows],
+                    le_bytes_f16(scales),
+                ));
+                if let Act::Static(a) = act {
+                    owned.push((
+                        format!("{name}.act_scale"),
+                        Dtype::F32,
+                        vec![1],
+                        le_bytes_f32(&[*a]),
+                    ));
+                }
+            }
+            Storage::Int4 {
+                packed,
+                scales,
+                group,
+                act_scale,
+            } => {
+                owned.push((
+                    name.clone(),
+                    Dtype::U8,
+                    vec![mat.rows, mat.cols / 2],
+                    packed.clone(),
+                ));
+                owned.push((
+                    format!("{name}.scales"),
+                    Dtype::F16,
+                    vec![mat.rows, mat.cols / group],
+                    le_bytes_f16(scales),
+                ));
+                if let Some(a) = act_scale {
+                    owned.push((
+                        format!("{name}.act_scale"),
+                        Dtype::F32,
+                        vec![1],
+                        le_bytes_f32(&[*a]),
+                    ));
+                }
+            }
+        }
+    }
+    let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
-        .map(|(n, s, b)| {
-            let view =
-                TensorView::new(Dtype::F32, s.clone(), b).map_err(|e| format_err(e.to_string()))?;
+        .map(|(n, dt, s, b)| {
+            let view = TensorView::new(*dt, s.clone(), b).map_err(|e| format_err(e.to_string()))?;
             Ok((n.clone(), view))
         })
         .collect::<Result<_>>()?;
@@ -39,6 +131,12 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
         KEY_VOCAB.into(),
         serde_json::to_string(&model.tokenizer.vocab_string()).expect("string serialises"),
     );
+    if meta.contains_key("quant") {
+        meta.insert(
+            "tinyopt.int4_layout".into(),
+            "per 32 weights of a row, 16 bytes; byte j = (w[j]+8) | (w[j+16]+8) << 4".into(),
+        );
+    }
     safetensors::serialize(views, Some(meta)).map_err(|e| format_err(e.to_string()))
 }
 
@@ -63,28 +161,173 @@ pub fn load(bytes: &[u8]) -> Result<Gpt> {
     let tokenizer = Tokenizer::new(&vocab).map_err(|e| format_err(e.to_string()))?;
 
     let st = SafeTensors::deserialize(bytes).map_err(|e| format_err(describe(e)))?;
+    let quant: Option<QuantConfig> = match meta.get("quant") {
+        Some(q) => Some(
+            serde_json::from_str(q).map_err(|e| format_err(format!("bad quant metadata: {e}")))?,
+        ),
+        None => None,
+    };
+    let raw: HashMap<String, (Dtype, Vec<usize>, &[u8])> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, (v.dtype(), v.shape().to_vec(), v.data())))
+        .collect();
     let mut tensors = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != Dtype::F32 {
-            return Err(format_err(format!(
-                "tensor {name:?} is {:?}, expected F32",
-                view.dtype()
-            )));
+    let mut quantized: Vec<(String, Matrix)> = Vec::new();
+    for (name, (dtype, shape, data)) in &raw {
+        if name.ends_with(".scales") || name.ends_with(".act_scale") {
+            if !raw.contains_key(name.rsplit_once('.').map(|x| x.0).unwrap_or("")) {
+                return Err(format_err(format!("{name:?} belongs to no tensor")));
+            }
+            continue;
         }
-        let data: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        tensors.insert(name, (view.shape().to_vec(), data));
+        let f32_data = match dtype {
+            Dtype::F32 => f32s(data),
+            _ => {
+                let mname = matrix_of_tensor(name).ok_or_else(|| {
+                    format_err(format!(
+                        "tensor {name:?} is {dtype:?}; only weight matrices may be quantized"
+                    ))
+                })?;
+                let m = quantized_matrix(name, *dtype, shape, data, &raw, quant.as_ref())?;
+                let deq = m.to_f32();
+                quantized.push((mname, m));
+                deq
+            }
+        };
+        let logical = match dtype {
+            Dtype::U8 if shape.len() == 2 => vec![shape[0], shape[1] * 2],
+            _ => shape.clone(),
+        };
+        tensors.insert(name.clone(), (logical, f32_data));
     }
     let mut model = Gpt::from_named(cfg, tokenizer, tensors)?;
+    for (name, m) in quantized {
+        *crate::quant::matrix_mut(&mut model, &name).expect("named by matrix_of_tensor") = m;
+    }
     for (k, v) in meta {
         if k != KEY_CONFIG && k != KEY_VOCAB && k != KEY_FORMAT {
             model.meta.insert(k, v);
         }
     }
     Ok(model)
+}
+
+fn f32s(data: &[u8]) -> Vec<f32> {
+    data.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn f16s(data: &[u8]) -> Vec<f16> {
+    data.chunks_exact(2)
+        .map(|c| f16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
+/// Rebuilds a quantized matrix from its tensors, checking every shape.
+fn quantized_matrix(
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+    data: &[u8],
+    raw: &HashMap<String, (Dtype, Vec<usize>, &[u8])>,
+    quant: Option<&QuantConfig>,
+) -> Result<Matrix> {
+    let bad = |what: &str| format_err(format!("tensor {name:?}: {what}"));
+    if shape.len() != 2 {
+        return Err(bad("a weight matrix must be 2-D"));
+    }
+    let rows = shape[0];
+    let side = |suffix: &str, dt: Dtype| -> Result<Option<(Vec<usize>, &[u8])>> {
+        match raw.get(&format!("{name}.{suffix}")) {
+            None => Ok(None),
+            Some((d, s, b)) if *d == dt => Ok(Some((s.clone(), *b))),
+            Some((d, _, _)) => Err(bad(&format!("{suffix} is {d:?}, expected {dt:?}"))),
+        }
+    };
+    let act_scale = match side("act_scale", Dtype::F32)? {
+        Some((s, b)) if s == [1] => {
+            let a = f32s(b)[0];
+            if !(a.is_finite() && a > 0.0) {
+                return Err(bad("activation scale must be a positive number"));
+            }
+            Some(a)
+        }
+        Some(_) => return Err(bad("act_scale must hold one value")),
+        None => None,
+    };
+    let scales = side("scales", Dtype::F16)?;
+    let check_scales = |sc: &[f16]| -> Result<()> {
+        if sc.iter().any(|s| !s.is_finite()) {
+            return Err(bad("scales hold NaN or infinite values"));
+        }
+        Ok(())
+    };
+    let data = match dtype {
+        Dtype::F16 => {
+            let v = f16s(data);
+            check_scales(&v).map_err(|_| bad("f16 weights hold NaN or infinite values"))?;
+            Storage::F16(v)
+        }
+        Dtype::I8 => {
+            let (sshape, sb) = scales.ok_or_else(|| bad("int8 codes without .scales"))?;
+            if sshape != [rows] {
+                return Err(bad(&format!(
+                    "scales have shape {sshape:?}, expected [{rows}]"
+                )));
+            }
+            let sc = f16s(sb);
+            check_scales(&sc)?;
+            let weight_only = quant
+                .map(|q| q.precision == Precision::Int8)
+                .unwrap_or(true);
+            let act = match (weight_only, act_scale) {
+                (true, _) => Act::F32,
+                (false, Some(a)) => Act::Static(a),
+                (false, None) => Act::Dynamic,
+            };
+            Storage::Int8 {
+                codes: data.iter().map(|&b| b as i8).collect(),
+                scales: sc,
+                act,
+            }
+        }
+        Dtype::U8 => {
+            let cols = shape[1] * 2;
+            let (sshape, sb) = scales.ok_or_else(|| bad("int4 codes without .scales"))?;
+            if sshape.len() != 2
+                || sshape[0] != rows
+                || sshape[1] == 0
+                || !cols.is_multiple_of(sshape[1])
+            {
+                return Err(bad(&format!(
+                    "scales have shape {sshape:?}, which does not fit {rows}x{cols}"
+                )));
+            }
+            let group = cols / sshape[1];
+            if !group.is_multiple_of(crate::kernels::int4::BLOCK) {
+                return Err(bad(&format!(
+                    "int4 group size {group} is not a multiple of 32"
+                )));
+            }
+            let sc = f16s(sb);
+            check_scales(&sc)?;
+            Storage::Int4 {
+                packed: data.to_vec(),
+                scales: sc,
+                group,
+                act_scale,
+            }
+        }
+        other => return Err(bad(&format!("unsupported dtype {other:?}"))),
+    };
+    let cols = if dtype == Dtype::U8 {
+        shape[1] * 2
+    } else {
+        shape[1]
+    };
+    Ok(Matrix { rows, cols, data })
 }
 
 fn describe(e: safetensors::SafeTensorError) -> String {
@@ -102,7 +345,7 @@ mod tests {
             ctx: 16,
             n_layer: 2,
             n_head: 2,
-            d_model: 16,
+            d_model: 32,
         };
         let tok = Tokenizer::new(crate::model::tokenizer::DEFAULT_VOCAB).unwrap();
         Gpt::random(cfg, tok, 3).unwrap()
@@ -117,6 +360,58 @@ mod tests {
         assert_eq!(back.tokenizer, m.tokenizer);
         assert_eq!(back.named_tensors(), m.named_tensors());
         assert_eq!(back.meta.get("init"), m.meta.get("init"));
+    }
+
+    #[test]
+    fn quantized_models_round_trip_exactly() {
+        use crate::quant::{quantize_model, Precision, QuantConfig};
+        let m = small();
+        for p in Precision::ALL {
+            let qc = QuantConfig {
+                precision: p,
+                ..QuantConfig::default()
+            };
+            let q = quantize_model(&m, &qc, None, None).unwrap();
+            let bytes = save(&q).unwrap();
+            let back = load(&bytes).unwrap();
+            assert_eq!(back.blocks, q.blocks, "{p:?}");
+            assert_eq!(
+                (&back.wte, &back.wpe, &back.head),
+                (&q.wte, &q.wpe, &q.head),
+                "{p:?}"
+            );
+            assert_eq!(back.weight_bytes(), q.weight_bytes(), "{p:?}");
+            if p != Precision::F32 {
+                assert!(
+                    bytes.len() < save(&m).unwrap().len(),
+                    "{p:?} file is not smaller"
+                );
+            }
+        }
+        // Scales of the wrong shape are caught.
+        let qc = QuantConfig {
+            precision: Precision::Int8,
+            ..QuantConfig::default()
+        };
+        let q = quantize_model(&m, &qc, None, None).unwrap();
+        let bytes = save(&q).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let bogus = vec![0u8; 6];
+        let views: Vec<(String, TensorView<'_>)> = st
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| {
+                if n == "head.w.scales" {
+                    (n, TensorView::new(Dtype::F16, vec![3], &bogus).unwrap())
+                } else {
+                    (n, v)
+                }
+            })
+            .collect();
+        let bad = safetensors::serialize(views, header.metadata().clone()).unwrap();
+        let e = load(&bad).unwrap_err().to_string();
+        assert!(e.contains("scales have shape"), "{e}");
     }
 
     #[test]
@@ -139,7 +434,9 @@ mod tests {
         assert!(load(&bad).is_err());
         // A NaN in the weights.
         let mut m = small();
-        m.wpe[3] = f32::NAN;
+        if let crate::weights::Storage::F32(v) = &mut m.wpe.data {
+            v[3] = f32::NAN;
+        }
         let e = load(&save(&m).unwrap()).unwrap_err().to_string();
         assert!(e.contains("NaN"), "{e}");
     }
@@ -149,7 +446,7 @@ mod tests {
         let m = small();
         // Metadata claims a wider model than the tensors hold.
         let mut other = m.clone();
-        other.cfg.d_model = 32;
+        other.cfg.d_model = 64;
         let e = load(&save_raw(&m, &other.cfg)).unwrap_err().to_string();
         assert!(e.contains("shape"), "{e}");
         // Absurd config.

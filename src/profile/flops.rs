@@ -175,9 +175,10 @@ mod tests {
         let cfg = &m.cfg;
         let (d, nh, hd) = (cfg.d_model, cfg.n_head, cfg.head_dim());
         let wte = m.wte.to_f32();
+        let wpe = m.wpe.to_f32();
         c.op = Op::Embedding;
         let mut x: Vec<f64> = (0..d)
-            .map(|j| c.add(wte[tok * d + j] as f64, m.wpe[pos * d + j] as f64))
+            .map(|j| c.add(wte[tok * d + j] as f64, wpe[pos * d + j] as f64))
             .collect();
         for (l, b) in m.blocks.iter().enumerate() {
             c.op = Op::LayerNorm;

@@ -1,0 +1,160 @@
+//! Quality of a transformed model against its f32 baseline: mean KL divergence and
+//! top-1 next-token agreement on a fixed evaluation set, perplexity on any text, and
+//! per-matrix sensitivity. Shared by quantization and pruning.
+
+use crate::error::{input_err, Result};
+use crate::model::gpt::ActObserver;
+use crate::model::{GenOptions, Generator, Gpt, KvCache, Logits, Scratch};
+use crate::quant::{matrix_names, quantize_model, QuantConfig};
+use serde::Serialize;
+
+/// The fixed evaluation and calibration sets every face uses (same seeds each run, so
+/// figures from the page and the CLI compare): 8 sequences of 128 tokens.
+pub const EVAL_SEED: u64 = 1_000;
+pub const CALIB_SEED: u64 = 2_000;
+pub const EVAL_SEQS: usize = 8;
+pub const EVAL_LEN: usize = 128;
+
+/// Sequences sampled from `base` (temperature 1, seeds `seed..seed+n`), each
+/// `len` tokens including a one-newline prompt: text the model itself finds typical.
+pub fn eval_set(base: &Gpt, n: usize, len: usize, seed: u64) -> Result<Vec<Vec<u32>>> {
+    let len = len.clamp(2, base.cfg.ctx);
+    (0..n as u64)
+        .map(|i| {
+            let opts = GenOptions {
+                max_new_tokens: len - 1,
+                temperature: 1.0,
+                top_k: 0,
+                seed: seed + i,
+                kv_cache: true,
+            };
+            let mut g = Generator::new(base, "\n", opts)?;
+            while g.step(base)?.is_some() {}
+            Ok(g.tokens().to_vec())
+        })
+        .collect()
+}
+
+/// Logits of every position of `seq`, (len, vocab).
+fn all_logits(m: &Gpt, seq: &[u32], kv: &mut KvCache, s: &mut Scratch) -> Result<Vec<f32>> {
+    kv.clear();
+    m.forward(seq, kv, s, Logits::All)?;
+    Ok(s.logits[..seq.len() * m.cfg.vocab].to_vec())
+}
+
+/// log-softmax in f64, for stable metrics.
+fn log_softmax(x: &[f32]) -> Vec<f64> {
+    let max = x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
+    let lse = x.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln() + max;
+    x.iter().map(|&v| v as f64 - lse).collect()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Agreement {
+    /// Mean KL(base ‖ candidate) over positions, nats/token.
+    pub kld: f64,
+    /// Fraction of positions where both pick the same most likely next token.
+    pub top1_agreement: f64,
+    pub positions: usize,
+}
+
+/// Compares `cand` with `base` at every position of every sequence.
+pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
+    let v = base.cfg.vocab;
+    let mut kv = KvCache::new(&base.cfg);
+    let mut s = Scratch::new(&base.cfg);
+    let (mut kl, mut agree, mut n) = (0.0f64, 0usize, 0usize);
+    for seq in seqs {
+        let a = all_logits(base, seq, &mut kv, &mut s)?;
+        let b = all_logits(cand, seq, &mut kv, &mut s)?;
+        for (ra, rb) in a.chunks_exact(v).zip(b.chunks_exact(v)) {
+            let (la, lb) = (log_softmax(ra), log_softmax(rb));
+            kl += la
+                .iter()
+                .zip(&lb)
+                .map(|(p, q)| p.exp() * (p - q))
+                .sum::<f64>();
+            agree +=
+                (crate::model::sampler::argmax(ra) == crate::model::sampler::argmax(rb)) as usize;
+            n += 1;
+        }
+    }
+    Ok(Agreement {
+        kld: kl / n.max(1) as f64,
+        top1_agreement: agree as f64 / n.max(1) as f64,
+        positions: n,
+    })
+}
+
+/// Mean negative log-likelihood (nats/char) and perplexity of `text`, read in
+/// non-overlapping windows of `ctx` characters; each window predicts its own next chars.
+pub fn perplexity(m: &Gpt, text: &str) -> Result<(f64, f64)> {
+    let toks = m.tokenizer.encode(text)?;
+    if toks.len() < 2 {
+        return Err(input_err(
+            "perplexity needs at least two characters of text",
+        ));
+    }
+    let mut kv = KvCache::new(&m.cfg);
+    let mut s = Scratch::new(&m.cfg);
+    let v = m.cfg.vocab;
+    let (mut nll, mut n) = (0.0f64, 0usize);
+    // Windows overlap by one token so every character after the first is predicted once.
+    let mut start = 0;
+    while start + 1 < toks.len() {
+        let end = (start + m.cfg.ctx + 1).min(toks.len());
+        let w = &toks[start..end];
+        let logits = all_logits(m, &w[..w.len() - 1], &mut kv, &mut s)?;
+        for (i, row) in logits.chunks_exact(v).enumerate() {
+            nll -= log_softmax(row)[w[i + 1] as usize];
+            n += 1;
+        }
+        start = end - 1;
+    }
+    let mean = nll / n as f64;
+    Ok((mean, mean.exp()))
+}
+
+/// Runs `base` over `seqs`, recording |activation| at every matrix input.
+pub fn calibrate(base: &Gpt, seqs: &[Vec<u32>]) -> Result<ActObserver> {
+    let mut kv = KvCache::new(&base.cfg);
+    let mut s = Scratch::new(&base.cfg);
+    s.observer = Some(ActObserver::new(base.cfg.n_layer));
+    for seq in seqs {
+        kv.clear();
+        base.forward(seq, &mut kv, &mut s, Logits::All)?;
+    }
+    Ok(s.observer.take().expect("set above"))
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Sensitivity {
+    pub matrix: String,
+    pub kld: f64,
+    pub top1_agreement: f64,
+}
+
+/// Quantizes one matrix at a time and measures the damage of each.
+pub fn sensitivity(
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    seqs: &[Vec<u32>],
+) -> Result<Vec<Sensitivity>> {
+    matrix_names(base.cfg.n_layer)
+        .into_iter()
+        .map(|name| {
+            let single = QuantConfig {
+                quantize_ends: true,
+                ..*qc
+            };
+            let m = quantize_model(base, &single, calib, Some(&name))?;
+            let a = compare(base, &m, seqs)?;
+            Ok(Sensitivity {
+                matrix: name,
+                kld: a.kld,
+                top1_agreement: a.top1_agreement,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,440 @@
+//! Quantization: dense f32 weights → f16, int8 (per-row scales) or int4 (group-wise),
+//! with weight clipping chosen by max-abs or by an error-minimising search, and static
+//! activation scales calibrated on sample sequences (min-max or a percentile).
+//! Knows matrices and the model's list of them, not how the model computes.
+
+use crate::error::{input_err, Result};
+use crate::kernels::int4;
+use crate::model::gpt::ActObserver;
+use crate::model::Gpt;
+use crate::weights::{Act, Matrix, Storage};
+use half::f16;
+use serde::{Deserialize, Serialize};
+
+/// The precision a student picks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    #[default]
+    F32,
+    /// Half-float storage; products in f32.
+    F16,
+    /// Int8 weights, f32 activations (W8A32).
+    Int8,
+    /// Int8 weights and activations with integer dot products (W8A8).
+    Int8Dynamic,
+    /// Int4 group-wise weights, int8 activations (W4A8).
+    Int4,
+}
+
+impl Precision {
+    pub const ALL: [Precision; 5] = [
+        Precision::F32,
+        Precision::F16,
+        Precision::Int8,
+        Precision::Int8Dynamic,
+        Precision::Int4,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Int8 => "int8",
+            Precision::Int8Dynamic => "int8-dynamic",
+            Precision::Int4 => "int4",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Precision> {
+        Precision::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Precision::ALL.iter().map(|p| p.name()).collect();
+                input_err(format!(
+                    "unknown precision {s:?}; choose one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// Whether activations become int8 (and so can use a static, calibrated scale).
+    pub fn quantizes_activations(self) -> bool {
+        matches!(self, Precision::Int8Dynamic | Precision::Int4)
+    }
+}
+
+/// How the weight range is chosen before rounding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Clip {
+    /// Scale from the largest |w|: no clipping, coarse steps if there are outliers.
+    #[default]
+    MaxAbs,
+    /// Try clip ratios from 1.0 down to 0.5 and keep the one with least squared error.
+    Search,
+}
+
+/// How activations get their int8 scale (for the precisions that quantize them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActCalib {
+    /// Per token at run time, from that token's own max |x|.
+    #[default]
+    Dynamic,
+    /// One scale per matrix from the largest |x| seen in calibration.
+    MinMax,
+    /// One scale per matrix from a percentile of |x| seen in calibration (outliers clip).
+    Percentile,
+}
+
+/// Everything a quantized model is made from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuantConfig {
+    pub precision: Precision,
+    /// Int4 group size along a row: 32, 64 or 128.
+    pub group_size: usize,
+    pub clip: Clip,
+    pub act: ActCalib,
+    /// Percentile of |x| for `ActCalib::Percentile`, e.g. 99.9.
+    pub percentile: f32,
+    /// Quantize the embeddings and the LM head too (the sensitive ends), or keep them f32.
+    pub quantize_ends: bool,
+}
+
+impl Default for QuantConfig {
+    fn default() -> Self {
+        QuantConfig {
+            precision: Precision::F32,
+            group_size: 32,
+            clip: Clip::MaxAbs,
+            act: ActCalib::Dynamic,
+            percentile: 99.9,
+            quantize_ends: true,
+        }
+    }
+}
+
+impl QuantConfig {
+    pub fn validate(&self) -> Result<()> {
+        if ![32, 64, 128].contains(&self.group_size) {
+            return Err(input_err(format!(
+                "group size must be 32, 64 or 128, not {}",
+                self.group_size
+            )));
+        }
+        if !(50.0..=100.0).contains(&self.percentile) {
+            return Err(input_err(format!(
+                "percentile must be in 50..=100, not {}",
+                self.percentile
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The precision a model was quantized to (from its `quant` metadata; f32 if none).
+pub fn precision_of(m: &Gpt) -> Precision {
+    m.meta
+        .get("quant")
+        .and_then(|q| serde_json::from_str::<QuantConfig>(q).ok())
+        .map(|q| q.precision)
+        .unwrap_or_default()
+}
+
+/// Clip ratios tried by `Clip::Search`.
+const SEARCH_RATIOS: [f32; 11] = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
+
+/// Symmetric quantization of one run of weights to codes in -qmax..=qmax with one
+/// f16 scale. Codes are computed against the *stored* (f16-rounded) scale.
+fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
+    let m = w.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+    if m == 0.0 {
+        codes.fill(0);
+        return f16::from_f32(1.0);
+    }
+    let ratios: &[f32] = match clip {
+        Clip::MaxAbs => &SEARCH_RATIOS[..1],
+        Clip::Search => &SEARCH_RATIOS,
+    };
+    let mut best = (f32::INFINITY, f16::from_f32(1.0));
+    for &r in ratios {
+        let s = f16::from_f32(m * r / qmax);
+        let sf = s.to_f32();
+        if sf == 0.0 {
+            continue;
+        }
+        let err: f32 = w
+            .iter()
+            .map(|&v| {
+                let q = (v / sf).round().clamp(-qmax, qmax);
+                (v - q * sf) * (v - q * sf)
+            })
+            .sum();
+        if err < best.0 {
+            best = (err, s);
+        }
+    }
+    let sf = best.1.to_f32();
+    for (c, &v) in codes.iter_mut().zip(w) {
+        *c = (v / sf).round().clamp(-qmax, qmax) as i8;
+    }
+    best.1
+}
+
+/// Converts one dense matrix. `act_scale` is a calibrated static activation scale.
+pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> Result<Matrix> {
+    let Storage::F32(w) = &m.data else {
+        return Err(input_err(format!(
+            "can only quantize f32 matrices, this one is {}",
+            m.format_name()
+        )));
+    };
+    let (rows, cols) = (m.rows, m.cols);
+    let data = match qc.precision {
+        Precision::F32 => Storage::F32(w.clone()),
+        Precision::F16 => {
+            if w.iter().any(|v| v.abs() > 65504.0) {
+                return Err(input_err("a weight exceeds the f16 range (65504)"));
+            }
+            Storage::F16(w.iter().map(|&v| f16::from_f32(v)).collect())
+        }
+        Precision::Int8 | Precision::Int8Dynamic => {
+            let mut codes = vec![0i8; rows * cols];
+            let scales = w
+                .chunks_exact(cols)
+                .zip(codes.chunks_exact_mut(cols))
+                .map(|(wr, cr)| quantize_run(wr, 127.0, qc.clip, cr))
+                .collect();
+            let act = match (qc.precision, act_scale) {
+                (Precision::Int8, _) => Act::F32,
+                (_, Some(s)) => Act::Static(s),
+                (_, None) => Act::Dynamic,
+            };
+            Storage::Int8 { codes, scales, act }
+        }
+        Precision::Int4 => {
+            let g = qc.group_size;
+            if cols % g != 0 || !g.is_multiple_of(int4::BLOCK) {
+                return Err(input_err(format!(
+                    "int4 group {g} does not divide the row length {cols}"
+                )));
+            }
+            let mut codes = vec![0i8; cols];
+            let mut packed = vec![0u8; rows * cols / 2];
+            let mut scales = Vec::with_capacity(rows * cols / g);
+            for (r, wr) in w.chunks_exact(cols).enumerate() {
+                for (gi, wg) in wr.chunks_exact(g).enumerate() {
+                    scales.push(quantize_run(
+                        wg,
+                        7.0,
+                        qc.clip,
+                        &mut codes[gi * g..(gi + 1) * g],
+                    ));
+                }
+                let prow = &mut packed[r * cols / 2..(r + 1) * cols / 2];
+                for (b, blk) in codes.chunks_exact(int4::BLOCK).enumerate() {
+                    int4::pack_block(blk, &mut prow[b * 16..(b + 1) * 16]);
+                }
+            }
+            Storage::Int4 {
+                packed,
+                scales,
+                group: g,
+                act_scale,
+            }
+        }
+    };
+    Ok(Matrix { rows, cols, data })
+}
+
+/// Names of the model's weight matrices, in `mat_id` order where they have one.
+pub fn matrix_names(n_layer: usize) -> Vec<String> {
+    let mut v = Vec::new();
+    for l in 0..n_layer {
+        for s in ["attn.qkv", "attn.proj", "mlp.up", "mlp.down"] {
+            v.push(format!("h.{l}.{s}"));
+        }
+    }
+    v.push("head".into());
+    v.push("wte".into());
+    v.push("wpe".into());
+    v
+}
+
+/// Mutable access to a matrix by name (see `matrix_names`).
+pub fn matrix_mut<'a>(m: &'a mut Gpt, name: &str) -> Option<&'a mut Matrix> {
+    match name {
+        "head" => return Some(&mut m.head),
+        "wte" => return Some(&mut m.wte),
+        "wpe" => return Some(&mut m.wpe),
+        _ => {}
+    }
+    let rest = name.strip_prefix("h.")?;
+    let (l, which) = rest.split_once('.')?;
+    let b = m.blocks.get_mut(l.parse::<usize>().ok()?)?;
+    match which {
+        "attn.qkv" => Some(&mut b.w_qkv),
+        "attn.proj" => Some(&mut b.w_o),
+        "mlp.up" => Some(&mut b.w_up),
+        "mlp.down" => Some(&mut b.w_down),
+        _ => None,
+    }
+}
+
+/// Per-matrix static activation scales from calibration statistics.
+pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
+    obs.abs
+        .iter()
+        .map(|a| {
+            if a.is_empty() {
+                return None;
+            }
+            let v = match qc.act {
+                ActCalib::Dynamic => return None,
+                ActCalib::MinMax => a.iter().fold(0.0f32, |m, &x| m.max(x)),
+                ActCalib::Percentile => {
+                    let mut s = a.clone();
+                    let idx = (((qc.percentile / 100.0) * (s.len() - 1) as f32).round() as usize)
+                        .min(s.len() - 1);
+                    let (_, p, _) = s.select_nth_unstable_by(idx, |x, y| x.total_cmp(y));
+                    *p
+                }
+            };
+            Some(if v > 0.0 { v / 127.0 } else { 1.0 })
+        })
+        .collect()
+}
+
+/// Quantizes every selected matrix of `base`. `calib` is needed for static activation
+/// scales (`ActCalib::MinMax` / `Percentile`); `only` restricts the change to one
+/// matrix (per-layer sensitivity).
+pub fn quantize_model(
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    only: Option<&str>,
+) -> Result<Gpt> {
+    qc.validate()?;
+    if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic && calib.is_none() {
+        return Err(input_err("static activation scales need calibration data"));
+    }
+    let scales = match (calib, qc.precision.quantizes_activations()) {
+        (Some(c), true) => act_scales(c, qc),
+        _ => Vec::new(),
+    };
+    let mut m = base.clone();
+    let n_layer = base.cfg.n_layer;
+    for (id, name) in matrix_names(n_layer).iter().enumerate() {
+        if only.is_some_and(|o| o != name) {
+            continue;
+        }
+        let is_end = id >= 4 * n_layer;
+        if is_end && !qc.quantize_ends {
+            continue;
+        }
+        let act = scales.get(id).copied().flatten();
+        let mat = matrix_mut(&mut m, name).expect("every listed matrix exists");
+        *mat = quantize_matrix(mat, qc, act)?;
+    }
+    m.meta.insert(
+        "quant".into(),
+        serde_json::to_string(qc).expect("config serialises"),
+    );
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dense(rows: usize, cols: usize) -> Matrix {
+        let w = (0..rows * cols)
+            .map(|i| ((i as f32 * 0.618).fract() - 0.5) * 0.1 + if i % 97 == 0 { 0.4 } else { 0.0 })
+            .collect();
+        Matrix::dense(rows, cols, w)
+    }
+
+    fn rel_err(a: &[f32], b: &[f32]) -> f32 {
+        let num: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        let den: f32 = a.iter().map(|x| x * x).sum();
+        (num / den).sqrt()
+    }
+
+    #[test]
+    fn formats_are_packed_and_close_to_the_original() {
+        let m = dense(16, 128);
+        let w = m.to_f32();
+        let q = |p, clip| {
+            let qc = QuantConfig {
+                precision: p,
+                clip,
+                ..QuantConfig::default()
+            };
+            quantize_matrix(&m, &qc, None).unwrap()
+        };
+        let f16m = q(Precision::F16, Clip::MaxAbs);
+        let i8m = q(Precision::Int8, Clip::MaxAbs);
+        let i4m = q(Precision::Int4, Clip::MaxAbs);
+        assert_eq!(f16m.bytes(), 16 * 128 * 2);
+        assert_eq!(i8m.bytes(), 16 * 128 + 16 * 2);
+        assert_eq!(i4m.bytes(), 16 * 64 + 16 * 4 * 2);
+        assert!(rel_err(&w, &f16m.to_f32()) < 1e-3);
+        assert!(rel_err(&w, &i8m.to_f32()) < 0.02);
+        assert!(
+            rel_err(&w, &i4m.to_f32()) < 0.5,
+            "int4 error {}",
+            rel_err(&w, &i4m.to_f32())
+        );
+        // The search never does worse than max-abs, and beats it with outliers present.
+        let i4s = q(Precision::Int4, Clip::Search);
+        assert!(rel_err(&w, &i4s.to_f32()) < rel_err(&w, &i4m.to_f32()));
+    }
+
+    #[test]
+    fn quantized_products_match_the_dequantized_reference() {
+        let m = dense(12, 128);
+        let x: Vec<f32> = (0..128).map(|i| (i as f32 * 0.3).sin()).collect();
+        for p in Precision::ALL {
+            let qc = QuantConfig {
+                precision: p,
+                ..QuantConfig::default()
+            };
+            let q = quantize_matrix(&m, &qc, None).unwrap();
+            let deq = q.to_f32();
+            let mut y = vec![0.0; 12];
+            q.matvec(crate::kernels::Kernel::Simd, &x, None, &mut y);
+            for r in 0..12 {
+                let want: f32 = (0..128).map(|j| deq[r * 128 + j] * x[j]).sum();
+                let mag: f32 = (0..128).map(|j| (deq[r * 128 + j] * x[j]).abs()).sum();
+                // f32/f16/W8A32 are exact up to float rounding; int8 activations add
+                // at most half a step (1/254 of max|x|) per element.
+                let tol = if p.quantizes_activations() {
+                    0.01 * mag
+                } else {
+                    1e-5 * mag
+                };
+                assert!(
+                    (y[r] - want).abs() <= tol + 1e-6,
+                    "{p:?} row {r}: {} vs {want}",
+                    y[r]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_configs_are_errors() {
+        assert!(Precision::parse("int3")
+            .unwrap_err()
+            .to_string()
+            .contains("int8-dynamic"));
+        let qc = QuantConfig {
+            group_size: 48,
+            ..QuantConfig::default()
+        };
+        assert!(qc.validate().is_err());
+    }
+}
