@@ -50,7 +50,7 @@ pub fn matvec_w4a8(
                 &row[g * group / 2..(g + 1) * group / 2],
                 &xq[g * group..(g + 1) * group],
             );
-            s += acc as f32 * sg.to_f32();
+            s += acc as f32 * super::f16_to_f32(*sg);
         }
         let v = s * xs;
         *yr = match bias {

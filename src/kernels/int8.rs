@@ -13,7 +13,7 @@ pub fn quantize_act(x: &[f32], fixed_scale: Option<f32>, q: &mut [i8]) -> f32 {
     let s = match fixed_scale {
         Some(s) => s,
         None => {
-            let m = x.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+            let m = imp::max_abs(x);
             if m > 0.0 {
                 m / 127.0
             } else {
@@ -21,11 +21,18 @@ pub fn quantize_act(x: &[f32], fixed_scale: Option<f32>, q: &mut [i8]) -> f32 {
             }
         }
     };
-    let inv = 1.0 / s;
-    for (qi, &xi) in q.iter_mut().zip(x) {
-        *qi = (xi * inv).round().clamp(-127.0, 127.0) as i8;
-    }
+    imp::quantize(x, 1.0 / s, q);
     s
+}
+
+/// Round half to even by the 1.5·2^23 trick: plain IEEE adds, no libm call, the same
+/// bits on every target.
+const MAGIC: f32 = 12_582_912.0;
+
+#[inline(always)]
+fn quantize_one(x: f32, inv: f32) -> i8 {
+    let v = (x * inv).clamp(-127.0, 127.0);
+    ((v + MAGIC) - MAGIC) as i8
 }
 
 /// Σ a·b over i8 with i32 accumulation.
@@ -48,7 +55,7 @@ pub fn matvec_w8a8(
 
 #[inline]
 pub(crate) fn finish(acc: i32, scale: f16, xs: f32, bias: Option<&[f32]>, r: usize) -> f32 {
-    let v = acc as f32 * scale.to_f32() * xs;
+    let v = acc as f32 * super::f16_to_f32(scale) * xs;
     match bias {
         Some(b) => v + b[r],
         None => v,
@@ -72,7 +79,7 @@ pub fn matvec_w8a32(codes: &[i8], scales: &[f16], x: &[f32], bias: Option<&[f32]
         for j in k8..k {
             s += row[j] as f32 * x[j];
         }
-        let v = s * scales[r].to_f32();
+        let v = s * super::f16_to_f32(scales[r]);
         *yr = match bias {
             Some(b) => v + b[r],
             None => v,
@@ -83,6 +90,16 @@ pub fn matvec_w8a32(codes: &[i8], scales: &[f16], x: &[f32], bias: Option<&[f32]
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod imp {
     use half::f16;
+
+    pub fn max_abs(x: &[f32]) -> f32 {
+        x.iter().fold(0.0f32, |a, &v| a.max(v.abs()))
+    }
+
+    pub fn quantize(x: &[f32], inv: f32, q: &mut [i8]) {
+        for (qi, &xi) in q.iter_mut().zip(x) {
+            *qi = super::quantize_one(xi, inv);
+        }
+    }
 
     #[inline]
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
@@ -100,6 +117,8 @@ mod imp {
         s
     }
 
+    /// On x86-64 with AVX2, 32 products per instruction pair (`avx2` below); the sums
+    /// are exact integers, so the result is the same bits as the portable loop.
     pub fn matvec_w8a8(
         codes: &[i8],
         scales: &[f16],
@@ -109,8 +128,89 @@ mod imp {
         y: &mut [f32],
     ) {
         let k = xq.len();
+        assert!(codes.len() >= y.len() * k);
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present; the shapes were checked above.
+            unsafe { super::avx2::matvec_w8a8(codes, scales, xq, xs, bias, y) };
+            return;
+        }
         for (r, (row, yr)) in codes.chunks_exact(k).zip(y.iter_mut()).enumerate() {
             *yr = super::finish(dot_i8(row, xq), scales[r], xs, bias, r);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use core::arch::x86_64::*;
+    use half::f16;
+
+    #[inline(always)]
+    unsafe fn hsum(v: __m256i) -> i32 {
+        let mut l = [0i32; 8];
+        _mm256_storeu_si256(l.as_mut_ptr() as *mut __m256i, v);
+        l.iter().fold(0i32, |a, &b| a.wrapping_add(b))
+    }
+
+    /// |w| · sign(x, w) through `vpmaddubsw` (u8×i8 pairs into i16, no saturation since
+    /// codes are within ±127), then `vpmaddwd` by ones into i32 lanes. Four rows share
+    /// each load of x.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn matvec_w8a8(
+        codes: &[i8],
+        scales: &[f16],
+        xq: &[i8],
+        xs: f32,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
+        let k = xq.len();
+        let n = y.len();
+        let k32 = k & !31;
+        let ones = _mm256_set1_epi16(1);
+        let px = xq.as_ptr();
+        let step = |acc: __m256i, w: __m256i, x: __m256i| -> __m256i {
+            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+            _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones))
+        };
+        let tail = |row: &[i8]| -> i32 { (k32..k).map(|j| row[j] as i32 * xq[j] as i32).sum() };
+        let mut r = 0;
+        while r + 4 <= n {
+            let p0 = codes.as_ptr().add(r * k);
+            let (p1, p2, p3) = (p0.add(k), p0.add(2 * k), p0.add(3 * k));
+            let mut a = [_mm256_setzero_si256(); 4];
+            let mut i = 0;
+            while i < k32 {
+                let xv = _mm256_loadu_si256(px.add(i) as *const __m256i);
+                a[0] = step(a[0], _mm256_loadu_si256(p0.add(i) as *const __m256i), xv);
+                a[1] = step(a[1], _mm256_loadu_si256(p1.add(i) as *const __m256i), xv);
+                a[2] = step(a[2], _mm256_loadu_si256(p2.add(i) as *const __m256i), xv);
+                a[3] = step(a[3], _mm256_loadu_si256(p3.add(i) as *const __m256i), xv);
+                i += 32;
+            }
+            for (q, acc) in a.into_iter().enumerate() {
+                let row = &codes[(r + q) * k..(r + q + 1) * k];
+                let s = hsum(acc).wrapping_add(tail(row));
+                y[r + q] = super::finish(s, scales[r + q], xs, bias, r + q);
+            }
+            r += 4;
+        }
+        while r < n {
+            let row = &codes[r * k..(r + 1) * k];
+            let mut acc = _mm256_setzero_si256();
+            let mut i = 0;
+            while i < k32 {
+                let xv = _mm256_loadu_si256(px.add(i) as *const __m256i);
+                acc = step(
+                    acc,
+                    _mm256_loadu_si256(row.as_ptr().add(i) as *const __m256i),
+                    xv,
+                );
+                i += 32;
+            }
+            y[r] = super::finish(hsum(acc).wrapping_add(tail(row)), scales[r], xs, bias, r);
+            r += 1;
         }
     }
 }
@@ -119,6 +219,12 @@ mod imp {
 mod imp {
     use core::arch::wasm32::*;
     use half::f16;
+    use std::cell::RefCell;
+
+    thread_local! {
+        /// x widened to i16 once per product, shared by every row. (k)
+        static X16: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+    }
 
     #[inline(always)]
     fn hsum(v: v128) -> i32 {
@@ -128,39 +234,74 @@ mod imp {
             .wrapping_add(i32x4_extract_lane::<3>(v))
     }
 
-    /// 16 products per step: widen i8→i16, then pairwise multiply-add into i32 lanes.
-    #[inline(always)]
-    unsafe fn step(acc: v128, a: v128, b: v128) -> v128 {
-        let lo = i32x4_dot_i16x8(i16x8_extend_low_i8x16(a), i16x8_extend_low_i8x16(b));
-        let hi = i32x4_dot_i16x8(i16x8_extend_high_i8x16(a), i16x8_extend_high_i8x16(b));
-        i32x4_add(acc, i32x4_add(lo, hi))
+    /// max |x|; max is exact, so lane order does not matter.
+    pub fn max_abs(x: &[f32]) -> f32 {
+        let n4 = x.len() & !3;
+        let mut m = f32x4_splat(0.0);
+        for c in x[..n4].chunks_exact(4) {
+            // SAFETY: c holds 4 floats.
+            let v = unsafe { v128_load(c.as_ptr() as *const v128) };
+            m = f32x4_max(m, f32x4_abs(v));
+        }
+        let mut r = f32x4_extract_lane::<0>(m)
+            .max(f32x4_extract_lane::<1>(m))
+            .max(f32x4_extract_lane::<2>(m))
+            .max(f32x4_extract_lane::<3>(m));
+        for &v in &x[n4..] {
+            r = r.max(v.abs());
+        }
+        r
+    }
+
+    /// The same arithmetic as `quantize_one`, four lanes at a time.
+    pub fn quantize(x: &[f32], inv: f32, q: &mut [i8]) {
+        let n4 = x.len() & !3;
+        let (vi, lo, hi, mg) = (
+            f32x4_splat(inv),
+            f32x4_splat(-127.0),
+            f32x4_splat(127.0),
+            f32x4_splat(super::MAGIC),
+        );
+        for (c, o) in x[..n4].chunks_exact(4).zip(q[..n4].chunks_exact_mut(4)) {
+            // SAFETY: c holds 4 floats.
+            let v = unsafe { v128_load(c.as_ptr() as *const v128) };
+            let v = f32x4_min(f32x4_max(f32x4_mul(v, vi), lo), hi);
+            let r = i32x4_trunc_sat_f32x4(f32x4_sub(f32x4_add(v, mg), mg));
+            o[0] = i32x4_extract_lane::<0>(r) as i8;
+            o[1] = i32x4_extract_lane::<1>(r) as i8;
+            o[2] = i32x4_extract_lane::<2>(r) as i8;
+            o[3] = i32x4_extract_lane::<3>(r) as i8;
+        }
+        for (qi, &xi) in q[n4..].iter_mut().zip(&x[n4..]) {
+            *qi = super::quantize_one(xi, inv);
+        }
     }
 
     #[inline]
     pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
         let n = a.len().min(b.len());
-        let n16 = n & !15;
+        let n8 = n & !7;
         let mut acc = i32x4_splat(0);
         let mut i = 0;
-        // SAFETY: i + 16 <= n16 <= both lengths.
+        // SAFETY: i + 8 <= n8 <= both lengths.
         unsafe {
-            while i < n16 {
-                acc = step(
-                    acc,
-                    v128_load(a.as_ptr().add(i) as *const v128),
-                    v128_load(b.as_ptr().add(i) as *const v128),
-                );
-                i += 16;
+            while i < n8 {
+                let wa = i16x8_load_extend_i8x8(a.as_ptr().add(i));
+                let wb = i16x8_load_extend_i8x8(b.as_ptr().add(i));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(wa, wb));
+                i += 8;
             }
         }
         let mut s = hsum(acc);
-        for j in n16..n {
+        for j in n8..n {
             s += a[j] as i32 * b[j] as i32;
         }
         s
     }
 
-    /// Four rows share each widened load of x.
+    /// x is widened to i16 once; each row then costs one widening load and one
+    /// i16 dot (pairwise multiply-add into i32) per 8 weights. Four rows at a time,
+    /// two accumulators each.
     pub fn matvec_w8a8(
         codes: &[i8],
         scales: &[f16],
@@ -172,60 +313,77 @@ mod imp {
         let k = xq.len();
         let n = y.len();
         assert!(codes.len() >= n * k);
-        let k16 = k & !15;
-        let n4 = n & !3;
-        let px = xq.as_ptr();
-        let mut r = 0;
-        while r < n4 {
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                i32x4_splat(0),
-                i32x4_splat(0),
-                i32x4_splat(0),
-                i32x4_splat(0),
-            );
-            let p0 = codes[r * k..].as_ptr();
-            let mut i = 0;
-            // SAFETY: rows r..r+4 lie inside codes; i + 16 <= k16 <= k.
-            unsafe {
-                let (p1, p2, p3) = (p0.add(k), p0.add(2 * k), p0.add(3 * k));
-                while i < k16 {
-                    let xv = v128_load(px.add(i) as *const v128);
-                    let xl = i16x8_extend_low_i8x16(xv);
-                    let xh = i16x8_extend_high_i8x16(xv);
-                    let one = |acc: v128, p: *const i8| {
-                        let w = v128_load(p.add(i) as *const v128);
-                        let lo = i32x4_dot_i16x8(i16x8_extend_low_i8x16(w), xl);
-                        let hi = i32x4_dot_i16x8(i16x8_extend_high_i8x16(w), xh);
-                        i32x4_add(acc, i32x4_add(lo, hi))
-                    };
-                    a0 = one(a0, p0);
-                    a1 = one(a1, p1);
-                    a2 = one(a2, p2);
-                    a3 = one(a3, p3);
-                    i += 16;
+        X16.with(|buf| {
+            let mut x16 = buf.borrow_mut();
+            x16.clear();
+            x16.extend(xq.iter().map(|&v| v as i16));
+            let k16 = k & !15;
+            let px = x16.as_ptr();
+            let tail = |row: &[i8]| -> i32 { (k16..k).map(|j| row[j] as i32 * xq[j] as i32).sum() };
+            let mut r = 0;
+            while r + 4 <= n {
+                let mut a = [i32x4_splat(0); 8];
+                // SAFETY: rows r..r+4 lie inside codes; i + 16 <= k16 <= k = x16.len().
+                unsafe {
+                    let p0 = codes.as_ptr().add(r * k);
+                    let ps = [p0, p0.add(k), p0.add(2 * k), p0.add(3 * k)];
+                    let mut i = 0;
+                    while i < k16 {
+                        let x0 = v128_load(px.add(i) as *const v128);
+                        let x1 = v128_load(px.add(i + 8) as *const v128);
+                        for q in 0..4 {
+                            let w0 = i16x8_load_extend_i8x8(ps[q].add(i));
+                            let w1 = i16x8_load_extend_i8x8(ps[q].add(i + 8));
+                            a[2 * q] = i32x4_add(a[2 * q], i32x4_dot_i16x8(w0, x0));
+                            a[2 * q + 1] = i32x4_add(a[2 * q + 1], i32x4_dot_i16x8(w1, x1));
+                        }
+                        i += 16;
+                    }
                 }
-            }
-            for (q, acc) in [a0, a1, a2, a3].into_iter().enumerate() {
-                let row = &codes[(r + q) * k..(r + q + 1) * k];
-                let mut s = hsum(acc);
-                for j in k16..k {
-                    s += row[j] as i32 * xq[j] as i32;
+                for q in 0..4 {
+                    let row = &codes[(r + q) * k..(r + q + 1) * k];
+                    let s = hsum(i32x4_add(a[2 * q], a[2 * q + 1])).wrapping_add(tail(row));
+                    y[r + q] = super::finish(s, scales[r + q], xs, bias, r + q);
                 }
-                y[r + q] = super::finish(s, scales[r + q], xs, bias, r + q);
+                r += 4;
             }
-            r += 4;
-        }
-        while r < n {
-            let s = dot_i8(&codes[r * k..(r + 1) * k], xq);
-            y[r] = super::finish(s, scales[r], xs, bias, r);
-            r += 1;
-        }
+            while r < n {
+                let s = dot_i8(&codes[r * k..(r + 1) * k], xq);
+                y[r] = super::finish(s, scales[r], xs, bias, r);
+                r += 1;
+            }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn w8a8_matvec_is_bit_exact_against_scalar_sums() {
+        for (n, k) in [(13, 128), (9, 512), (5, 77)] {
+            let codes: Vec<i8> = (0..n * k)
+                .map(|i| (((i * 131 + i / 7) % 255) as i32 - 127) as i8)
+                .collect();
+            let xq: Vec<i8> = (0..k)
+                .map(|i| (((i * 53) % 255) as i32 - 127) as i8)
+                .collect();
+            let scales: Vec<f16> = (0..n)
+                .map(|r| f16::from_f32(0.001 * (r + 1) as f32))
+                .collect();
+            let mut y = vec![0.0; n];
+            matvec_w8a8(&codes, &scales, &xq, 0.02, None, &mut y);
+            for r in 0..n {
+                let s: i32 = (0..k).map(|j| codes[r * k + j] as i32 * xq[j] as i32).sum();
+                assert_eq!(
+                    y[r].to_bits(),
+                    finish(s, scales[r], 0.02, None, r).to_bits(),
+                    "{n}x{k} row {r}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn integer_dot_is_exact_and_matvecs_match_dequantized_reference() {

@@ -23,6 +23,7 @@ pub mod naive;
 pub mod sparse;
 
 use crate::error::{input_err, Error};
+use half::f16;
 use serde::{Deserialize, Serialize};
 
 /// Which implementation multiplies matrices; chosen at run time.
@@ -113,6 +114,23 @@ pub fn matmul(kernel: Kernel, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mu
         Kernel::Blocked => blocked::matmul(w, x, bias, y, k),
         Kernel::Simd => f32dot::matmul(w, x, bias, y, k),
         Kernel::Library => library::matmul(w, x, bias, y, k),
+    }
+}
+
+/// f16 → f32, exact for every finite value, branch-free so loops over it vectorize
+/// (no hardware f16 needed). Weights are always finite: loading and quantizing check.
+#[inline]
+pub fn f16_to_f32(h: f16) -> f32 {
+    let b = h.to_bits() as u32;
+    let sign = (b & 0x8000) << 16;
+    let em = b & 0x7FFF;
+    let normal = f32::from_bits(sign | ((em + 0x1_C000) << 13));
+    // Zeros and subnormals: mantissa · 2^-24.
+    let sub = f32::from_bits(sign | ((b & 0x3FF) as f32 * 5.960_464_5e-8).to_bits());
+    if em < 0x400 {
+        sub
+    } else {
+        normal
     }
 }
 

@@ -55,7 +55,7 @@ pub fn csr_matvec_i8(
         for j in n4..ix.len() {
             s += cs[j] as f32 * x[ix[j] as usize];
         }
-        let v = s * scales[r].to_f32();
+        let v = s * super::f16_to_f32(scales[r]);
         *yr = match bias {
             Some(bb) => v + bb[r],
             None => v,
