@@ -1,7 +1,7 @@
 // Wires the page: form -> state (<-> URL) -> worker; worker messages -> state -> render.
 // Rendering is batched to one pass per animation frame, however fast tokens arrive.
 
-import { createState, sanitize, syncUrl, defaults, recipeOf, panelFromQuery } from './state.js';
+import { createState, sanitize, syncUrl, defaults, panelFromQuery } from './state.js';
 import { ModelClient } from './client.js';
 import { render, readForm, writeForm } from './render.js';
 import { fmt, summarize } from './metrics.js';
@@ -41,8 +41,8 @@ function onMessage(m) {
       state.recipe = { report: m.report, settings: m.settings };
       for (const p of panels) if (p.onRecipe) p.onRecipe(m.report, m.settings);
       if (state.phase !== 'running') {
-        state.status = `Recipe applied: ${m.report.precision}, ${fmt(100 * m.report.sparsity, 3)} % sparse, ` +
-          `quality measured in ${fmt(m.report.ms)} ms.`;
+        state.status = `${state.readyStatus || 'Ready.'} Running model: ${m.report.precision}, ` +
+          `${fmt(100 * m.report.sparsity, 3)} % sparse (quality measured in ${fmt(m.report.ms)} ms).`;
       }
       break;
     case 'restarting':
@@ -52,16 +52,26 @@ function onMessage(m) {
       if (run && !run.done) run.done = true;
       break;
     case 'ready':
+      if (state.loadingFile) {
+        // A loaded file becomes the reference: its recipe starts from "as loaded".
+        state.loadingFile = false;
+        state.settings = sanitize({ ...defaults(), ...pickGen(state.settings), kernel: state.settings.kernel });
+        writeRecipe(state.settings);
+        syncUrl(state.settings);
+      }
       state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated };
+      runner.epoch = m.epoch;
       state.phase = 'ready';
       state.status = m.source === 'random'
         ? 'Ready (untrained: random weights).'
         : 'Ready.';
+      state.readyStatus = state.status;
       state.recipe = null;
       for (const p of panels) if (p.onReady) p.onReady({ ...state.model, matrices: m.matrices });
       if ($('tab-quantize').getAttribute('aria-selected') === 'true') panels[0].visible();
-      // A link with a recipe reproduces it: build that model now (the worker measures it).
-      if (JSON.stringify(recipeOf(state.settings)) !== JSON.stringify(recipeOf(defaults()))) applyRecipe();
+      // Build (or re-build after a restart) the model the settings describe and measure
+      // it, so the cards show this browser's figures from the start and a link reproduces it.
+      applyRecipe(true);
       break;
     case 'started':
       if (!mine) return;
@@ -148,11 +158,9 @@ const panelCtx = {
   runner,
   settings: () => ({ ...state.settings }),
   showError,
-  // A loaded file becomes the reference: its recipe starts from "as loaded".
-  onLoaded: () => {
-    state.settings = sanitize({ ...state.settings, ...defaults(), ...pickGen(state.settings), kernel: state.settings.kernel });
-    writeRecipe(state.settings);
-    syncUrl(state.settings);
+  /** A file is about to replace the model (true) or could not (false). */
+  loadingFile: (on) => {
+    state.loadingFile = on;
   },
 };
 const pickGen = (s) => ({ prompt: s.prompt, tokens: s.tokens, temp: s.temp, seed: s.seed, kv: s.kv });

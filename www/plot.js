@@ -53,13 +53,31 @@ export function drawLines(canvas, series, opts) {
   const ph = h - pad.t - pad.b;
   const all = series.flatMap((s) => s.points);
   const xMax = opts.xMax ?? Math.max(1, ...all.map((q) => q.x));
-  const yMin = opts.yMin ?? 0;
-  const yTop = opts.yMax ?? Math.max(yMin + 1e-9, ...all.map((q) => q.y), opts.hline ? opts.hline.y : 0);
-  const ys = ticks(yTop - yMin, 5).map((t) => t + yMin);
-  const yMax = ys[ys.length - 1];
   const xs = ticks(xMax, w < 500 ? 4 : 10).filter((t) => t <= xMax + 1e-9);
   const X = (x) => pad.l + (x / xMax) * pw;
-  const Y = (y) => pad.t + ph - ((Math.min(y, yMax) - yMin) / (yMax - yMin)) * ph;
+  let ys;
+  let Y;
+  if (opts.yLog) {
+    // Log scale (speedups): ratios read the same above and below 1×.
+    const pos = all.map((q) => q.y).filter((y) => y > 0);
+    const lo = Math.min(1, ...pos);
+    const hi = Math.max(1, ...pos);
+    ys = [];
+    for (let e = -3; e <= 3; e++) for (const m of [1, 2, 5]) ys.push(Number((m * 10 ** e).toPrecision(3)));
+    const below = ys.filter((t) => t <= lo);
+    const above = ys.filter((t) => t >= hi);
+    const yMin = below.length ? below[below.length - 1] : ys[0];
+    const yMax = above.length ? above[0] : ys[ys.length - 1];
+    ys = ys.filter((t) => t >= yMin && t <= yMax);
+    const L = (y) => Math.log10(Math.min(yMax, Math.max(yMin, y)));
+    Y = (y) => pad.t + ph - ((L(y) - L(yMin)) / (L(yMax) - L(yMin))) * ph;
+  } else {
+    const yMin = opts.yMin ?? 0;
+    const yTop = opts.yMax ?? Math.max(yMin + 1e-9, ...all.map((q) => q.y), opts.hline ? opts.hline.y : 0);
+    ys = ticks(yTop - yMin, 5).map((t) => t + yMin);
+    const yMax = ys[ys.length - 1];
+    Y = (y) => pad.t + ph - ((Math.min(y, yMax) - yMin) / (yMax - yMin)) * ph;
+  }
   ctx.lineWidth = 1;
   ctx.strokeStyle = p.grid;
   ctx.fillStyle = p.fg;

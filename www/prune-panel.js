@@ -35,7 +35,7 @@ export function createPrunePanel(ctx) {
     putBytes('p-bytes', report.weight_bytes, report.base_weight_bytes);
     put('p-kld', fmtSmall(report.kld, 3), report.kld);
     put('p-top1', fmt(100 * report.top1_agreement, 4), 100 * report.top1_agreement);
-    $('panel-prune').dataset.applied = `${report.prune_kind}:${report.prune}`;
+    $('panel-prune').dataset.applied = `${report.prune_kind}:${Math.round(100 * report.prune)}`;
   }
 
   function onReady(m) {
@@ -123,8 +123,9 @@ export function createPrunePanel(ctx) {
     });
     drawLines(canvas, series, {
       xLabel: 'sparsity (%)',
-      yLabel: 'CSR speedup over dense (×)',
+      yLabel: 'CSR speedup over dense (×, log scale)',
       xMax: 100,
+      yLog: true,
       hline: { y: 1, label: '1× (break-even)' },
       marks,
     });

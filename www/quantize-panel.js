@@ -11,7 +11,7 @@ import { drawBars, COLOURS } from './plot.js';
 const $ = (id) => document.getElementById(id);
 const SPEED = { rounds: 3, tokens: 128 };
 
-/** `ctx`: {runner, settings() -> current settings, showError(panel, msg), onLoaded()} */
+/** `ctx`: {runner, settings() -> current settings, showError(panel, msg), loadingFile(on)} */
 export function createQuantizePanel(ctx) {
   const err = (e) => ctx.showError('q', e.message || String(e));
   let histo = null; // {name, key, info, before, after} of the last fetched matrix
@@ -87,6 +87,7 @@ export function createQuantizePanel(ctx) {
     try {
       if (refetch || !histo || histo.name !== name || histo.key !== key) {
         const { value } = await ctx.runner.run('matrix', { name, settings: ctx.settings() }).promise;
+        if (!value) return; // dropped: the model changed meanwhile
         histo = { name, key, ...value };
       }
       const { rows, cols, format, group } = histo.info;
@@ -183,10 +184,11 @@ export function createQuantizePanel(ctx) {
     $('q-io-status').textContent = `Loading ${file.name}…`;
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
+      ctx.loadingFile(true);
       await ctx.runner.run('load', { bytes, name: file.name }, null, [bytes.buffer]).promise;
       $('q-io-status').textContent = `Loaded ${file.name} (${fmtBytes(file.size)}); it is now the reference model.`;
-      ctx.onLoaded();
     } catch (x) {
+      ctx.loadingFile(false);
       $('q-io-status').textContent = '';
       err(x);
     }

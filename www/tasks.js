@@ -5,11 +5,13 @@ export class TaskRunner {
   constructor(client) {
     this.client = client;
     this.pending = new Map(); // id -> {resolve, reject, onProgress}
+    this.epoch = undefined; // the worker's model count at its last `ready`
   }
 
   /** Starts task `name`; returns `{id, promise}`; `promise` gives `{value, stopped}`. */
   run(name, args = {}, onProgress = null, transfer = []) {
-    const id = this.client.task(name, args, transfer);
+    // Tasks name the model they were asked about; the worker drops them if it changed.
+    const id = this.client.task(name, { ...args, epoch: this.epoch }, transfer);
     const promise = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, onProgress }));
     return { id, promise };
   }

@@ -81,7 +81,9 @@ async function load() {
 function announce(source, notice) {
   applied = DEFAULT_RECIPE;
   lastReport = null;
+  epoch++;
   const info = pg.info();
+  loadedQuantized = Boolean(info.meta && info.meta.quant);
   warmUp(info);
   // Browsers coarsen performance.now() unless the page is cross-origin isolated.
   const isolated = self.crossOriginIsolated === true;
@@ -92,6 +94,7 @@ function announce(source, notice) {
     notice,
     isolated,
     matrices: pg.matrixNames(),
+    epoch,
     kernels: kernelNames(),
   });
 }
@@ -99,6 +102,8 @@ function announce(source, notice) {
 /** The recipe without its kernel: a kernel change alone needs no rebuild. */
 const shapeKey = (r) => JSON.stringify({ ...r, kernel: undefined });
 let lastReport = null; // the last setRecipe report, for kernel-only changes
+let epoch = 0; // counts models loaded; a task asked for an older model is dropped
+let loadedQuantized = false; // a quantized file was loaded: it cannot be re-quantized
 
 /** Brings the running model to the recipe `settings` describe (rebuilding only when
  *  more than the kernel changed); posts `recipe` with the report when anything changed. */
@@ -106,6 +111,12 @@ function ensureRecipe(settings, force = false) {
   const r = recipeOf(settings);
   const key = JSON.stringify(r);
   if (key === applied && !force) return lastReport;
+  if (loadedQuantized && shapeKey(r) === shapeKey(JSON.parse(DEFAULT_RECIPE))) {
+    // "As loaded" is the file's own precision; there is no f32 model to compare with.
+    pg.setKernel(r.kernel);
+    applied = key;
+    return null;
+  }
   let report;
   if (!force && lastReport && applied && shapeKey(JSON.parse(applied)) === shapeKey(r)) {
     pg.setKernel(r.kernel);
@@ -311,7 +322,8 @@ function runTask(m) {
   queue = queue.then(async () => {
     try {
       if (!pg) throw new Error('the model is not loaded');
-      if (job.cancelled) {
+      const stale = m.name !== 'load' && m.args && m.args.epoch !== undefined && m.args.epoch !== epoch;
+      if (job.cancelled || stale) {
         post({ type: 'task-done', id: m.id, name: m.name, stopped: true });
         return;
       }
