@@ -7,6 +7,7 @@ import { render, readForm, writeForm } from './render.js';
 import { fmt, summarize } from './metrics.js';
 import { TaskRunner } from './tasks.js';
 import { setupTabs } from './tabs.js';
+import { placeholders } from './plot.js';
 import { readRecipe, writeRecipe } from './recipe-controls.js';
 import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
@@ -250,6 +251,7 @@ $('k-kernel').addEventListener('change', onRecipeChange);
 const tabs = setupTabs(document.querySelector('.lab [role="tablist"]'), {
   initial: panelFromQuery(window.location.search),
   onChange: (name) => {
+    placeholders($(`panel-${name}`));
     // The histogram draws once its canvas is visible (a hidden canvas has no size).
     if (name === 'quantize' && state.model) panels[0].visible();
   },

@@ -19,6 +19,7 @@ export function prepare(canvas, cssHeight) {
     canvas.height = Math.round(h * dpr);
   }
   const ctx = canvas.getContext('2d');
+  canvas.dataset.drawn = '1';
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
   const cs = getComputedStyle(canvas);
@@ -115,9 +116,9 @@ export function drawLines(canvas, series, opts) {
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = p.muted;
-    ctx.textAlign = 'right';
+    ctx.textAlign = 'left';
     ctx.textBaseline = 'bottom';
-    ctx.fillText(opts.hline.label, pad.l + pw - 2, Y(opts.hline.y) - 2);
+    ctx.fillText(opts.hline.label, pad.l + 4, Y(opts.hline.y) - 2);
   }
   for (const s of series) {
     ctx.strokeStyle = s.colour;
@@ -237,5 +238,22 @@ export function drawStack(canvas, parts, unit) {
     ctx.fillStyle = p.fg;
     ctx.fillText(label, lx + 19, ly);
     lx += need;
+  }
+}
+
+/** An empty chart's message, so a blank canvas says what fills it. */
+export function placeholder(canvas, text) {
+  const { ctx, w, h, p } = prepare(canvas);
+  ctx.fillStyle = p.muted;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, w / 2, h / 2);
+  delete canvas.dataset.drawn;
+}
+
+/** Draws the placeholder of every still-empty chart in `root` (once it is visible). */
+export function placeholders(root) {
+  for (const c of root.querySelectorAll('canvas[data-empty]')) {
+    if (!c.dataset.drawn && c.clientWidth > 0) placeholder(c, c.dataset.empty);
   }
 }

@@ -467,6 +467,14 @@ test('quantize: a recipe the formats cannot do shows its error as text', async (
 
 test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achieved sparsity and bytes', async () => {
   const { page, seen } = await open('?panel=prune&pkind=unstructured&format=csr&scope=global');
+  // The two charts first (they do not depend on the running model), so the shots show them.
+  await page.click('#p-curve');
+  await page.click('#p-sweep');
+  await page.waitForFunction(() => !document.getElementById('p-curve').disabled && !document.getElementById('p-sweep').disabled, null, { timeout: 120000 });
+  assert.equal(await page.getAttribute('#p-curve-chart', 'data-points'), '11,11');
+  const sweep = await page.getAttribute('#p-sweep-chart', 'aria-label');
+  assert.match(sweep, /512×512: sparse (wins from about [\d.]+ % sparsity|never wins here), [\d.]+× at 99 %/);
+  assert.match(sweep, /MLP up/);
   const got = {};
   for (const pct of [0, 50, 90]) {
     // Move the slider as a user would: its value changes, then it is let go.
