@@ -213,17 +213,21 @@ const TASKS = {
 
   /** Same-run decode speed: f32 and the recipe alternate, `rounds` × `tokens` each. */
   async speed({ settings, rounds, tokens }, job, progress) {
-    const configs = [
-      { key: 'f32', recipe: baselineOf(settings) },
-      { key: 'recipe', recipe: recipeOf(settings) },
-    ];
-    const out = { f32: [], recipe: [] };
-    const total = rounds * configs.length;
+    const recipes = { f32: baselineOf(settings), recipe: recipeOf(settings) };
+    return TASKS.decodeTimes({ recipes, rounds, tokens }, job, progress);
+  },
+
+  /** Decode timings of named recipes `{name: recipe}`, alternating them round by round
+   *  so that they share the machine's state (other load, CPU clocks) as far as possible. */
+  async decodeTimes({ recipes, rounds, tokens }, job, progress) {
+    const names = Object.keys(recipes);
+    const out = Object.fromEntries(names.map((n) => [n, []]));
+    const total = rounds * names.length;
+    let done = 0;
     for (let r = 0; r < rounds && !job.cancelled; r++) {
-      for (const c of configs) {
-        const t = pg.timeDecode(c.recipe, tokens);
-        out[c.key].push(t);
-        progress(out.f32.length + out.recipe.length, total, out);
+      for (const n of names) {
+        out[n].push(pg.timeDecode(recipes[n], tokens));
+        progress(++done, total, out);
         await yieldToEventLoop();
         if (job.cancelled) break;
       }
