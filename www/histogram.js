@@ -3,7 +3,7 @@
 // "after" bars where the "before" ones are smooth.
 
 import { fmt } from './metrics.js';
-import { prepare } from './plot.js';
+import { prepare, remember } from './plot.js';
 
 /** Counts of `values` in `bins` equal bins over [lo, hi]. */
 export function binCounts(values, lo, hi, bins) {
@@ -23,6 +23,7 @@ export function distinct(values) {
 
 /** Draws both histograms; returns a sentence describing them (for aria-label). */
 export function drawHistogram(canvas, before, after, what) {
+  remember(canvas, () => drawHistogram(canvas, before, after, what));
   const { ctx, w, h, p } = prepare(canvas);
   // Symmetric range around 0, so the grid's centre (0) is in the middle.
   let m = 0;

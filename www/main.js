@@ -7,7 +7,7 @@ import { render, readForm, writeForm } from './render.js';
 import { fmt, summarize } from './metrics.js';
 import { TaskRunner } from './tasks.js';
 import { setupTabs } from './tabs.js';
-import { placeholders } from './plot.js';
+import { placeholders, redraw } from './plot.js';
 import { readRecipe, writeRecipe } from './recipe-controls.js';
 import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
@@ -229,7 +229,14 @@ document.addEventListener('keydown', (e) => {
 $('stop').addEventListener('click', stop);
 $('panic').addEventListener('click', () => client.debugPanic());
 $('panic').hidden = new URLSearchParams(window.location.search).get('debug') !== 'panic';
-window.addEventListener('resize', scheduleRender);
+window.addEventListener('resize', () => {
+  scheduleRender();
+  redraw();
+});
+// `?embed=1` (with `panel=`) shows one lab panel alone, e.g. in a lecture slide.
+if (['1', 'true'].includes(new URLSearchParams(window.location.search).get('embed'))) {
+  document.body.classList.add('embed');
+}
 
 // Recipe controls: every change is validated, mirrored into the URL and applied.
 function onRecipeChange() {
@@ -251,7 +258,15 @@ $('k-kernel').addEventListener('change', onRecipeChange);
 const tabs = setupTabs(document.querySelector('.lab [role="tablist"]'), {
   initial: panelFromQuery(window.location.search),
   onChange: (name) => {
+    // Charts drawn while their tab was hidden had no size: draw them now.
+    redraw($(`panel-${name}`));
     placeholders($(`panel-${name}`));
+    // The open tab joins the address (a link to one panel, e.g. for slides).
+    const q = new URLSearchParams(window.location.search);
+    if (q.get('panel') !== name && state.model) {
+      q.set('panel', name);
+      history.replaceState(null, '', window.location.pathname + '?' + q.toString() + window.location.hash);
+    }
     // The histogram draws once its canvas is visible (a hidden canvas has no size).
     if (name === 'quantize' && state.model) panels[0].visible();
   },

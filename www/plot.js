@@ -2,11 +2,31 @@
 // bars (sensitivity, kernel throughput) and one stacked bar (op breakdown). They only
 // draw; each caller also writes the same figures as text (aria-label, tables).
 
-import { fmt } from './metrics.js';
+import { fmt, fmtSmall } from './metrics.js';
 import { ticks } from './chart.js';
 
 /** A distinct colour per series, readable on light and dark backgrounds. */
 export const COLOURS = ['#1f6feb', '#c2410c', '#15803d', '#9333ea', '#b45309', '#0e7490', '#be185d', '#4d7c0f'];
+
+/** The last drawing of each canvas, so charts can be redrawn at a new size. */
+const last = new Map();
+
+/** Records how `canvas` was drawn (call at the top of a draw function). */
+export function remember(canvas, redraw) {
+  last.set(canvas, redraw);
+}
+
+/** Drops a canvas's recorded drawing (its figures no longer apply). */
+export function forget(canvas) {
+  last.delete(canvas);
+}
+
+/** Redraws the charts inside `root` that are visible (after a resize or a tab switch). */
+export function redraw(root = document) {
+  for (const [canvas, fn] of last) {
+    if (canvas.clientWidth > 0 && root.contains(canvas)) fn();
+  }
+}
 
 /** Sizes the canvas for its CSS box and the screen, and returns a cleared context. */
 export function prepare(canvas, cssHeight) {
@@ -48,6 +68,7 @@ function legend(ctx, p, items, x0, y) {
  * xMax, yMin, yMax, hline: {y, label}, marks: [{x, y, colour}]}`.
  */
 export function drawLines(canvas, series, opts) {
+  remember(canvas, () => drawLines(canvas, series, opts));
   const { ctx, w, h, p } = prepare(canvas);
   const pad = { l: 56, r: 14, t: 30, b: 42 };
   const pw = w - pad.l - pad.r;
@@ -148,13 +169,16 @@ export function drawLines(canvas, series, opts) {
  * bar; `opts: {xLabel, legend: [{label, colour}], barH}`. Sets the canvas height to fit.
  */
 export function drawBars(canvas, groups, opts) {
+  remember(canvas, () => drawBars(canvas, groups, opts));
   const barH = opts.barH || 14;
   const nBars = groups.reduce((n, g) => n + g.bars.length, 0);
   const height = 40 + 34 + nBars * barH + groups.length * 8;
   const { ctx, w, p } = prepare(canvas, height);
   ctx.font = ctx.font; // keep the page font
   const labelW = Math.min(170, Math.max(...groups.map((g) => ctx.measureText(g.label).width), 40) + 10);
-  const pad = { l: labelW + 6, r: 60, t: 30, b: 36 };
+  // Room on the right for the longest value label.
+  const textW = Math.max(30, ...groups.flatMap((g) => g.bars.map((b) => ctx.measureText(b.text ?? fmt(b.value)).width)));
+  const pad = { l: labelW + 6, r: Math.min(w / 3, textW + 10), t: 30, b: 36 };
   const pw = Math.max(40, w - pad.l - pad.r);
   const max = Math.max(1e-12, ...groups.flatMap((g) => g.bars.map((b) => b.value)).filter(Number.isFinite));
   const xs = ticks(max, w < 500 ? 3 : 6);
@@ -170,7 +194,7 @@ export function drawBars(canvas, groups, opts) {
     ctx.moveTo(X(t) + 0.5, pad.t);
     ctx.lineTo(X(t) + 0.5, pad.t + plotH);
     ctx.stroke();
-    ctx.fillText(fmt(t), X(t), pad.t + plotH + 4);
+    ctx.fillText(fmtSmall(t), X(t), pad.t + plotH + 4);
   }
   ctx.fillText(opts.xLabel, pad.l + pw / 2, pad.t + plotH + 20);
   let y = pad.t + 4;
@@ -195,6 +219,7 @@ export function drawBars(canvas, groups, opts) {
 
 /** One stacked horizontal bar: `parts: [{label, value, colour}]`, widths by value. */
 export function drawStack(canvas, parts, unit) {
+  remember(canvas, () => drawStack(canvas, parts, unit));
   const { ctx, w, p } = prepare(canvas);
   const total = parts.reduce((s, q) => s + q.value, 0);
   if (!(total > 0)) return;
@@ -254,6 +279,6 @@ export function placeholder(canvas, text) {
 /** Draws the placeholder of every still-empty chart in `root` (once it is visible). */
 export function placeholders(root) {
   for (const c of root.querySelectorAll('canvas[data-empty]')) {
-    if (!c.dataset.drawn && c.clientWidth > 0) placeholder(c, c.dataset.empty);
+    if (!c.dataset.drawn && !last.has(c) && c.clientWidth > 0) placeholder(c, c.dataset.empty);
   }
 }

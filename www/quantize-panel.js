@@ -6,7 +6,7 @@ import { fmt, fmtSmall, fmtBytes, median } from './metrics.js';
 import { bindTask } from './tasks.js';
 import { put, putBytes, describeRecipe } from './recipe-controls.js';
 import { drawHistogram } from './histogram.js';
-import { drawBars, COLOURS } from './plot.js';
+import { drawBars, COLOURS, placeholder, forget } from './plot.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { rounds: 3, tokens: 128 };
@@ -25,9 +25,9 @@ export function createQuantizePanel(ctx) {
     const top1 = 100 * report.top1_agreement;
     put('q-top1', fmt(top1, 4), top1);
     $('q-top1-d').textContent = `${fmt(top1 - 100, 3)} points vs f32 (100 %)`;
-    // A speed figure belongs to the recipe it was measured with.
-    put('q-tps', '—');
-    $('q-tps-d').textContent = 'press “Measure speed”';
+    // Speed and perplexity belong to the model they were measured with.
+    resetSpeed();
+    resetPerplexity();
     if (histo) drawMatrix(true);
   }
 
@@ -45,9 +45,32 @@ export function createQuantizePanel(ctx) {
     $('q-recipe').textContent = q ? `· as loaded (${q})` : '· as loaded';
     put('q-kld', '—');
     put('q-top1', '—');
-    $('q-kld-d').textContent = 'apply a recipe to measure';
-    $('q-top1-d').textContent = 'apply a recipe to measure';
+    const why = q ? 'this quantized file is the reference; recipes need an f32 model' : 'apply a recipe to measure';
+    $('q-kld-d').textContent = why;
+    $('q-top1-d').textContent = why;
+    resetSpeed();
+    resetPerplexity();
+    // Figures of the previous model no longer apply.
+    const sens = $('q-sens-chart');
+    delete sens.dataset.count;
+    forget(sens);
+    placeholder(sens, sens.dataset.empty);
+    sens.setAttribute('aria-label', 'Sensitivity chart: not measured yet.');
+  }
+
+  function resetSpeed() {
     put('q-tps', '—');
+    const d = $('q-tps-d');
+    d.textContent = 'press “Measure speed”';
+    delete d.dataset.ratio;
+    delete d.dataset.f32;
+  }
+
+  function resetPerplexity() {
+    put('q-ppl-cur', '—');
+    put('q-ppl-base', '—');
+    $('q-nll-cur').textContent = '—';
+    $('q-nll-base').textContent = '—';
   }
 
   // --- speed: f32 and the recipe alternate in the same run

@@ -437,6 +437,15 @@ test('quantize: int8 is ~26 % of the f32 bytes with measured KL, top-1, speed, h
   const levels = Number(/([\d,]+) in the running model/.exec(label)[1].replace(/,/g, ''));
   assert.ok(levels <= 255, `an int8 row has ${levels} distinct values`);
 
+  // Sensitivity: one bar per weight matrix.
+  const t0 = Date.now();
+  await page.click('#q-sens');
+  await page.waitForFunction(() => document.getElementById('q-sens-chart').dataset.count, null, { timeout: 120000 });
+  const nMatrices = await page.$$eval('#q-matrix option', (o) => o.length);
+  assert.equal(Number(await page.getAttribute('#q-sens-chart', 'data-count')), nMatrices);
+  assert.match(await page.getAttribute('#q-sens-chart', 'aria-label'), /Most sensitive: \S+ [\d.e+-]+ nats\/token/);
+  console.log(`sensitivity took ${Date.now() - t0} ms`);
+
   // Perplexity of pasted text, current vs f32.
   await page.click('#q-ppl');
   await page.waitForFunction(() => document.getElementById('q-ppl-cur').dataset.value !== undefined);
@@ -559,6 +568,15 @@ test('kernels: the four kernels with GFLOP/s on 512×512 and the model shapes; t
   await page.click('#generate');
   await waitDone(page);
   assert.equal(await page.evaluate(() => window.__tinyopt.state.recipe.settings.kernel), 'blocked');
+  await page.close();
+});
+
+test('?panel=prune&embed=1 shows the Prune panel alone, for slides', async () => {
+  const { page } = await open('?panel=prune&embed=1&prune=0.3&pkind=structured', { width: 900, height: 700 });
+  assert.equal(await page.isVisible('#panel-prune'), true);
+  for (const sel of ['#panel-quantize', '#form', '.lab [role="tablist"]']) assert.equal(await page.isVisible(sel), false, sel);
+  await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'structured:30', null, { timeout: 60000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'embed-prune.png') });
   await page.close();
 });
 
