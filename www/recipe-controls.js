@@ -74,6 +74,7 @@ export function putBytes(id, bytes, base) {
   $(id).title = `${bytes.toLocaleString('en-US')} bytes`;
   const share = bytes / base;
   const d = $(`${id}-d`);
-  d.textContent = `${fmt(100 * share, 3)} % of f32 (${fmtBytes(base)}); ${bytes <= base ? '−' : '+'}${fmtBytes(Math.abs(base - bytes))}`;
+  const diff = bytes === base ? 'the same size' : `${bytes < base ? '−' : '+'}${fmtBytes(Math.abs(base - bytes))}`;
+  d.textContent = `${fmt(100 * share, 3)} % of f32 (${fmtBytes(base)}); ${diff}`;
   d.dataset.value = String(share);
 }
