@@ -82,6 +82,9 @@ pub struct Playground {
     eval: Option<Vec<Vec<u32>>>,
     /// Activation statistics of `base` for static calibration, made on first use.
     calib: Option<crate::model::gpt::ActObserver>,
+    /// Models built for `timeDecode`, keyed by their recipe's JSON, so a same-run
+    /// speed comparison can alternate configurations without rebuilding them.
+    timed: Vec<(String, Gpt)>,
 }
 
 impl Playground {
@@ -92,6 +95,7 @@ impl Playground {
             gen: None,
             eval: None,
             calib: None,
+            timed: Vec::new(),
         }
     }
 
@@ -373,6 +377,63 @@ impl Playground {
         let m = quant::matrix_mut(src, name)
             .ok_or_else(|| JsError::new(&format!("no matrix {name:?}")))?;
         Ok(m.to_f32())
+    }
+
+    /// Times a greedy decode of `tokens` steps with the KV cache on, from a one-character
+    /// prompt, on the loaded model transformed by `recipe` (built once and kept, untimed;
+    /// the running model is not changed). Returns `{tokens, ms, tokens_per_s, median_ms,
+    /// weight_bytes}`: `ms` is the wall time of the steps after the first (the prefill).
+    /// Call it alternately for the configurations compared, so they share the machine's state.
+    #[wasm_bindgen(js_name = timeDecode)]
+    pub fn time_decode(&mut self, recipe: JsValue, tokens: usize) -> Result<JsValue, JsError> {
+        let r: Recipe = serde_wasm_bindgen::from_value(recipe)
+            .map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
+        r.quant.validate().map_err(err)?;
+        r.prune.validate().map_err(err)?;
+        let key = serde_json::to_string(&r).map_err(|e| JsError::new(&e.to_string()))?;
+        if !self.timed.iter().any(|(k, _)| *k == key) {
+            let calib =
+                if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic {
+                    Some(self.calibration()?)
+                } else {
+                    None
+                };
+            let (m, _) = recipe::build(&self.base, &r, calib.as_ref()).map_err(err)?;
+            // A few models at most: the page compares two, the measuring script six.
+            if self.timed.len() >= 8 {
+                self.timed.remove(0);
+            }
+            self.timed.push((key.clone(), m));
+        }
+        let m = &self
+            .timed
+            .iter()
+            .find(|(k, _)| *k == key)
+            .expect("built above")
+            .1;
+        let n = tokens.clamp(2, m.cfg.ctx - 1);
+        let opts = GenOptions {
+            max_new_tokens: n,
+            temperature: 0.0,
+            top_k: 0,
+            seed: 0,
+            kv_cache: true,
+        };
+        let first = m.tokenizer.vocab_string().chars().next().unwrap_or('\n');
+        let mut g = Generator::new(m, &first.to_string(), opts).map_err(err)?;
+        g.step(m).map_err(err)?; // the prefill step, not timed
+        let mut steps: Vec<f64> = Vec::with_capacity(n); // (n - 1) step times, ms
+        let t0 = clock::now_ms();
+        while let Some(s) = g.step(m).map_err(err)? {
+            steps.push(s.ms);
+        }
+        let ms = clock::now_ms() - t0;
+        steps.sort_by(|a, b| a.total_cmp(b));
+        let median_ms = steps.get(steps.len() / 2).copied().unwrap_or(f64::NAN);
+        to_js(&serde_json::json!({
+            "tokens": steps.len(), "ms": ms, "tokens_per_s": steps.len() as f64 / (ms / 1000.0),
+            "median_ms": median_ms, "weight_bytes": m.weight_bytes(),
+        }))
     }
 
     /// The running model as a safetensors file (quantized tensors kept packed).

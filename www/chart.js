@@ -4,7 +4,7 @@
 import { fmt, median, quantile } from './metrics.js';
 
 /** "Nice" tick values (1, 2, 5 × 10^k) covering 0..max. */
-function ticks(max, target) {
+export function ticks(max, target) {
   if (!(max > 0)) return [0, 1];
   const raw = max / target;
   const mag = 10 ** Math.floor(Math.log10(raw));

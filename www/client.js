@@ -62,6 +62,18 @@ export class ModelClient {
     if (this.worker) this.worker.postMessage({ type: 'stop', id });
   }
 
+  /** Starts a panel task (see TASKS in worker.js); returns its id. `transfer` lists
+   *  buffers to move rather than copy (a loaded file's bytes). */
+  task(name, args = {}, transfer = []) {
+    const id = this.nextId++;
+    this.worker.postMessage({ type: 'task', id, name, args }, transfer);
+    return id;
+  }
+
+  cancel(id) {
+    if (this.worker) this.worker.postMessage({ type: 'cancel', id });
+  }
+
   /** Test hook: makes the wasm panic inside the worker. */
   debugPanic() {
     this.worker.postMessage({ type: 'panic' });

@@ -1,10 +1,18 @@
 // Wires the page: form -> state (<-> URL) -> worker; worker messages -> state -> render.
 // Rendering is batched to one pass per animation frame, however fast tokens arrive.
 
-import { createState, sanitize, syncUrl } from './state.js';
+import { createState, sanitize, syncUrl, defaults, panelFromQuery } from './state.js';
 import { ModelClient } from './client.js';
 import { render, readForm, writeForm } from './render.js';
 import { fmt, summarize } from './metrics.js';
+import { TaskRunner } from './tasks.js';
+import { setupTabs } from './tabs.js';
+import { placeholders, redraw } from './plot.js';
+import { readRecipe, writeRecipe } from './recipe-controls.js';
+import { createQuantizePanel } from './quantize-panel.js';
+import { createPrunePanel } from './prune-panel.js';
+import { createProfilePanel } from './profile-panel.js';
+import { createKernelsPanel } from './kernels-panel.js';
 
 const state = createState(window.location.search);
 const $ = (id) => document.getElementById(id);
@@ -19,6 +27,7 @@ function scheduleRender() {
 }
 
 function onMessage(m) {
+  if (runner.handle(m)) return;
   const run = state.run;
   const mine = run && m.id === run.id;
   switch (m.type) {
@@ -26,17 +35,44 @@ function onMessage(m) {
       if (state.phase !== 'running') state.phase = 'loading';
       state.status = m.message;
       break;
+    case 'busy':
+      if (state.phase !== 'running') state.status = m.message;
+      break;
+    case 'recipe':
+      state.recipe = { report: m.report, settings: m.settings };
+      for (const p of panels) if (p.onRecipe) p.onRecipe(m.report, m.settings);
+      if (state.phase !== 'running') {
+        state.status = `${state.readyStatus || 'Ready.'} Running model: ${m.report.precision}, ` +
+          `${fmt(100 * m.report.sparsity, 3)} % sparse (quality measured in ${fmt(m.report.ms)} ms).`;
+      }
+      break;
     case 'restarting':
+      runner.failAll('the model restarted');
       state.phase = 'loading';
       state.status = 'Restarting the model after the crash…';
       if (run && !run.done) run.done = true;
       break;
     case 'ready':
+      if (state.loadingFile) {
+        // A loaded file becomes the reference: its recipe starts from "as loaded".
+        state.loadingFile = false;
+        state.settings = sanitize({ ...defaults(), ...pickGen(state.settings), kernel: state.settings.kernel });
+        writeRecipe(state.settings);
+        syncUrl(state.settings);
+      }
       state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated };
+      runner.epoch = m.epoch;
       state.phase = 'ready';
       state.status = m.source === 'random'
         ? 'Ready (untrained: random weights).'
         : 'Ready.';
+      state.readyStatus = state.status;
+      state.recipe = null;
+      for (const p of panels) if (p.onReady) p.onReady({ ...state.model, matrices: m.matrices });
+      if ($('tab-quantize').getAttribute('aria-selected') === 'true') panels[0].visible();
+      // Build (or re-build after a restart) the model the settings describe and measure
+      // it, so the cards show this browser's figures from the start and a link reproduces it.
+      applyRecipe(true);
       break;
     case 'started':
       if (!mine) return;
@@ -85,12 +121,62 @@ function onMessage(m) {
 }
 
 const client = new ModelClient(onMessage);
+const runner = new TaskRunner(client);
+
+/** Shows a panel's error (`q`, `p`, `f`, `k`) as text in its role="alert" area. */
+function showError(panel, message) {
+  $(`${panel}-error`).textContent = message;
+}
+function clearErrors() {
+  for (const k of ['q', 'p', 'f', 'k']) showError(k, '');
+}
+
+/** Rebuilds the running model for the current settings; a newer request replaces a
+ *  queued older one (only the last slider position matters). */
+let applyJob = null;
+function applyRecipe(force = false) {
+  if (applyJob) runner.cancel(applyJob.id);
+  const job = runner.run('recipe', { settings: { ...state.settings }, force });
+  applyJob = job;
+  document.body.dataset.recipe = 'applying';
+  job.promise
+    .catch((e) => {
+      // The recipe's own message (e.g. CSR with f16), in the panels that set it.
+      showError('q', e.message);
+      showError('p', e.message);
+      if (state.phase !== 'running') state.status = 'The recipe could not be applied.';
+      scheduleRender();
+    })
+    .finally(() => {
+      if (applyJob === job) {
+        applyJob = null;
+        document.body.dataset.recipe = 'done';
+      }
+    });
+}
+
+const panelCtx = {
+  runner,
+  settings: () => ({ ...state.settings }),
+  showError,
+  /** A file is about to replace the model (true) or could not (false). */
+  loadingFile: (on) => {
+    state.loadingFile = on;
+  },
+};
+const pickGen = (s) => ({ prompt: s.prompt, tokens: s.tokens, temp: s.temp, seed: s.seed, kv: s.kv });
+const panels = [
+  createQuantizePanel(panelCtx),
+  createPrunePanel(panelCtx),
+  createProfilePanel(panelCtx),
+  createKernelsPanel(panelCtx),
+];
 
 /** Reads the form into the state and mirrors it into the URL (debounced while typing:
  *  browsers throttle pages that call replaceState hundreds of times). */
 let urlTimer = 0;
 function updateSettings(now = false) {
-  state.settings = sanitize(readForm());
+  state.settings = sanitize({ ...readForm(), ...readRecipe() });
   clearTimeout(urlTimer);
   if (now === true) syncUrl(state.settings);
   else urlTimer = setTimeout(() => syncUrl(state.settings), 200);
@@ -143,17 +229,62 @@ document.addEventListener('keydown', (e) => {
 $('stop').addEventListener('click', stop);
 $('panic').addEventListener('click', () => client.debugPanic());
 $('panic').hidden = new URLSearchParams(window.location.search).get('debug') !== 'panic';
-window.addEventListener('resize', scheduleRender);
+window.addEventListener('resize', () => {
+  scheduleRender();
+  redraw();
+});
+// `?embed=1` (with `panel=`) shows one lab panel alone, e.g. in a lecture slide.
+if (['1', 'true'].includes(new URLSearchParams(window.location.search).get('embed'))) {
+  document.body.classList.add('embed');
+}
+
+// Recipe controls: every change is validated, mirrored into the URL and applied.
+function onRecipeChange() {
+  updateSettings(true);
+  writeRecipe(state.settings);
+  clearErrors();
+  if (state.model) applyRecipe();
+}
+for (const id of ['q-form', 'p-form']) {
+  $(id).addEventListener('change', onRecipeChange);
+  $(id).addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearErrors();
+    if (state.model) applyRecipe(true);
+  });
+}
+$('k-kernel').addEventListener('change', onRecipeChange);
+
+const tabs = setupTabs(document.querySelector('.lab [role="tablist"]'), {
+  initial: panelFromQuery(window.location.search),
+  onChange: (name) => {
+    // Charts drawn while their tab was hidden had no size: draw them now.
+    redraw($(`panel-${name}`));
+    placeholders($(`panel-${name}`));
+    // The open tab joins the address (a link to one panel, e.g. for slides).
+    const q = new URLSearchParams(window.location.search);
+    if (q.get('panel') !== name && state.model) {
+      q.set('panel', name);
+      history.replaceState(null, '', window.location.pathname + '?' + q.toString() + window.location.hash);
+    }
+    // The histogram draws once its canvas is visible (a hidden canvas has no size).
+    if (name === 'quantize' && state.model) panels[0].visible();
+  },
+});
 
 /** A handle for tests and the console; nothing on the page depends on it. */
 window.__tinyopt = {
   state,
   generate,
   stop,
+  runner,
+  applyRecipe,
+  tabs,
   debugPanic: () => client.debugPanic(),
 };
 
 writeForm(state.settings);
+writeRecipe(state.settings);
 syncUrl(state.settings);
 client.start();
 render(state);

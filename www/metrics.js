@@ -55,6 +55,12 @@ export function fmt(x, digits = 3) {
   return Number(x.toPrecision(digits)).toString();
 }
 
+/** A small positive figure (e.g. a KL divergence): scientific notation below 0.001. */
+export function fmtSmall(x, digits = 3) {
+  if (Number.isFinite(x) && x !== 0 && Math.abs(x) < 1e-3) return x.toExponential(digits - 1);
+  return fmt(x, digits);
+}
+
 /** Bytes in binary units, e.g. `1.25 MiB`; the exact count goes in a tooltip. */
 export function fmtBytes(b) {
   if (!Number.isFinite(b)) return '—';

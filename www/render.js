@@ -4,6 +4,7 @@
 import { summarize, fmt, fmtBytes } from './metrics.js';
 import { toQuery } from './state.js';
 import { drawChart, describeChart } from './chart.js';
+import { quantMeta } from './quantize-panel.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -190,6 +191,8 @@ function renderModelCard(state) {
   fact(dl, 'Weight memory', fmtBytes(info.weight_bytes), `${info.weight_bytes.toLocaleString('en-US')} bytes`);
   fact(dl, 'Kernel', info.kernel);
   const meta = info.meta || {};
+  const q = quantMeta(info);
+  fact(dl, 'Precision', q || 'f32', meta.quant || 'as loaded, not quantized');
   const trained = model.source !== 'random';
   if (meta.val_loss !== undefined) fact(dl, 'Validation loss', `${fmt(Number(meta.val_loss), 4)} nats/char`);
   if (meta.train_tokens !== undefined) fact(dl, 'Training tokens', Number(meta.train_tokens).toLocaleString('en-US'));
@@ -199,7 +202,7 @@ function renderModelCard(state) {
     : 'This page is not cross-origin isolated, so the browser rounds timings to about ' +
       '0.1 ms: single steps under a millisecond are coarse; tokens/s, timed over the whole run, is not.';
   // Any other facts the trainer recorded, shown as they are (shortened).
-  const known = ['val_loss', 'train_tokens', 'steps', 'init'];
+  const known = ['val_loss', 'train_tokens', 'steps', 'init', 'quant'];
   for (const [k, v] of Object.entries(meta)) {
     if (known.includes(k)) continue;
     const text = String(v);

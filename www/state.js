@@ -9,7 +9,25 @@ export const LIMITS = Object.freeze({
   seed: { min: 0, max: 4294967295, def: 42 },
   promptMaxChars: 2000,
   promptDefault: 'ROMEO:',
+  pct: { min: 50, max: 100, def: 99.9 },
+  prune: { min: 0, max: 0.95, def: 0 },
+  heads: { min: 0, max: 0.75, def: 0 },
 });
+
+/** The recipe's choices, spelled as the wasm API (serde) spells them; first = default. */
+export const CHOICES = Object.freeze({
+  precision: ['f32', 'f16', 'int8', 'int8-dynamic', 'int4'],
+  group: [32, 64, 128],
+  clip: ['max-abs', 'search'],
+  act: ['dynamic', 'min-max', 'percentile'],
+  pkind: ['unstructured', 'structured'],
+  scope: ['global', 'permatrix'],
+  format: ['dense', 'csr'],
+  kernel: ['simd', 'naive', 'blocked', 'library'],
+});
+
+/** The panels `?panel=` may open (not part of the settings: it only picks a view). */
+export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels']);
 
 /** The reproducible settings with their defaults. */
 export function defaults() {
@@ -19,7 +37,31 @@ export function defaults() {
     temp: LIMITS.temp.def,
     seed: LIMITS.seed.def,
     kv: true,
+    precision: 'f32',
+    group: 32,
+    clip: 'max-abs',
+    act: 'dynamic',
+    pct: LIMITS.pct.def,
+    ends: true,
+    prune: 0,
+    pkind: 'unstructured',
+    heads: 0,
+    scope: 'global',
+    format: 'dense',
+    kernel: 'simd',
   };
+}
+
+/** One of a fixed list of spellings, else the list's first (the default). */
+function pick(raw, list) {
+  if (raw === null || raw === undefined) return list[0];
+  const s = String(raw).trim().toLowerCase();
+  return list.find((x) => String(x) === s) ?? list[0];
+}
+
+/** A ratio on a 5 % grid (the slider's step), clamped to its range. */
+function ratio(raw, lim) {
+  return Math.round(clampNumber(raw, lim, false) * 20) / 20;
 }
 
 /** A number from untrusted input: NaN/Infinity/garbage give the default, the rest is clamped. */
@@ -54,7 +96,54 @@ export function sanitize(raw) {
     temp: Math.round(clampNumber(raw.temp, LIMITS.temp, false) * 1000) / 1000,
     seed: clampNumber(raw.seed, LIMITS.seed, true),
     kv: typeof raw.kv === 'boolean' ? raw.kv : parseBool(raw.kv, d.kv),
+    precision: pick(raw.precision, CHOICES.precision),
+    group: pick(raw.group, CHOICES.group),
+    clip: pick(raw.clip, CHOICES.clip),
+    act: pick(raw.act, CHOICES.act),
+    pct: Math.round(clampNumber(raw.pct, LIMITS.pct, false) * 100) / 100,
+    ends: typeof raw.ends === 'boolean' ? raw.ends : parseBool(raw.ends, d.ends),
+    prune: ratio(raw.prune, LIMITS.prune),
+    pkind: pick(raw.pkind, CHOICES.pkind),
+    heads: ratio(raw.heads, LIMITS.heads),
+    scope: pick(raw.scope, CHOICES.scope),
+    format: pick(raw.format, CHOICES.format),
+    kernel: pick(raw.kernel, CHOICES.kernel),
   };
+}
+
+/** Keys of the recipe settings, in URL order. */
+const RECIPE_KEYS = ['precision', 'group', 'clip', 'act', 'pct', 'ends', 'prune', 'pkind', 'heads', 'scope', 'format', 'kernel'];
+
+/**
+ * The wasm `setRecipe` object for settings `s`. Prune ratio 0 means no pruning; heads
+ * only apply to structured pruning; CSR only to unstructured.
+ */
+export function recipeOf(s) {
+  const kind = s.prune > 0 || (s.pkind === 'structured' && s.heads > 0) ? s.pkind : 'none';
+  return {
+    quant: {
+      precision: s.precision,
+      group_size: s.group,
+      clip: s.clip,
+      act: s.act,
+      percentile: s.pct,
+      quantize_ends: s.ends,
+    },
+    prune: {
+      kind,
+      ratio: s.prune,
+      heads: kind === 'structured' ? s.heads : 0,
+      scope: s.scope,
+      format: kind === 'unstructured' ? s.format : 'dense',
+    },
+    kernel: s.kernel,
+  };
+}
+
+/** The panel named by `?panel=`, or '' (hostile values open nothing special). */
+export function panelFromQuery(search) {
+  const p = new URLSearchParams(search).get('panel');
+  return p && PANELS.includes(p.toLowerCase()) ? p.toLowerCase() : '';
 }
 
 /** Settings from a query string such as `?prompt=ROMEO%3A&tokens=100&temp=0.8&seed=1&kv=0`. */
@@ -66,6 +155,7 @@ export function fromQuery(search) {
     temp: q.get('temp'),
     seed: q.get('seed'),
     kv: q.get('kv'),
+    ...Object.fromEntries(RECIPE_KEYS.map((k) => [k, q.get(k)])),
   });
 }
 
@@ -77,6 +167,10 @@ export function toQuery(s) {
   q.set('temp', String(s.temp));
   q.set('seed', String(s.seed));
   q.set('kv', s.kv ? '1' : '0');
+  for (const k of RECIPE_KEYS) {
+    const v = s[k];
+    q.set(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+  }
   return '?' + q.toString();
 }
 

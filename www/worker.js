@@ -3,11 +3,16 @@
 //   loading {message} · ready {info, source, notice, isolated} · started {id, started}
 //   token {id, steps: [{token, text, pos, ms, wall}]}
 //   done {id, stopped, message, contextFull} · error {id?, message, fatal}
-// and takes: generate {id, settings} · stop {id} · panic (a test hook).
+//   recipe {report, info} (the running model was rebuilt) · busy {message}
+//   task-progress {id, name, done, total, partial} · task-result {id, name, value}
+//   task-error {id, name, message} · task-done {id, name, stopped}
+// and takes: generate {id, settings} · stop {id} · task {id, name, args} (see TASKS)
+// · cancel {id} · panic (a test hook).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
-import init, { Playground } from './pkg/tinyopt.js';
+import init, { Playground, kernelNames } from './pkg/tinyopt.js';
+import { defaults, recipeOf } from './state.js';
 
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
@@ -15,9 +20,12 @@ const SLICE_MS = 8;
 
 let pg = null; // the Playground, once loaded
 let current = null; // {id, cancelled} of the generation in progress
-let queue = Promise.resolve(); // generations run one after another
+let queue = Promise.resolve(); // generations and tasks run one after another
+/** The recipe (as JSON) the running model was built with; the loaded model = default. */
+const DEFAULT_RECIPE = JSON.stringify(recipeOf(defaults()));
+let applied = DEFAULT_RECIPE;
 
-const post = (m) => self.postMessage(m);
+const post = (m, transfer = []) => self.postMessage(m, transfer);
 
 /** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.) */
 const chan = new MessageChannel();
@@ -66,11 +74,62 @@ async function load() {
     notice = `the model file could not be used: ${e.message}`;
   }
   if (!pg) pg = Playground.randomInit(0);
+  announce(source, notice);
+}
+
+/** Warms the new model up and tells the page about it. */
+function announce(source, notice) {
+  applied = DEFAULT_RECIPE;
+  lastReport = null;
+  epoch++;
   const info = pg.info();
+  loadedQuantized = Boolean(info.meta && info.meta.quant);
   warmUp(info);
   // Browsers coarsen performance.now() unless the page is cross-origin isolated.
   const isolated = self.crossOriginIsolated === true;
-  post({ type: 'ready', info, source, notice, isolated });
+  post({
+    type: 'ready',
+    info,
+    source,
+    notice,
+    isolated,
+    matrices: pg.matrixNames(),
+    epoch,
+    kernels: kernelNames(),
+  });
+}
+
+/** The recipe without its kernel: a kernel change alone needs no rebuild. */
+const shapeKey = (r) => JSON.stringify({ ...r, kernel: undefined });
+let lastReport = null; // the last setRecipe report, for kernel-only changes
+let epoch = 0; // counts models loaded; a task asked for an older model is dropped
+let loadedQuantized = false; // a quantized file was loaded: it cannot be re-quantized
+
+/** Brings the running model to the recipe `settings` describe (rebuilding only when
+ *  more than the kernel changed); posts `recipe` with the report when anything changed. */
+function ensureRecipe(settings, force = false) {
+  const r = recipeOf(settings);
+  const key = JSON.stringify(r);
+  if (key === applied && !force) return lastReport;
+  if (loadedQuantized && shapeKey(r) === shapeKey(JSON.parse(DEFAULT_RECIPE))) {
+    // "As loaded" is the file's own precision; there is no f32 model to compare with.
+    pg.setKernel(r.kernel);
+    applied = key;
+    return null;
+  }
+  let report;
+  if (!force && lastReport && applied && shapeKey(JSON.parse(applied)) === shapeKey(r)) {
+    pg.setKernel(r.kernel);
+    report = lastReport;
+  } else {
+    post({ type: 'busy', message: 'Applying the recipe (and measuring its quality)…' });
+    // On failure the model stays as it was, so `applied` changes only after.
+    report = pg.setRecipe(r);
+  }
+  applied = key;
+  lastReport = report;
+  post({ type: 'recipe', report, info: pg.info(), settings });
+  return report;
 }
 
 /** A short untimed run of each mode, so the first measured run is not also the one
@@ -88,6 +147,7 @@ function warmUp(info) {
 /** Runs one generation to its end (or until cancelled), yielding between slices. */
 async function generate(job, s) {
   if (!pg) throw new Error('the model is not loaded');
+  ensureRecipe(s);
   const t0 = performance.now();
   const started = pg.start(s.prompt, {
     max_new_tokens: s.tokens,
@@ -131,6 +191,164 @@ async function generate(job, s) {
   });
 }
 
+/** f32, nothing pruned, with the chosen kernel: the reference a speed ratio divides by. */
+function baselineOf(settings) {
+  return recipeOf({ ...defaults(), kernel: settings.kernel });
+}
+
+/**
+ * Long or heavy work for the panels. Each task is `async (args, job, progress) => value`;
+ * it calls wasm in short pieces, reports progress between them and stops early when
+ * `job.cancelled` (what it has so far is still returned).
+ */
+const TASKS = {
+  /** Rebuilds the running model: `{settings}` → the setRecipe report. */
+  async recipe({ settings, force }) {
+    return ensureRecipe(settings, force);
+  },
+
+  async memory() {
+    return pg.memory();
+  },
+
+  /** Same-run decode speed: f32 and the recipe alternate, `rounds` × `tokens` each. */
+  async speed({ settings, rounds, tokens }, job, progress) {
+    const recipes = { f32: baselineOf(settings), recipe: recipeOf(settings) };
+    return TASKS.decodeTimes({ recipes, rounds, tokens }, job, progress);
+  },
+
+  /** Decode timings of named recipes `{name: recipe}`, alternating them round by round
+   *  so that they share the machine's state (other load, CPU clocks) as far as possible. */
+  async decodeTimes({ recipes, rounds, tokens }, job, progress) {
+    const names = Object.keys(recipes);
+    const out = Object.fromEntries(names.map((n) => [n, []]));
+    const total = rounds * names.length;
+    let done = 0;
+    for (let r = 0; r < rounds && !job.cancelled; r++) {
+      for (const n of names) {
+        out[n].push(pg.timeDecode(recipes[n], tokens));
+        progress(++done, total, out);
+        await yieldToEventLoop();
+        if (job.cancelled) break;
+      }
+    }
+    return out;
+  },
+
+  /** KL per matrix when only that matrix is quantized. One wasm call (a few seconds). */
+  async sensitivity({ settings }) {
+    return pg.sensitivity(recipeOf(settings).quant);
+  },
+
+  async perplexity({ text }) {
+    return pg.perplexity(text);
+  },
+
+  /** A matrix as loaded and as running (dequantized): `{info, before, after}`. */
+  async matrix({ name }) {
+    return {
+      info: pg.matrixInfo(name),
+      before: pg.matrixValues(name, true),
+      after: pg.matrixValues(name, false),
+    };
+  },
+
+  async exportModel() {
+    return pg.exportModel();
+  },
+
+  /** Replaces the model with a file's; the page gets a fresh `ready`. */
+  async load({ bytes, name }) {
+    const next = Playground.fromBytes(bytes);
+    if (pg) pg.free();
+    pg = next;
+    announce(name, '');
+    return { name };
+  },
+
+  /** Quality vs sparsity for both kinds (does not change the running model). */
+  async pruneCurve({ ratios }, job, progress) {
+    const out = { unstructured: [], structured: [] };
+    const total = ratios.length * 2;
+    let done = 0;
+    for (const kind of ['unstructured', 'structured']) {
+      for (const ratio of ratios) {
+        if (job.cancelled) return out;
+        out[kind].push(pg.pruneCurvePoint(kind, ratio));
+        progress(++done, total, out);
+        await yieldToEventLoop();
+      }
+    }
+    return out;
+  },
+
+  /** Dense vs CSR matvec time over sparsities, for each shape. */
+  async sparseSweep({ shapes, sparsities, runs }, job, progress) {
+    const out = shapes.map((s) => ({ ...s, points: [] }));
+    const total = shapes.length * sparsities.length;
+    let done = 0;
+    for (const s of out) {
+      for (const sp of sparsities) {
+        if (job.cancelled) return out;
+        s.points.push(pg.sparseSweepPoint(s.rows, s.cols, sp, runs));
+        progress(++done, total, out);
+        await yieldToEventLoop();
+      }
+    }
+    return out;
+  },
+
+  /** Op breakdown and memory of the running model. */
+  async profile({ tokens, runs }) {
+    return pg.profile(tokens, runs);
+  },
+
+  /** Every kernel on every case, case by case. */
+  async kernelBench({ prefill, runs }, job, progress) {
+    const cases = pg.kernelCases(prefill);
+    const rows = [];
+    for (let i = 0; i < cases.length; i++) {
+      if (job.cancelled) break;
+      rows.push(...pg.kernelBenchCase(prefill, i, runs));
+      progress(i + 1, cases.length, rows);
+      await yieldToEventLoop();
+    }
+    return rows;
+  },
+};
+
+const NEEDS_RECIPE = ['matrix', 'exportModel', 'perplexity', 'profile', 'memory'];
+const tasks = new Map(); // id -> job, for cancel
+
+function runTask(m) {
+  const job = { id: m.id, cancelled: false };
+  tasks.set(m.id, job);
+  queue = queue.then(async () => {
+    try {
+      if (!pg) throw new Error('the model is not loaded');
+      const stale = m.name !== 'load' && m.args && m.args.epoch !== undefined && m.args.epoch !== epoch;
+      if (job.cancelled || stale) {
+        post({ type: 'task-done', id: m.id, name: m.name, stopped: true });
+        return;
+      }
+      // These measure the running model, so it must be the one the settings describe.
+      if (NEEDS_RECIPE.includes(m.name) && m.args && m.args.settings) ensureRecipe(m.args.settings);
+      const progress = (done, total, partial) =>
+        post({ type: 'task-progress', id: m.id, name: m.name, done, total, partial });
+      const value = await TASKS[m.name](m.args || {}, job, progress);
+      const transfer = [];
+      if (value instanceof Uint8Array) transfer.push(value.buffer);
+      if (value && value.before instanceof Float32Array) transfer.push(value.before.buffer, value.after.buffer);
+      post({ type: 'task-result', id: m.id, name: m.name, value, stopped: job.cancelled }, transfer);
+    } catch (err) {
+      if (err instanceof WebAssembly.RuntimeError) report(err);
+      else post({ type: 'task-error', id: m.id, name: m.name, message: (err && err.message) || String(err) });
+    } finally {
+      tasks.delete(m.id);
+    }
+  });
+}
+
 self.onmessage = (e) => {
   const m = e.data;
   switch (m.type) {
@@ -151,6 +369,16 @@ self.onmessage = (e) => {
           if (current === job) current = null;
         }
       });
+      break;
+    }
+    case 'task':
+      if (!TASKS[m.name]) {
+        post({ type: 'task-error', id: m.id, name: m.name, message: `unknown task ${m.name}` });
+      } else runTask(m);
+      break;
+    case 'cancel': {
+      const job = tasks.get(m.id);
+      if (job) job.cancelled = true;
       break;
     }
     case 'stop':

@@ -387,5 +387,227 @@ test('controls are labelled, and the page fits a narrow iframe', async () => {
   await page.click('#generate');
   await waitDone(page);
   await page.screenshot({ path: path.join(ARTIFACTS, 'page-narrow.png'), fullPage: true });
+  // The lab panels fit too.
+  for (const name of ['quantize', 'prune', 'profile', 'kernels']) {
+    await page.click(`#tab-${name}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), name);
+    await page.locator('.lab').screenshot({ path: path.join(ARTIFACTS, `narrow-${name}.png`) });
+  }
+  await page.close();
+});
+
+// ---- The optimisation lab (Quantize, Prune, Profile, Kernels) ----
+
+/** Waits until the recipe in flight (if any) has been applied or refused. */
+async function waitRecipe(page, timeout = 60000) {
+  await page.waitForFunction(() => document.body.dataset.recipe !== 'applying', null, { timeout });
+}
+
+/** Raw number behind an output. */
+const num = (page, sel) => page.$eval(sel, (el) => Number(el.dataset.value));
+
+test('quantize: int8 is ~26 % of the f32 bytes with measured KL, top-1, speed, histogram; export and load back', async () => {
+  const { page, seen } = await open('?panel=quantize');
+  assert.equal(await page.getAttribute('#tab-quantize', 'aria-selected'), 'true');
+  await page.focus('#q-precision');
+  await page.selectOption('#q-precision', 'int8');
+  await page.waitForFunction(() => document.getElementById('q-kld').dataset.value !== undefined, null, { timeout: 60000 });
+  await waitRecipe(page);
+  assert.match(page.url(), /[?&]precision=int8(&|$)/);
+  const share = await page.$eval('#q-bytes-d', (el) => Number(el.dataset.value));
+  assert.ok(share > 0.24 && share < 0.28, `int8 weight bytes are ${share} of f32`);
+  assert.match(await page.textContent('#q-bytes-d'), /^2[4-8](\.\d+)? % of f32/);
+  const kld = await num(page, '#q-kld');
+  const top1 = await num(page, '#q-top1');
+  assert.ok(Number.isFinite(kld) && kld >= 0, `KL ${kld}`);
+  assert.ok(Number.isFinite(top1) && top1 > 0 && top1 <= 100, `top-1 ${top1}`);
+
+  // Same-run speed: both medians and their ratio.
+  await page.click('#q-speed');
+  await page.waitForFunction(() => !document.getElementById('q-speed').disabled && document.getElementById('q-tps').dataset.value, null, { timeout: 60000 });
+  const tps = await num(page, '#q-tps');
+  const ratio = await page.$eval('#q-tps-d', (el) => Number(el.dataset.ratio));
+  assert.ok(tps > 0 && ratio > 0, `speed ${tps} tokens/s, ratio ${ratio}`);
+
+  // One row of an int8 matrix holds at most 255 levels: the grid shows.
+  await page.fill('#q-row', '0');
+  await page.press('#q-row', 'Enter');
+  await page.waitForFunction(() => /row 0/.test(document.getElementById('q-hist').getAttribute('aria-label')));
+  const label = await page.getAttribute('#q-hist', 'aria-label');
+  const levels = Number(/([\d,]+) in the running model/.exec(label)[1].replace(/,/g, ''));
+  assert.ok(levels <= 255, `an int8 row has ${levels} distinct values`);
+
+  // Sensitivity: one bar per weight matrix.
+  const t0 = Date.now();
+  await page.click('#q-sens');
+  await page.waitForFunction(() => document.getElementById('q-sens-chart').dataset.count, null, { timeout: 120000 });
+  const nMatrices = await page.$$eval('#q-matrix option', (o) => o.length);
+  assert.equal(Number(await page.getAttribute('#q-sens-chart', 'data-count')), nMatrices);
+  assert.match(await page.getAttribute('#q-sens-chart', 'aria-label'), /Most sensitive: \S+ [\d.e+-]+ nats\/token/);
+  console.log(`sensitivity took ${Date.now() - t0} ms`);
+
+  // Perplexity of pasted text, current vs f32.
+  await page.click('#q-ppl');
+  await page.waitForFunction(() => document.getElementById('q-ppl-cur').dataset.value !== undefined);
+  assert.ok((await num(page, '#q-ppl-cur')) > 1 && (await num(page, '#q-ppl-base')) > 1);
+
+  // Export the int8 model, load it back: the model card says int8.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#q-export')]);
+  const file = path.join(ARTIFACTS, 'exported-int8.safetensors');
+  await download.saveAs(file);
+  assert.ok(fs.statSync(file).size < 0.35 * 3.3e6, 'the int8 file is packed');
+  await page.setInputFiles('#q-load', file);
+  await page.waitForFunction(() => /Loaded/.test(document.getElementById('q-io-status').textContent), null, { timeout: 60000 });
+  await waitReady(page);
+  assert.match(await page.textContent('#model-card'), /Precision\s*int8/);
+  assert.equal(await page.inputValue('#q-precision'), 'f32', 'the loaded file is the new reference');
+  await page.locator('#panel-quantize').screenshot({ path: path.join(ARTIFACTS, 'quantize.png') });
+  assert.equal(await page.textContent('#q-error'), '');
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('quantize: a recipe the formats cannot do shows its error as text', async () => {
+  const { page } = await open('?panel=prune&precision=f16&prune=0.5&pkind=unstructured&format=csr');
+  await page.waitForFunction(() => document.getElementById('p-error').textContent.length > 0, null, { timeout: 60000 });
+  assert.match(await page.textContent('#p-error'), /sparse format composes with f32 and int8 weights, not f16/);
+  await page.close();
+});
+
+test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achieved sparsity and bytes', async () => {
+  const { page, seen } = await open('?panel=prune&pkind=unstructured&format=csr&scope=global');
+  // The two charts first (they do not depend on the running model), so the shots show them.
+  await page.click('#p-curve');
+  await page.click('#p-sweep');
+  await page.waitForFunction(() => !document.getElementById('p-curve').disabled && !document.getElementById('p-sweep').disabled, null, { timeout: 120000 });
+  assert.equal(await page.getAttribute('#p-curve-chart', 'data-points'), '11,11');
+  const sweep = await page.getAttribute('#p-sweep-chart', 'aria-label');
+  assert.match(sweep, /512×512: sparse (wins from about [\d.]+ % sparsity|never wins here), [\d.]+× at 99 %/);
+  assert.match(sweep, /MLP up/);
+  const got = {};
+  for (const pct of [0, 50, 90]) {
+    // Move the slider as a user would: its value changes, then it is let go.
+    await page.$eval('#p-ratio', (el, v) => {
+      el.value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }, pct);
+    const want = pct === 0 ? 'none:0' : `unstructured:${pct}`;
+    await page.waitForFunction((w) => document.getElementById('panel-prune').dataset.applied === w, want, { timeout: 60000 });
+    await waitRecipe(page);
+    assert.equal(await page.textContent('#p-ratio-val'), `${pct} %`);
+    assert.match(page.url(), new RegExp(`[?&]prune=${pct / 100}(&|$)`));
+    got[pct] = {
+      sparsity: await num(page, '#p-sparsity'),
+      bytes: await num(page, '#p-bytes'),
+      kld: await num(page, '#p-kld'),
+      top1: await num(page, '#p-top1'),
+    };
+    await page.locator('.lab').screenshot({ path: path.join(ARTIFACTS, `prune-${pct}.png`) });
+  }
+  assert.equal(got[0].sparsity, 0);
+  assert.ok(Math.abs(got[50].sparsity - 0.5) < 0.01, `50 %: ${got[50].sparsity}`);
+  assert.ok(Math.abs(got[90].sparsity - 0.9) < 0.01, `90 %: ${got[90].sparsity}`);
+  assert.ok(got[90].bytes < got[50].bytes && got[50].bytes < got[0].bytes, JSON.stringify(got));
+  assert.ok(got[90].kld > got[50].kld && got[90].top1 < got[0].top1);
+  // Keyboard: one arrow press moves the slider a step and applies it.
+  await page.focus('#p-ratio');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'unstructured:95', null, { timeout: 60000 });
+  assert.equal(await page.textContent('#p-error'), '');
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('profile: every op, the parts summing close to the total, and memory by kind', async () => {
+  const { page } = await open();
+  // Keyboard only: arrows move along the tabs, Enter starts the profile.
+  await page.focus('#tab-quantize');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#tab-profile', 'aria-selected'), 'true');
+  assert.equal(await page.isVisible('#panel-profile'), true);
+  await page.focus('#f-run');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('f-total').dataset.value !== undefined, null, { timeout: 60000 });
+  const ops = await page.$$eval('#f-ops tbody tr[data-op]', (trs) =>
+    trs.map((tr) => ({ op: tr.dataset.op, ms: Number(tr.cells[1].textContent) })),
+  );
+  const names = ops.map((o) => o.op);
+  for (const op of ['embedding', 'layer_norm', 'qkv', 'attn_scores', 'softmax', 'attn_weighted_v', 'attn_out', 'mlp_up', 'gelu', 'mlp_down', 'lm_head']) {
+    assert.ok(names.includes(op), `op ${op} in ${names}`);
+  }
+  for (const o of ops) assert.ok(o.ms > 0, `${o.op}: ${o.ms} ms`);
+  const sum = await num(page, '#f-sum');
+  const total = await num(page, '#f-total');
+  assert.ok(sum / total > 0.8 && sum / total < 1.1, `parts ${sum} vs total ${total}`);
+  assert.ok((await num(page, '#f-flops')) > 0 && (await num(page, '#f-gflops')) > 0);
+  const kinds = await page.$$eval('#f-mem tbody tr', (trs) => trs.map((tr) => tr.dataset.kind));
+  for (const k of ['weights', 'kv_cache', 'activations', 'heap', 'heap_peak', 'linear_memory']) assert.ok(kinds.includes(k), `memory ${k}`);
+  await page.locator('#panel-profile').screenshot({ path: path.join(ARTIFACTS, 'profile.png') });
+  await page.close();
+});
+
+test('kernels: the four kernels with GFLOP/s on 512×512 and the model shapes; the picker sets the running kernel', async () => {
+  const { page } = await open('?panel=kernels');
+  await page.click('#k-bench');
+  await page.waitForFunction(() => !document.getElementById('k-bench').disabled && document.querySelectorAll('#k-table tbody tr').length > 0, null, { timeout: 120000 });
+  const rows = await page.$$eval('#k-table tbody tr', (trs) =>
+    trs.map((tr) => ({ shape: tr.cells[0].textContent, g: [...tr.cells].slice(1).map((c) => [c.dataset.kernel, Number(c.dataset.gflops)]) })),
+  );
+  assert.ok(rows.length >= 11, `${rows.length} shapes`);
+  assert.match(rows[0].shape, /512×512/);
+  for (const r of rows) {
+    assert.deepEqual(r.g.map((x) => x[0]), ['naive', 'blocked', 'simd', 'library']);
+    for (const [k, g] of r.g) assert.ok(Number.isFinite(g) && g > 0, `${r.shape} ${k}: ${g}`);
+  }
+  await page.locator('#panel-kernels').screenshot({ path: path.join(ARTIFACTS, 'kernels.png') });
+  await page.selectOption('#k-kernel', 'blocked');
+  assert.match(page.url(), /[?&]kernel=blocked(&|$)/);
+  await page.fill('#tokens', '20');
+  await page.click('#generate');
+  await waitDone(page);
+  assert.equal(await page.evaluate(() => window.__tinyopt.state.recipe.settings.kernel), 'blocked');
+  await page.close();
+});
+
+test('?panel=prune&embed=1 shows the Prune panel alone, for slides', async () => {
+  const { page } = await open('?panel=prune&embed=1&prune=0.3&pkind=structured', { width: 900, height: 700 });
+  assert.equal(await page.isVisible('#panel-prune'), true);
+  for (const sel of ['#panel-quantize', '#form', '.lab [role="tablist"]']) assert.equal(await page.isVisible(sel), false, sel);
+  await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'structured:30', null, { timeout: 60000 });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'embed-prune.png') });
+  await page.close();
+});
+
+test('hostile URL values for the recipe are clamped to valid ones', async () => {
+  const q = '?precision=int9&group=33&clip=%3Cb%3E&act=x&pct=-1&ends=maybe&prune=2&pkind=a&heads=NaN&scope=&format=zip&kernel=fast&panel=%3Cscript%3E';
+  const { page, seen } = await open(q);
+  const v = await page.evaluate(() => window.__tinyopt.state.settings);
+  assert.deepEqual(
+    [v.precision, v.group, v.clip, v.act, v.pct, v.ends, v.prune, v.pkind, v.heads, v.scope, v.format, v.kernel],
+    ['f32', 32, 'max-abs', 'dynamic', 50, true, 0.95, 'unstructured', 0, 'global', 'dense', 'simd'],
+  );
+  assert.equal(await page.inputValue('#q-precision'), 'f32');
+  assert.equal(await page.inputValue('#p-ratio'), '95');
+  assert.equal(await page.inputValue('#k-kernel'), 'simd');
+  assert.equal(await page.getAttribute('#tab-quantize', 'aria-selected'), 'true', 'an unknown panel opens the first tab');
+  const url = new URL(page.url()).searchParams;
+  assert.equal(url.get('precision'), 'f32');
+  assert.equal(url.get('prune'), '0.95');
+  assert.equal(url.get('kernel'), 'simd');
+  const more = await page.evaluate(async () => {
+    const { fromQuery, toQuery } = await import(new URL('www/state.js', document.baseURI));
+    const a = fromQuery('?precision=INT4&group=128&pct=1e9&prune=0.33&heads=0.5&pkind=structured&scope=permatrix&format=csr&kernel=library&ends=0');
+    return { a, round: fromQuery(toQuery(a)) };
+  });
+  assert.deepEqual(
+    [more.a.precision, more.a.group, more.a.pct, more.a.prune, more.a.heads, more.a.pkind, more.a.scope, more.a.format, more.a.kernel, more.a.ends],
+    ['int4', 128, 100, 0.35, 0.5, 'structured', 'permatrix', 'csr', 'library', false],
+  );
+  assert.deepEqual(more.round, more.a);
+  await waitRecipe(page);
+  assert.deepEqual(seen.dialogs, []);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });

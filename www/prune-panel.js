@@ -1,0 +1,139 @@
+// The Prune panel: achieved sparsity, size and quality of the running model, the
+// quality-vs-sparsity curve of both kinds, and where CSR starts to beat dense.
+
+import { fmt, fmtSmall } from './metrics.js';
+import { bindTask } from './tasks.js';
+import { put, putBytes, describeRecipe } from './recipe-controls.js';
+import { drawLines, COLOURS } from './plot.js';
+
+const $ = (id) => document.getElementById(id);
+/** Ratios of the quality curve: 0, 10, …, 90 and 95 %. */
+const CURVE_RATIOS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+const SWEEP_SPARSITIES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99];
+
+/** First sparsity where the speedup reaches 1 (linear between points), or NaN. */
+export function crossover(points) {
+  for (let i = 0; i < points.length; i++) {
+    const q = points[i];
+    if (q.speedup >= 1) {
+      if (i === 0) return q.sparsity;
+      const p = points[i - 1];
+      return p.sparsity + ((1 - p.speedup) / (q.speedup - p.speedup)) * (q.sparsity - p.sparsity);
+    }
+  }
+  return NaN;
+}
+
+export function createPrunePanel(ctx) {
+  const err = (e) => ctx.showError('p', e.message || String(e));
+  let model = null;
+
+  function onRecipe(report, s) {
+    $('p-recipe').textContent = `· ${describeRecipe(report, s)}`;
+    put('p-sparsity', fmt(100 * report.sparsity, 4), report.sparsity);
+    $('p-sparsity').title = `${report.sparsity} of the block weights are zero`;
+    putBytes('p-bytes', report.weight_bytes, report.base_weight_bytes);
+    put('p-kld', fmtSmall(report.kld, 3), report.kld);
+    put('p-top1', fmt(100 * report.top1_agreement, 4), 100 * report.top1_agreement);
+    $('panel-prune').dataset.applied = `${report.prune_kind}:${Math.round(100 * report.prune)}`;
+  }
+
+  function onReady(m) {
+    model = m;
+    putBytes('p-bytes', m.info.weight_bytes, m.info.weight_bytes);
+    $('p-recipe').textContent = '· as loaded';
+    for (const id of ['p-sparsity', 'p-kld', 'p-top1']) put(id, '—');
+  }
+
+  // The slider's value shows while it moves; the recipe applies when it is let go.
+  $('p-ratio').addEventListener('input', (e) => {
+    $('p-ratio-val').textContent = `${e.target.value} %`;
+  });
+
+  bindTask({
+    button: $('p-curve'),
+    stop: $('p-curve-stop'),
+    progress: $('p-curve-progress'),
+    busyEl: $('p-curve-chart'),
+    runner: ctx.runner,
+    start: (p) => ctx.runner.run('pruneCurve', { ratios: CURVE_RATIOS }, p),
+    done: ({ value }) => value && drawCurve(value),
+    fail: err,
+  });
+
+  function drawCurve(v) {
+    const canvas = $('p-curve-chart');
+    const series = ['unstructured', 'structured'].map((kind, i) => ({
+      label: `${kind}`,
+      colour: COLOURS[i],
+      points: v[kind].map((q) => ({ x: 100 * q.sparsity, y: 100 * q.top1_agreement })),
+    }));
+    drawLines(canvas, series, {
+      xLabel: 'achieved sparsity of the block weights (%)',
+      yLabel: 'top-1 agreement (%)',
+      xMax: 100,
+      yMax: 100,
+    });
+    const say = (kind) =>
+      v[kind].map((q) => `${fmt(100 * q.sparsity, 3)} %: ${fmt(100 * q.top1_agreement, 3)} % (KL ${fmtSmall(q.kld, 3)})`).join('; ');
+    canvas.setAttribute(
+      'aria-label',
+      `Top-1 agreement with f32 against sparsity. Unstructured: ${say('unstructured') || 'none yet'}. Structured: ${say('structured') || 'none yet'}.`,
+    );
+    canvas.dataset.points = `${v.unstructured.length},${v.structured.length}`;
+  }
+
+  bindTask({
+    button: $('p-sweep'),
+    stop: $('p-sweep-stop'),
+    progress: $('p-sweep-progress'),
+    busyEl: $('p-sweep-chart'),
+    runner: ctx.runner,
+    start: (p) => {
+      const c = model.info.config;
+      const f = 4 * c.d_model;
+      const shapes = [
+        { label: '512×512', rows: 512, cols: 512 },
+        { label: `MLP up ${f}×${c.d_model}`, rows: f, cols: c.d_model },
+        { label: `MLP down ${c.d_model}×${f}`, rows: c.d_model, cols: f },
+      ];
+      return ctx.runner.run('sparseSweep', { shapes, sparsities: SWEEP_SPARSITIES, runs: 7 }, p);
+    },
+    done: ({ value }) => value && drawSweep(value),
+    fail: err,
+  });
+
+  function drawSweep(shapes) {
+    const canvas = $('p-sweep-chart');
+    const series = shapes.map((s, i) => ({
+      label: s.label,
+      colour: COLOURS[i],
+      points: s.points.map((q) => ({ x: 100 * q.sparsity, y: q.speedup })),
+    }));
+    const marks = [];
+    const words = [];
+    shapes.forEach((s, i) => {
+      const x = crossover(s.points);
+      if (Number.isFinite(x)) marks.push({ x: 100 * x, y: 1, colour: COLOURS[i] });
+      const last = s.points[s.points.length - 1];
+      words.push(
+        `${s.label}: ${Number.isFinite(x) ? `sparse wins from about ${fmt(100 * x, 3)} % sparsity` : 'sparse never wins here'}` +
+          (last ? `, ${fmt(last.speedup, 3)}× at ${fmt(100 * last.sparsity, 3)} %` : ''),
+      );
+    });
+    drawLines(canvas, series, {
+      xLabel: 'sparsity (%)',
+      yLabel: 'CSR speedup over dense (×, log scale)',
+      xMax: 100,
+      yLog: true,
+      hline: { y: 1, label: '1× (break-even)' },
+      marks,
+    });
+    canvas.setAttribute('aria-label', `Sparse (CSR) speedup over dense against sparsity. ${words.join('. ')}.`);
+    $('p-sweep-cap').textContent =
+      'CSR matvec speedup over the dense SIMD one (×) against sparsity (%); above the dashed 1× line sparse wins; ' +
+      `circles mark the crossovers. ${words.join('; ')}.`;
+  }
+
+  return { onRecipe, onReady };
+}

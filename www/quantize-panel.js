@@ -1,0 +1,234 @@
+// The Quantize panel: the running model's size and quality against f32, a same-run
+// speed comparison, a before/after weight histogram, per-matrix sensitivity,
+// perplexity of pasted text, and export/load of model files.
+
+import { fmt, fmtSmall, fmtBytes, median } from './metrics.js';
+import { bindTask } from './tasks.js';
+import { put, putBytes, describeRecipe } from './recipe-controls.js';
+import { drawHistogram } from './histogram.js';
+import { drawBars, COLOURS, placeholder, forget } from './plot.js';
+
+const $ = (id) => document.getElementById(id);
+const SPEED = { rounds: 3, tokens: 128 };
+
+/** `ctx`: {runner, settings() -> current settings, showError(panel, msg), loadingFile(on)} */
+export function createQuantizePanel(ctx) {
+  const err = (e) => ctx.showError('q', e.message || String(e));
+  let histo = null; // {name, key, info, before, after} of the last fetched matrix
+
+  // --- cards
+  function onRecipe(report, s) {
+    $('q-recipe').textContent = `· ${describeRecipe(report, s)}`;
+    putBytes('q-bytes', report.weight_bytes, report.base_weight_bytes);
+    put('q-kld', fmtSmall(report.kld, 3), report.kld);
+    $('q-kld-d').textContent = `+${fmtSmall(report.kld, 3)} vs f32 (0), over ${report.positions.toLocaleString('en-US')} positions`;
+    const top1 = 100 * report.top1_agreement;
+    put('q-top1', fmt(top1, 4), top1);
+    $('q-top1-d').textContent = `${fmt(top1 - 100, 3)} points vs f32 (100 %)`;
+    // Speed and perplexity belong to the model they were measured with.
+    resetSpeed();
+    resetPerplexity();
+    if (histo) drawMatrix(true);
+  }
+
+  /** Before any recipe: the loaded model is the reference, so only its size is shown. */
+  function onReady(model) {
+    const sel = $('q-matrix');
+    const keep = sel.value;
+    sel.textContent = '';
+    for (const name of model.matrices || []) sel.add(new Option(name, name));
+    if (keep && [...sel.options].some((o) => o.value === keep)) sel.value = keep;
+    else if (sel.options.length > 1) sel.selectedIndex = 1; // a block matrix, not the embedding
+    histo = null;
+    putBytes('q-bytes', model.info.weight_bytes, model.info.weight_bytes);
+    const q = quantMeta(model.info);
+    $('q-recipe').textContent = q ? `· as loaded (${q})` : '· as loaded';
+    put('q-kld', '—');
+    put('q-top1', '—');
+    const why = q ? 'this quantized file is the reference; recipes need an f32 model' : 'apply a recipe to measure';
+    $('q-kld-d').textContent = why;
+    $('q-top1-d').textContent = why;
+    resetSpeed();
+    resetPerplexity();
+    // Figures of the previous model no longer apply.
+    const sens = $('q-sens-chart');
+    delete sens.dataset.count;
+    forget(sens);
+    placeholder(sens, sens.dataset.empty);
+    sens.setAttribute('aria-label', 'Sensitivity chart: not measured yet.');
+  }
+
+  function resetSpeed() {
+    put('q-tps', '—');
+    const d = $('q-tps-d');
+    d.textContent = 'press “Measure speed”';
+    delete d.dataset.ratio;
+    delete d.dataset.f32;
+  }
+
+  function resetPerplexity() {
+    put('q-ppl-cur', '—');
+    put('q-ppl-base', '—');
+    $('q-nll-cur').textContent = '—';
+    $('q-nll-base').textContent = '—';
+  }
+
+  // --- speed: f32 and the recipe alternate in the same run
+  const speedTask = bindTask({
+    button: $('q-speed'),
+    stop: $('q-speed-stop'),
+    progress: $('q-speed-progress'),
+    busyEl: $('q-tps'),
+    runner: ctx.runner,
+    start: (onProgress) => ctx.runner.run('speed', { settings: ctx.settings(), ...SPEED }, onProgress),
+    done: ({ value }) => value && showSpeed(value),
+    fail: err,
+  });
+
+  function showSpeed(v) {
+    if (!v.recipe.length) return;
+    const tps = (xs) => xs.map((t) => t.tokens_per_s);
+    const a = tps(v.f32);
+    const b = tps(v.recipe);
+    const ma = median(a);
+    const mb = median(b);
+    put('q-tps', fmt(mb), mb);
+    const d = $('q-tps-d');
+    const range = (xs) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+    d.textContent =
+      `${fmt(mb / ma, 3)}× f32 (${fmt(ma)} tokens/s); spread this ${range(b)}, f32 ${range(a)}; ` +
+      `${b.length} rounds × ${v.recipe[0].tokens} tokens`;
+    d.dataset.f32 = String(ma);
+    d.dataset.ratio = String(mb / ma);
+  }
+
+  // --- histogram of one matrix (whole, or one row)
+  async function drawMatrix(refetch) {
+    const name = $('q-matrix').value;
+    if (!name) return;
+    const key = JSON.stringify(ctx.settings());
+    try {
+      if (refetch || !histo || histo.name !== name || histo.key !== key) {
+        const { value } = await ctx.runner.run('matrix', { name, settings: ctx.settings() }).promise;
+        if (!value) return; // dropped: the model changed meanwhile
+        histo = { name, key, ...value };
+      }
+      const { rows, cols, format, group } = histo.info;
+      const rowEl = $('q-row');
+      rowEl.max = String(rows - 1);
+      const raw = rowEl.value.trim();
+      let before = histo.before;
+      let after = histo.after;
+      let what = `${name} (${rows}×${cols}, ${format}), all rows`;
+      if (raw !== '') {
+        const r = Math.min(rows - 1, Math.max(0, Math.round(Number(raw)) || 0));
+        before = before.subarray(r * cols, (r + 1) * cols);
+        after = after.subarray(r * cols, (r + 1) * cols);
+        what = `${name} row ${r} (${cols} values, ${format}${format === 'int4' ? `, groups of ${group}` : ''})`;
+      }
+      const canvas = $('q-hist');
+      canvas.setAttribute('aria-label', drawHistogram(canvas, before, after, what));
+      canvas.dataset.format = format;
+    } catch (e) {
+      err(e);
+    }
+  }
+  $('q-matrix').addEventListener('change', () => drawMatrix(false));
+  $('q-row').addEventListener('change', () => drawMatrix(false));
+
+  // --- sensitivity
+  bindTask({
+    button: $('q-sens'),
+    progress: $('q-sens-progress'),
+    busyEl: $('q-sens-chart'),
+    runner: ctx.runner,
+    start: (p) => ctx.runner.run('sensitivity', { settings: ctx.settings() }, p),
+    done: ({ value, partial }) => {
+      if (partial || !value) return;
+      const s = ctx.settings();
+      const canvas = $('q-sens-chart');
+      drawBars(
+        canvas,
+        value.map((r) => ({
+          label: r.matrix,
+          bars: [{ value: r.kld, colour: COLOURS[0], text: `${fmtSmall(r.kld, 3)} (top-1 ${fmt(100 * r.top1_agreement, 4)} %)` }],
+        })),
+        { xLabel: `KL divergence vs f32 (nats/token), ${s.precision}`, barH: 16 },
+      );
+      const worst = [...value].sort((x, y) => y.kld - x.kld).slice(0, 3);
+      canvas.setAttribute(
+        'aria-label',
+        `Sensitivity to ${s.precision} per matrix, ${value.length} matrices. Most sensitive: ` +
+          worst.map((r) => `${r.matrix} ${fmtSmall(r.kld, 3)} nats/token`).join(', ') + '.',
+      );
+      canvas.dataset.count = String(value.length);
+    },
+    fail: err,
+  });
+
+  // --- perplexity
+  bindTask({
+    button: $('q-ppl'),
+    runner: ctx.runner,
+    start: (p) => ctx.runner.run('perplexity', { text: $('q-text').value, settings: ctx.settings() }, p),
+    done: ({ value }) => {
+      if (!value) return;
+      put('q-ppl-cur', fmt(value.perplexity, 4), value.perplexity);
+      put('q-ppl-base', fmt(value.base_perplexity, 4), value.base_perplexity);
+      $('q-nll-cur').textContent = `${fmt(value.nll, 4)} nats/char; ${value.perplexity >= value.base_perplexity ? '+' : ''}${fmt(value.perplexity - value.base_perplexity, 3)} vs f32`;
+      $('q-nll-base').textContent = `${fmt(value.base_nll, 4)} nats/char`;
+    },
+    fail: err,
+  });
+
+  // --- export / load
+  bindTask({
+    button: $('q-export'),
+    runner: ctx.runner,
+    start: (p) => ctx.runner.run('exportModel', { settings: ctx.settings() }, p),
+    done: ({ value }) => {
+      if (!value) return;
+      const s = ctx.settings();
+      const url = URL.createObjectURL(new Blob([value], { type: 'application/octet-stream' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `tinyopt-${s.precision}${s.prune > 0 ? `-${s.pkind}${Math.round(s.prune * 100)}` : ''}.safetensors`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      $('q-io-status').textContent = `Exported ${a.download} (${fmtBytes(value.byteLength)}).`;
+    },
+    fail: err,
+  });
+  $('q-load').addEventListener('change', async (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (!file) return;
+    $('q-io-status').textContent = `Loading ${file.name}…`;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      ctx.loadingFile(true);
+      await ctx.runner.run('load', { bytes, name: file.name }, null, [bytes.buffer]).promise;
+      $('q-io-status').textContent = `Loaded ${file.name} (${fmtBytes(file.size)}); it is now the reference model.`;
+    } catch (x) {
+      ctx.loadingFile(false);
+      $('q-io-status').textContent = '';
+      err(x);
+    }
+    e.target.value = '';
+  });
+
+  return { onRecipe, onReady, speed: speedTask, drawMatrix, visible: () => { if (!histo) drawMatrix(false); } };
+}
+
+/** "int8" etc. from a loaded file's `quant` metadata, or ''. */
+export function quantMeta(info) {
+  const raw = info.meta && info.meta.quant;
+  if (!raw) return '';
+  try {
+    const q = JSON.parse(raw);
+    return q.precision === 'int4' ? `int4, groups of ${q.group_size}` : String(q.precision);
+  } catch {
+    return '';
+  }
+}
