@@ -4,10 +4,13 @@
 pub mod bench;
 pub mod clock;
 pub mod error;
+pub mod eval;
 pub mod kernels;
 pub mod model;
 pub mod rng;
 pub mod stats;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

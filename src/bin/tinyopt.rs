@@ -2,8 +2,14 @@
 
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/corpus.rs"]
+mod corpus;
+#[path = "cli/eval.rs"]
+mod eval;
 #[path = "cli/load.rs"]
 mod load;
+#[path = "cli/train.rs"]
+mod train;
 
 use args::Args;
 use std::io::Write;
@@ -19,6 +25,10 @@ usage:
   tinyopt bench [--json] [--tokens N] [--prompt TEXT] [--runs R] [--kv-cache | --no-kv-cache]
                 [--model PATH]
   tinyopt info [--model PATH]
+  tinyopt train --corpus FILE --out PATH [--n-layer N] [--n-head H] [--d-model D] [--ctx T]
+                [--steps S] [--batch B] [--lr LR] [--warmup W] [--weight-decay WD] [--seed S]
+                [--eval-every N] [--ckpt-every N] [--checkpoint PATH] [--resume]
+  tinyopt eval --corpus FILE [--json] [--model PATH]
 
 Without --model, commands use models/shakespeare-char.safetensors.";
 
@@ -33,6 +43,8 @@ fn main() {
         "generate" => generate(rest),
         "bench" => bench_cmd(rest),
         "info" => info(rest),
+        "train" => train::run(rest),
+        "eval" => eval::run(rest),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -43,7 +43,7 @@ impl Config {
         if c.vocab == 0 || c.ctx == 0 || c.n_layer == 0 || c.n_head == 0 || c.d_model == 0 {
             return Err(input_err(format!("config has a zero dimension: {c:?}")));
         }
-        if c.d_model % c.n_head != 0 {
+        if !c.d_model.is_multiple_of(c.n_head) {
             return Err(input_err(format!(
                 "d_model ({}) must be divisible by n_head ({})",
                 c.d_model, c.n_head
