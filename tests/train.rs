@@ -335,6 +335,13 @@ fn loss_falls_and_runs_repeat_and_resume_exactly() {
     // Another corpus is refused.
     assert!(Trainer::resume(&half.checkpoint(), &text.replace("six", "sex")).is_err());
     assert!(Trainer::resume(b"garbage", &text).is_err());
+    let bytes = half.checkpoint();
+    for cut in [8, 20, bytes.len() / 2, bytes.len() - 1] {
+        let e = Trainer::resume(&bytes[..cut], &text)
+            .err()
+            .expect("truncated");
+        assert!(e.to_string().contains("checkpoint"), "{e}");
+    }
 }
 
 #[test]

@@ -41,11 +41,13 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let text = corpus::read(corpus_path)?;
 
     let d = TrainOptions::default();
+    let steps = a.get("steps", d.steps)?;
     let mut opts = TrainOptions {
-        steps: a.get("steps", d.steps)?,
+        steps,
         batch: a.get("batch", d.batch)?,
         lr: a.get("lr", d.lr)?,
-        warmup: a.get("warmup", d.warmup)?,
+        // Short runs warm up over a tenth of their steps at most.
+        warmup: a.get("warmup", d.warmup.min(steps / 10).max(1))?,
         weight_decay: a.get("weight-decay", d.weight_decay)?,
         seed: a.get("seed", d.seed)?,
         ..d
