@@ -168,11 +168,15 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     }
     let bytes = io::save(&model).map_err(|e| e.to_string())?;
     write_atomic(out, &bytes)?;
+    let estimate = if last_val.is_finite() {
+        format!("; trainer's last estimate {last_val:.4}")
+    } else {
+        String::new()
+    };
     println!(
-        "wrote {out}: val_loss {:.4} nats/char (perplexity {:.3}; trainer's last estimate {:.4}), {} steps, {} tokens in {}",
+        "wrote {out}: val_loss {:.4} nats/char (perplexity {:.3}{estimate}), {} steps, {} tokens in {}",
         r.val_loss,
         r.perplexity,
-        last_val,
         o.steps,
         tr.tokens_seen,
         hms(secs)
