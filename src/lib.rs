@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod clock;
 pub mod error;
+pub mod eval;
 pub mod kernels;
 pub mod model;
 pub mod profile;
@@ -14,6 +15,8 @@ pub mod recipe;
 pub mod rng;
 pub mod sparsity_sweep;
 pub mod stats;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod train;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

@@ -13,6 +13,16 @@ impl Rng {
         }
     }
 
+    /// The whole generator state, so a training checkpoint can resume the stream.
+    pub fn state(&self) -> u64 {
+        self.state
+    }
+
+    /// A generator continuing from a `state()` snapshot.
+    pub fn from_state(state: u64) -> Self {
+        Rng { state }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

@@ -2,6 +2,10 @@
 
 #[path = "cli/args.rs"]
 mod args;
+#[path = "cli/corpus.rs"]
+mod corpus;
+#[path = "cli/eval.rs"]
+mod eval;
 #[path = "cli/kernels.rs"]
 mod kernels;
 #[path = "cli/load.rs"]
@@ -12,6 +16,8 @@ mod profile;
 mod recipe;
 #[path = "cli/serve.rs"]
 mod serve;
+#[path = "cli/train.rs"]
+mod train;
 
 use args::Args;
 use std::io::Write;
@@ -33,6 +39,10 @@ usage:
   tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
   tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
   tinyopt info [--model PATH]
+  tinyopt train --corpus FILE --out PATH [--n-layer N] [--n-head H] [--d-model D] [--ctx T]
+                [--steps S] [--batch B] [--lr LR] [--warmup W] [--weight-decay WD] [--seed S]
+                [--eval-every N] [--ckpt-every N] [--checkpoint PATH] [--resume]
+  tinyopt eval --corpus FILE [--json] [--model PATH]
   tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
                 [--prune R --prune-kind K --sparse-format dense]
   tinyopt quant-report [--json] [--precision P ...]: every precision's size and quality, and
@@ -54,6 +64,8 @@ fn main() {
         "generate" => generate(rest),
         "bench" => bench_cmd(rest),
         "info" => info(rest),
+        "train" => train::run(rest),
+        "eval" => eval::run(rest),
         "serve" => serve_cmd(rest),
         "export" => export(rest),
         "quant-report" => quant_report(rest),

@@ -1,0 +1,358 @@
+//! The trainer's backward passes against finite differences, its forward against the
+//! inference model, and short runs: loss falls, seeds repeat, resumes are exact.
+//! Every corpus here is built in code.
+
+use tinyopt::model::{Config, KvCache, Logits, Scratch};
+use tinyopt::rng::Rng;
+use tinyopt::train::layers::*;
+use tinyopt::train::{TrainOptions, Trainer};
+
+fn randv(rng: &mut Rng, n: usize, s: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() * s).collect()
+}
+
+/// Central differences of `f` at `x`, one coordinate at a time.
+fn numgrad(x: &[f32], h: f32, f: &dyn Fn(&[f32]) -> f64) -> Vec<f64> {
+    let mut xp = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            xp[i] = x[i] + h;
+            let a = f(&xp);
+            xp[i] = x[i] - h;
+            let b = f(&xp);
+            xp[i] = x[i];
+            (a - b) / (2.0 * h as f64)
+        })
+        .collect()
+}
+
+/// f32 forward passes make finite differences noisy: compare with an absolute plus a
+/// relative tolerance, and report the worst coordinate.
+fn assert_close(what: &str, analytic: &[f32], numeric: &[f64], atol: f64, rtol: f64) {
+    assert_eq!(analytic.len(), numeric.len(), "{what}: lengths");
+    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let err = (a as f64 - n).abs();
+        assert!(
+            err <= atol + rtol * n.abs(),
+            "{what}[{i}]: analytic {a} vs numeric {n} (err {err})"
+        );
+    }
+}
+
+fn dotr(out: &[f32], r: &[f32]) -> f64 {
+    out.iter().zip(r).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+#[test]
+fn layernorm_backward_matches_finite_differences() {
+    let mut rng = Rng::new(1);
+    let (n, d) = (3, 8);
+    let x = randv(&mut rng, n * d, 1.0);
+    let g: Vec<f32> = randv(&mut rng, d, 0.3).iter().map(|v| v + 1.0).collect();
+    let b = randv(&mut rng, d, 0.3);
+    let r = randv(&mut rng, n * d, 1.0);
+    let run = |x: &[f32], g: &[f32], b: &[f32]| {
+        let (mut o, mut m, mut s) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
+        layernorm_fwd(&mut o, &mut m, &mut s, x, g, b, d);
+        (o, m, s)
+    };
+    let (_, m, s) = run(&x, &g, &b);
+    let (mut dx, mut dg, mut db) = (vec![0.0; n * d], vec![0.0; d], vec![0.0; d]);
+    layernorm_bwd(&mut dx, &mut dg, &mut db, &r, &x, &m, &s, &g, d);
+    let h = 1e-2;
+    assert_close(
+        "ln dx",
+        &dx,
+        &numgrad(&x, h, &|xp| dotr(&run(xp, &g, &b).0, &r)),
+        2e-3,
+        2e-2,
+    );
+    assert_close(
+        "ln dg",
+        &dg,
+        &numgrad(&g, h, &|gp| dotr(&run(&x, gp, &b).0, &r)),
+        2e-3,
+        2e-2,
+    );
+    assert_close(
+        "ln db",
+        &db,
+        &numgrad(&b, h, &|bp| dotr(&run(&x, &g, bp).0, &r)),
+        2e-3,
+        2e-2,
+    );
+}
+
+#[test]
+fn linear_backward_matches_finite_differences() {
+    let mut rng = Rng::new(2);
+    let (n, i, o) = (3, 5, 4);
+    let x = randv(&mut rng, n * i, 1.0);
+    let w = randv(&mut rng, o * i, 0.5);
+    let b = randv(&mut rng, o, 0.5);
+    let r = randv(&mut rng, n * o, 1.0);
+    let run = |x: &[f32], w: &[f32], b: &[f32]| {
+        let mut y = vec![0.0; n * o];
+        matmul_fwd(&mut y, x, w, Some(b), n, i, o);
+        dotr(&y, &r)
+    };
+    let (mut dx, mut dw, mut db) = (vec![0.0; n * i], vec![0.0; o * i], vec![0.0; o]);
+    matmul_bwd(&mut dx, &mut dw, Some(&mut db), &r, &x, &w, n, i, o);
+    let h = 1e-2;
+    assert_close(
+        "lin dx",
+        &dx,
+        &numgrad(&x, h, &|p| run(p, &w, &b)),
+        1e-3,
+        1e-2,
+    );
+    assert_close(
+        "lin dw",
+        &dw,
+        &numgrad(&w, h, &|p| run(&x, p, &b)),
+        1e-3,
+        1e-2,
+    );
+    assert_close(
+        "lin db",
+        &db,
+        &numgrad(&b, h, &|p| run(&x, &w, p)),
+        1e-3,
+        1e-2,
+    );
+}
+
+#[test]
+fn attention_backward_matches_finite_differences() {
+    let mut rng = Rng::new(3);
+    let (bsz, t, d, nh) = (2, 5, 8, 2);
+    let qkv = randv(&mut rng, bsz * t * 3 * d, 1.0);
+    let r = randv(&mut rng, bsz * t * d, 1.0);
+    let run = |qkv: &[f32]| {
+        let (mut y, mut att) = (vec![0.0; bsz * t * d], vec![0.0; bsz * nh * t * t]);
+        attention_fwd(&mut y, &mut att, qkv, bsz, t, d, nh);
+        (y, att)
+    };
+    let (_, att) = run(&qkv);
+    let (mut dqkv, mut dp) = (vec![0.0; qkv.len()], vec![0.0; t * t]);
+    attention_bwd(&mut dqkv, &mut dp, &r, &qkv, &att, bsz, t, d, nh);
+    let num = numgrad(&qkv, 1e-2, &|p| dotr(&run(p).0, &r));
+    assert_close("attn dqkv", &dqkv, &num, 2e-3, 2e-2);
+}
+
+#[test]
+fn gelu_backward_matches_finite_differences() {
+    let mut rng = Rng::new(4);
+    let x = randv(&mut rng, 40, 2.0);
+    let r = randv(&mut rng, 40, 1.0);
+    let run = |x: &[f32]| {
+        let mut y = vec![0.0; x.len()];
+        gelu_fwd(&mut y, x);
+        dotr(&y, &r)
+    };
+    let mut dx = r.clone();
+    gelu_bwd(&mut dx, &x);
+    assert_close("gelu dx", &dx, &numgrad(&x, 1e-2, &run), 1e-3, 1e-2);
+}
+
+#[test]
+fn softmax_cross_entropy_backward_matches_finite_differences() {
+    let mut rng = Rng::new(5);
+    let (n, v) = (4, 7);
+    let logits = randv(&mut rng, n * v, 2.0);
+    let targets = [0u32, 6, 3, 3];
+    let scale = 1.0 / n as f32;
+    let run = |z: &[f32]| {
+        let (mut p, mut l) = (vec![0.0; n * v], vec![0.0; n]);
+        softmax_xent_fwd(&mut p, &mut l, z, &targets, v);
+        l.iter().map(|&x| x as f64).sum::<f64>() * scale as f64
+    };
+    let (mut p, mut l) = (vec![0.0; n * v], vec![0.0; n]);
+    softmax_xent_fwd(&mut p, &mut l, &logits, &targets, v);
+    softmax_xent_bwd(&mut p, &targets, v, scale);
+    assert_close(
+        "xent dlogits",
+        &p,
+        &numgrad(&logits, 1e-2, &run),
+        5e-4,
+        1e-2,
+    );
+}
+
+#[test]
+fn embedding_backward_matches_finite_differences() {
+    let mut rng = Rng::new(6);
+    let (vocab, t, d) = (5, 3, 4);
+    let tokens = [1u32, 4, 1, 0, 1, 2]; // two sequences of 3
+    let wte = randv(&mut rng, vocab * d, 1.0);
+    let wpe = randv(&mut rng, t * d, 1.0);
+    let r = randv(&mut rng, tokens.len() * d, 1.0);
+    let run = |wte: &[f32], wpe: &[f32]| {
+        let mut x = vec![0.0; tokens.len() * d];
+        embed_fwd(&mut x, &tokens, wte, wpe, t, d);
+        dotr(&x, &r)
+    };
+    let (mut dwte, mut dwpe) = (vec![0.0; wte.len()], vec![0.0; wpe.len()]);
+    embed_bwd(&mut dwte, &mut dwpe, &r, &tokens, t, d);
+    assert_close(
+        "dwte",
+        &dwte,
+        &numgrad(&wte, 1e-2, &|p| run(p, &wpe)),
+        1e-3,
+        1e-2,
+    );
+    assert_close(
+        "dwpe",
+        &dwpe,
+        &numgrad(&wpe, 1e-2, &|p| run(&wte, p)),
+        1e-3,
+        1e-2,
+    );
+}
+
+/// A small corpus with structure to learn: counting words in a fixed rhythm.
+fn tiny_corpus() -> String {
+    let words = ["one", "two", "three", "four", "five", "six"];
+    let mut s = String::new();
+    for i in 0..400 {
+        s.push_str(words[i % 6]);
+        s.push(if i % 6 == 5 { '\n' } else { ' ' });
+    }
+    s
+}
+
+fn tiny_opts() -> TrainOptions {
+    TrainOptions {
+        cfg: Config {
+            vocab: 0,
+            ctx: 16,
+            n_layer: 2,
+            n_head: 2,
+            d_model: 16,
+        },
+        steps: 60,
+        batch: 8,
+        lr: 1e-2,
+        warmup: 5,
+        seed: 7,
+        ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn whole_model_gradient_matches_finite_differences() {
+    let text = tiny_corpus();
+    let mut tr = Trainer::new(tiny_opts(), &text).unwrap();
+    let mut rng = Rng::new(9);
+    let t = 8;
+    let (x, y): (Vec<u32>, Vec<u32>) = {
+        let tok = tr.tokenizer().clone();
+        let ids = tok.encode(&text[..40]).unwrap();
+        (ids[..2 * t].to_vec(), ids[1..2 * t + 1].to_vec())
+    };
+    let n = x.len() as f64;
+    tr.loss_and_grad(&x, &y, t);
+    let analytic = tr.grads().to_vec();
+    let base = tr.params_mut().to_vec();
+    let h = 1e-2f32;
+    let (mut err_sum, mut mag_sum) = (0.0f64, 0.0f64);
+    for _ in 0..300 {
+        let i = rng.below(base.len());
+        tr.params_mut()[i] = base[i] + h;
+        let a = tr.loss_and_grad(&x, &y, t) / n;
+        tr.params_mut()[i] = base[i] - h;
+        let b = tr.loss_and_grad(&x, &y, t) / n;
+        tr.params_mut()[i] = base[i];
+        let num = (a - b) / (2.0 * h as f64);
+        let err = (analytic[i] as f64 - num).abs();
+        assert!(
+            err < 5e-4 + 5e-2 * num.abs(),
+            "param {i}: {} vs {num}",
+            analytic[i]
+        );
+        err_sum += err;
+        mag_sum += num.abs();
+    }
+    assert!(
+        err_sum < 0.02 * mag_sum,
+        "total error {err_sum} vs gradient mass {mag_sum}"
+    );
+}
+
+#[test]
+fn training_forward_matches_inference_forward() {
+    let text = tiny_corpus();
+    let mut opts = tiny_opts();
+    opts.cfg.n_head = 4;
+    let mut tr = Trainer::new(opts, &text).unwrap();
+    for _ in 0..3 {
+        tr.step().unwrap(); // move away from the init so biases and gains matter
+    }
+    let model = tr.model().unwrap();
+    let tokens = model.tokenizer.encode("three four five").unwrap();
+    let ours = tr.logits(&tokens).unwrap();
+    let mut kv = KvCache::new(&model.cfg);
+    let mut s = Scratch::new(&model.cfg);
+    model
+        .forward(&tokens, &mut kv, &mut s, Logits::All)
+        .unwrap();
+    let theirs = &s.logits[..tokens.len() * model.cfg.vocab];
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        assert!((a - b).abs() < 1e-4, "logit {i}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn loss_falls_and_runs_repeat_and_resume_exactly() {
+    let text = tiny_corpus();
+    let run = |steps: usize| {
+        let mut tr = Trainer::new(tiny_opts(), &text).unwrap();
+        let losses: Vec<f32> = (0..steps).map(|_| tr.step().unwrap().loss).collect();
+        (tr, losses)
+    };
+    let (mut a, la) = run(60);
+    let first = la[..5].iter().sum::<f32>() / 5.0;
+    let last = la[55..].iter().sum::<f32>() / 5.0;
+    assert!(first > 2.0 && last < 0.7 * first, "loss {first} -> {last}");
+    let val = a.val_loss();
+    assert!(val < first as f64, "val {val} vs first train loss {first}");
+
+    // Same seed, same curve, bit for bit.
+    let (_, lb) = run(60);
+    assert_eq!(la, lb);
+
+    // Interrupt at step 25, resume from the checkpoint bytes, finish: identical.
+    let (half, _) = run(25);
+    let mut resumed = Trainer::resume(&half.checkpoint(), &text).unwrap();
+    assert_eq!(resumed.step_count(), 25);
+    let lr: Vec<f32> = (25..60).map(|_| resumed.step().unwrap().loss).collect();
+    assert_eq!(lr, la[25..]);
+    assert_eq!(
+        resumed.model().unwrap().named_tensors(),
+        a.model().unwrap().named_tensors()
+    );
+
+    // Another corpus is refused.
+    assert!(Trainer::resume(&half.checkpoint(), &text.replace("six", "sex")).is_err());
+    assert!(Trainer::resume(b"garbage", &text).is_err());
+    let bytes = half.checkpoint();
+    for cut in [8, 20, bytes.len() / 2, bytes.len() - 1] {
+        let e = Trainer::resume(&bytes[..cut], &text)
+            .err()
+            .expect("truncated");
+        assert!(e.to_string().contains("checkpoint"), "{e}");
+    }
+}
+
+#[test]
+fn bad_inputs_are_clear_errors() {
+    let e = |r: Result<Trainer, tinyopt::Error>| r.err().expect("should fail").to_string();
+    assert!(e(Trainer::new(tiny_opts(), "")).contains("empty"));
+    assert!(e(Trainer::new(tiny_opts(), "abcdefghij")).contains("too short"));
+    let mut o = tiny_opts();
+    o.cfg.n_head = 3;
+    assert!(e(Trainer::new(o, &tiny_corpus())).contains("divisible"));
+    let mut o = tiny_opts();
+    o.lr = -1.0;
+    assert!(e(Trainer::new(o, &tiny_corpus())).contains("--lr"));
+}
