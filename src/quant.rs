@@ -72,7 +72,8 @@ pub enum Clip {
     /// Scale from the largest |w|: no clipping, coarse steps if there are outliers.
     #[default]
     MaxAbs,
-    /// Try clip ratios from 1.0 down to 0.5 and keep the one with least squared error.
+    /// Try clip ratios from 1.0 down to 0.5 (steps of 0.025) and keep the one with least
+    /// squared error.
     Search,
 }
 
@@ -145,13 +146,21 @@ pub fn precision_of(m: &Gpt) -> Precision {
 }
 
 /// Clip ratios tried by `Clip::Search`.
-const SEARCH_RATIOS: [f32; 11] = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5];
+const SEARCH_RATIOS: [f32; 21] = [
+    1.0, 0.975, 0.95, 0.925, 0.9, 0.875, 0.85, 0.825, 0.8, 0.775, 0.75, 0.725, 0.7, 0.675, 0.65,
+    0.625, 0.6, 0.575, 0.55, 0.525, 0.5,
+];
 
 /// Symmetric quantization of one run of weights to codes in -qmax..=qmax with one
 /// f16 scale. Codes are computed against the *stored* (f16-rounded) scale.
-fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
-    let m = w.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-    if m == 0.0 {
+fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [i8]) -> f16 {
+    // With `extra_neg` the codes run -(qmax+1)..=qmax (all 16 int4 levels): the scale
+    // then fits whichever side is larger without clipping the other.
+    let qmin = if extra_neg { -(qmax + 1.0) } else { -qmax };
+    let mpos = w.iter().fold(0.0f32, |a, &v| a.max(v));
+    let mneg = w.iter().fold(0.0f32, |a, &v| a.max(-v));
+    let base = (mpos / qmax).max(mneg / -qmin);
+    if base == 0.0 {
         codes.fill(0);
         return f16::from_f32(1.0);
     }
@@ -161,7 +170,7 @@ fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
     };
     let mut best = (f32::INFINITY, f16::from_f32(1.0));
     for &r in ratios {
-        let s = f16::from_f32(m * r / qmax);
+        let s = f16::from_f32(base * r);
         let sf = s.to_f32();
         if sf == 0.0 {
             continue;
@@ -169,7 +178,7 @@ fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
         let err: f32 = w
             .iter()
             .map(|&v| {
-                let q = (v / sf).round().clamp(-qmax, qmax);
+                let q = (v / sf).round().clamp(qmin, qmax);
                 (v - q * sf) * (v - q * sf)
             })
             .sum();
@@ -179,7 +188,7 @@ fn quantize_run(w: &[f32], qmax: f32, clip: Clip, codes: &mut [i8]) -> f16 {
     }
     let sf = best.1.to_f32();
     for (c, &v) in codes.iter_mut().zip(w) {
-        *c = (v / sf).round().clamp(-qmax, qmax) as i8;
+        *c = (v / sf).round().clamp(qmin, qmax) as i8;
     }
     best.1
 }
@@ -206,7 +215,7 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
             let scales = w
                 .chunks_exact(cols)
                 .zip(codes.chunks_exact_mut(cols))
-                .map(|(wr, cr)| quantize_run(wr, 127.0, qc.clip, cr))
+                .map(|(wr, cr)| quantize_run(wr, 127.0, false, qc.clip, cr))
                 .collect();
             let act = match (qc.precision, act_scale) {
                 (Precision::Int8, _) => Act::F32,
@@ -230,6 +239,7 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
                     scales.push(quantize_run(
                         wg,
                         7.0,
+                        true,
                         qc.clip,
                         &mut codes[gi * g..(gi + 1) * g],
                     ));
