@@ -1,6 +1,7 @@
 //! The trainer's backward passes against finite differences, its forward against the
 //! inference model, and short runs: loss falls, seeds repeat, resumes are exact.
 //! Every corpus here is built in code.
+#![cfg(not(target_arch = "wasm32"))] // training is native only
 
 use tinyopt::model::{Config, KvCache, Logits, Scratch};
 use tinyopt::rng::Rng;

@@ -16,6 +16,8 @@ mod profile;
 mod recipe;
 #[path = "cli/serve.rs"]
 mod serve;
+// Training is native only (the library gates `train` off wasm).
+#[cfg(not(target_arch = "wasm32"))]
 #[path = "cli/train.rs"]
 mod train;
 
@@ -64,6 +66,7 @@ fn main() {
         "generate" => generate(rest),
         "bench" => bench_cmd(rest),
         "info" => info(rest),
+        #[cfg(not(target_arch = "wasm32"))]
         "train" => train::run(rest),
         "eval" => eval::run(rest),
         "serve" => serve_cmd(rest),
