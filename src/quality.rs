@@ -115,6 +115,21 @@ pub fn perplexity(m: &Gpt, text: &str) -> Result<(f64, f64)> {
     Ok((mean, mean.exp()))
 }
 
+/// The fixed evaluation set (`EVAL_SEQS` × `EVAL_LEN`, seed `EVAL_SEED`).
+pub fn fixed_eval_set(base: &Gpt) -> Result<Vec<Vec<u32>>> {
+    eval_set(base, EVAL_SEQS, EVAL_LEN, EVAL_SEED)
+}
+
+/// Activation statistics for `qc`, when it asks for static scales (else `None`),
+/// gathered on the fixed calibration set (seed `CALIB_SEED`).
+pub fn calibration_for(base: &Gpt, qc: &crate::quant::QuantConfig) -> Result<Option<ActObserver>> {
+    if !qc.precision.quantizes_activations() || qc.act == crate::quant::ActCalib::Dynamic {
+        return Ok(None);
+    }
+    let seqs = eval_set(base, EVAL_SEQS, EVAL_LEN, CALIB_SEED)?;
+    calibrate(base, &seqs).map(Some)
+}
+
 /// Runs `base` over `seqs`, recording |activation| at every matrix input.
 pub fn calibrate(base: &Gpt, seqs: &[Vec<u32>]) -> Result<ActObserver> {
     let mut kv = KvCache::new(&base.cfg);

@@ -269,27 +269,8 @@ fn quant_report(raw: &[String]) -> Result<(), String> {
         print_row(&a, &row);
     }
     if chosen.precision != tinyopt::quant::Precision::F32 {
-        let seqs = tinyopt::quality::eval_set(
-            &base,
-            recipe::EVAL_SEQS,
-            recipe::EVAL_LEN,
-            recipe::EVAL_SEED,
-        )
-        .map_err(e)?;
-        let calib = if chosen.precision.quantizes_activations()
-            && chosen.act != tinyopt::quant::ActCalib::Dynamic
-        {
-            let cs = tinyopt::quality::eval_set(
-                &base,
-                recipe::EVAL_SEQS,
-                recipe::EVAL_LEN,
-                recipe::CALIB_SEED,
-            )
-            .map_err(e)?;
-            Some(tinyopt::quality::calibrate(&base, &cs).map_err(e)?)
-        } else {
-            None
-        };
+        let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
+        let calib = tinyopt::quality::calibration_for(&base, &chosen).map_err(e)?;
         for s in tinyopt::quality::sensitivity(&base, &chosen, calib.as_ref(), &seqs).map_err(e)? {
             let row = serde_json::json!({
                 "kind": "sensitivity",
@@ -313,13 +294,7 @@ fn prune_report(raw: &[String]) -> Result<(), String> {
     )?;
     let base = load::model(a.str("model"))?;
     let e = |e: tinyopt::Error| e.to_string();
-    let seqs = tinyopt::quality::eval_set(
-        &base,
-        recipe::EVAL_SEQS,
-        recipe::EVAL_LEN,
-        recipe::EVAL_SEED,
-    )
-    .map_err(e)?;
+    let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
     use tinyopt::prune::{PruneConfig, PruneKind, SparseFormat};
     for kind in [PruneKind::Unstructured, PruneKind::Structured] {
         for ratio in [0.0f32, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {

@@ -5,7 +5,6 @@ use crate::args::Args;
 use tinyopt::model::Gpt;
 use tinyopt::prune::{PruneConfig, PruneKind, PruneStats, Scope, SparseFormat};
 use tinyopt::quality::{self, Agreement};
-pub use tinyopt::quality::{CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 use tinyopt::quant::{ActCalib, Clip, Precision, QuantConfig};
 use tinyopt::recipe::{self, Recipe};
 
@@ -104,12 +103,7 @@ pub fn config(a: &Args) -> Result<Recipe, String> {
 /// and measures its agreement with `base` on the fixed evaluation set.
 pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), String> {
     let e = |e: tinyopt::Error| e.to_string();
-    let calib = if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic {
-        let seqs = quality::eval_set(base, EVAL_SEQS, EVAL_LEN, CALIB_SEED).map_err(e)?;
-        Some(quality::calibrate(base, &seqs).map_err(e)?)
-    } else {
-        None
-    };
+    let calib = quality::calibration_for(base, &r.quant).map_err(e)?;
     let (m, stats) = recipe::build(base, r, calib.as_ref()).map_err(e)?;
     let agree = if r.quant.precision == Precision::F32 && r.prune.kind == PruneKind::None {
         Agreement {
@@ -118,7 +112,7 @@ pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), S
             positions: 0,
         }
     } else {
-        let seqs = quality::eval_set(base, EVAL_SEQS, EVAL_LEN, EVAL_SEED).map_err(e)?;
+        let seqs = quality::fixed_eval_set(base).map_err(e)?;
         quality::compare(base, &m, &seqs).map_err(e)?
     };
     Ok((m, agree, stats))
