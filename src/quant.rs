@@ -103,6 +103,10 @@ pub struct QuantConfig {
     pub percentile: f32,
     /// Quantize the embeddings and the LM head too (the sensitive ends), or keep them f32.
     pub quantize_ends: bool,
+    /// Precision of the ends when they are quantized; `None`: the same as the body.
+    /// Mixed precision (int4 body, int8 ends) keeps every matrix quantized while the
+    /// most sensitive ones get finer steps.
+    pub ends_precision: Option<Precision>,
 }
 
 impl Default for QuantConfig {
@@ -114,6 +118,7 @@ impl Default for QuantConfig {
             act: ActCalib::Dynamic,
             percentile: 99.9,
             quantize_ends: true,
+            ends_precision: None,
         }
     }
 }
@@ -195,6 +200,9 @@ fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [
 
 /// Converts one dense matrix. `act_scale` is a calibrated static activation scale.
 pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> Result<Matrix> {
+    if qc.precision == Precision::F32 {
+        return Ok(m.clone()); // nothing to do, whatever the matrix holds
+    }
     let Storage::F32(w) = &m.data else {
         return Err(input_err(format!(
             "can only quantize f32 matrices, this one is {}",
@@ -258,6 +266,11 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
         }
     };
     Ok(Matrix { rows, cols, data })
+}
+
+/// Whether a matrix is one of the sensitive ends (embeddings, LM head).
+pub fn is_end(name: &str) -> bool {
+    matches!(name, "wte" | "wpe" | "head")
 }
 
 /// Names of the model's weight matrices, in `mat_id` order where they have one.
@@ -328,6 +341,9 @@ pub fn quantize_model(
     only: Option<&str>,
 ) -> Result<Gpt> {
     qc.validate()?;
+    if qc.precision == Precision::F32 && only.is_none() {
+        return Ok(base.clone()); // keep the model, and its own `quant` record, as it is
+    }
     if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic && calib.is_none() {
         return Err(input_err("static activation scales need calibration data"));
     }
@@ -347,7 +363,14 @@ pub fn quantize_model(
         }
         let act = scales.get(id).copied().flatten();
         let mat = matrix_mut(&mut m, name).expect("every listed matrix exists");
-        *mat = quantize_matrix(mat, qc, act)?;
+        let here = match (is_end, qc.ends_precision) {
+            (true, Some(p)) => QuantConfig {
+                precision: p,
+                ..*qc
+            },
+            _ => *qc,
+        };
+        *mat = quantize_matrix(mat, &here, act)?;
     }
     m.meta.insert(
         "quant".into(),

@@ -36,7 +36,7 @@ usage:
                 [--kernel naive|blocked|simd|library] [--model PATH]
                 [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
                 [--clip max-abs|search] [--act-calib dynamic|minmax|percentile] [--percentile P]
-                [--keep-f32-ends] [--prune R] [--prune-kind unstructured|structured]
+                [--keep-f32-ends | --ends-precision P] [--prune R] [--prune-kind unstructured|structured]
                 [--prune-heads H] [--prune-scope global|per-matrix] [--sparse-format dense|csr]
   tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
   tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]

@@ -388,6 +388,18 @@ mod tests {
                 );
             }
         }
+        // Mixed precision: int4 body, int8 (weight-only) ends, each kept as it was.
+        let qc = QuantConfig {
+            precision: Precision::Int4,
+            ends_precision: Some(Precision::Int8),
+            ..QuantConfig::default()
+        };
+        let q = quantize_model(&m, &qc, None, None).unwrap();
+        assert_eq!(q.head.format_name(), "int8");
+        assert_eq!(q.blocks[0].w_up.format_name(), "int4");
+        let back = load(&save(&q).unwrap()).unwrap();
+        assert_eq!((&back.head, &back.wte, &back.blocks), (&q.head, &q.wte, &q.blocks));
+
         // Scales of the wrong shape are caught.
         let qc = QuantConfig {
             precision: Precision::Int8,

@@ -9,8 +9,9 @@ use tinyopt::quant::{ActCalib, Clip, Precision, QuantConfig};
 use tinyopt::recipe::{self, Recipe};
 
 /// Options shared by every command that transforms the model.
-pub const VALUED: [&str; 11] = [
+pub const VALUED: [&str; 12] = [
     "precision",
+    "ends-precision",
     "group-size",
     "clip",
     "act-calib",
@@ -49,6 +50,10 @@ pub fn quant_config(a: &Args) -> Result<QuantConfig, String> {
         act,
         percentile: a.get("percentile", 99.9)?,
         quantize_ends: !a.flag("keep-f32-ends"),
+        ends_precision: match a.str("ends-precision") {
+            Some(p) => Some(Precision::parse(p).map_err(|e| e.to_string())?),
+            None => None,
+        },
     };
     qc.validate().map_err(|e| e.to_string())?;
     Ok(qc)
