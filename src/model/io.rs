@@ -279,9 +279,13 @@ fn quantized_matrix(
             }
             let sc = f16s(sb);
             check_scales(&sc)?;
-            let weight_only = quant
-                .map(|q| q.precision == Precision::Int8)
-                .unwrap_or(true);
+            // The ends may have their own precision (mixed-precision models).
+            let end = matrix_of_tensor(name).is_some_and(|m| crate::quant::is_end(&m));
+            let precision = quant.map(|q| match q.ends_precision {
+                Some(p) if end => p,
+                _ => q.precision,
+            });
+            let weight_only = precision.map(|p| p == Precision::Int8).unwrap_or(true);
             let act = match (weight_only, act_scale) {
                 (true, _) => Act::F32,
                 (false, Some(a)) => Act::Static(a),
@@ -398,7 +402,10 @@ mod tests {
         assert_eq!(q.head.format_name(), "int8");
         assert_eq!(q.blocks[0].w_up.format_name(), "int4");
         let back = load(&save(&q).unwrap()).unwrap();
-        assert_eq!((&back.head, &back.wte, &back.blocks), (&q.head, &q.wte, &q.blocks));
+        assert_eq!(
+            (&back.head, &back.wte, &back.blocks),
+            (&q.head, &q.wte, &q.blocks)
+        );
 
         // Scales of the wrong shape are caught.
         let qc = QuantConfig {
