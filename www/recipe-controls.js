@@ -13,6 +13,7 @@ export function writeRecipe(s) {
   $('q-act').value = s.act;
   $('q-pct').value = String(s.pct);
   $('q-ends').checked = s.ends;
+  $('q-endsp').value = s.endsp;
   $('p-ratio').value = String(Math.round(s.prune * 100));
   $('p-ratio-val').textContent = `${Math.round(s.prune * 100)} %`;
   $('p-kind').value = s.pkind;
@@ -26,6 +27,7 @@ export function writeRecipe(s) {
   $('q-act').disabled = !actQuant;
   $('q-pct').disabled = !actQuant || s.act !== 'percentile';
   $('q-clip').disabled = s.precision === 'f32' || s.precision === 'f16';
+  $('q-endsp').disabled = !s.ends || s.precision === 'f32';
   $('p-heads').disabled = s.pkind !== 'structured';
   $('p-scope').disabled = s.pkind !== 'unstructured';
   $('p-format').disabled = s.pkind !== 'unstructured';
@@ -40,6 +42,7 @@ export function readRecipe() {
     act: $('q-act').value,
     pct: $('q-pct').value,
     ends: $('q-ends').checked,
+    endsp: $('q-endsp').value,
     prune: Number($('p-ratio').value) / 100,
     pkind: $('p-kind').value,
     heads: Number($('p-heads').value) / 100,

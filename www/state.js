@@ -20,6 +20,7 @@ export const CHOICES = Object.freeze({
   group: [32, 64, 128],
   clip: ['max-abs', 'search'],
   act: ['dynamic', 'min-max', 'percentile'],
+  endsp: ['same', 'int8-dynamic', 'int8', 'f16'],
   pkind: ['unstructured', 'structured'],
   scope: ['global', 'permatrix'],
   format: ['dense', 'csr'],
@@ -43,6 +44,7 @@ export function defaults() {
     act: 'dynamic',
     pct: LIMITS.pct.def,
     ends: true,
+    endsp: 'same',
     prune: 0,
     pkind: 'unstructured',
     heads: 0,
@@ -102,6 +104,7 @@ export function sanitize(raw) {
     act: pick(raw.act, CHOICES.act),
     pct: Math.round(clampNumber(raw.pct, LIMITS.pct, false) * 100) / 100,
     ends: typeof raw.ends === 'boolean' ? raw.ends : parseBool(raw.ends, d.ends),
+    endsp: pick(raw.endsp, CHOICES.endsp),
     prune: ratio(raw.prune, LIMITS.prune),
     pkind: pick(raw.pkind, CHOICES.pkind),
     heads: ratio(raw.heads, LIMITS.heads),
@@ -112,7 +115,7 @@ export function sanitize(raw) {
 }
 
 /** Keys of the recipe settings, in URL order. */
-const RECIPE_KEYS = ['precision', 'group', 'clip', 'act', 'pct', 'ends', 'prune', 'pkind', 'heads', 'scope', 'format', 'kernel'];
+const RECIPE_KEYS = ['precision', 'group', 'clip', 'act', 'pct', 'ends', 'endsp', 'prune', 'pkind', 'heads', 'scope', 'format', 'kernel'];
 
 /**
  * The wasm `setRecipe` object for settings `s`. Prune ratio 0 means no pruning; heads
@@ -128,6 +131,8 @@ export function recipeOf(s) {
       act: s.act,
       percentile: s.pct,
       quantize_ends: s.ends,
+      // Mixed precision: the embeddings and LM head at their own precision.
+      ends_precision: s.ends && s.endsp !== 'same' ? s.endsp : null,
     },
     prune: {
       kind,
