@@ -21,7 +21,9 @@ export function createQuantizePanel(ctx) {
     $('q-recipe').textContent = `· ${describeRecipe(report, s)}`;
     putBytes('q-bytes', report.weight_bytes, report.base_weight_bytes);
     put('q-kld', fmtSmall(report.kld, 3), report.kld);
-    $('q-kld-d').textContent = `+${fmtSmall(report.kld, 3)} vs f32 (0), over ${report.positions.toLocaleString('en-US')} positions`;
+    $('q-kld-d').textContent = report.positions > 0
+      ? `+${fmtSmall(report.kld, 3)} vs f32 (0), over ${report.positions.toLocaleString('en-US')} positions`
+      : 'this is the f32 model itself';
     const top1 = 100 * report.top1_agreement;
     put('q-top1', fmt(top1, 4), top1);
     $('q-top1-d').textContent = `${fmt(top1 - 100, 3)} points vs f32 (100 %)`;
