@@ -58,6 +58,30 @@ pub struct Row {
     pub runs: usize,
 }
 
+/// Column titles of the human-readable kernel table (`Row::table_line`).
+pub const TABLE_HEADER: &str =
+    "shape      op         m     k     n  kernel    GFLOP/s     ms p50     ms p90    ms iqr   x naive";
+
+impl Row {
+    /// One line of the human-readable kernel table, under `TABLE_HEADER`.
+    pub fn table_line(&self) -> String {
+        format!(
+            "{:<10} {:<7} {:>4} {:>5} {:>5}  {:<8} {:>8.2} {:>10.4} {:>10.4} {:>9.4} {:>8.1}x",
+            self.shape,
+            self.op,
+            self.m,
+            self.k,
+            self.n,
+            self.kernel,
+            self.gflops,
+            self.ms_p50,
+            self.ms_p90,
+            self.ms_iqr,
+            self.speedup_vs_naive
+        )
+    }
+}
+
 /// The 512x512 matvec, then each of the model's weights as a decode matvec and as a
 /// prefill matmul of `prefill` tokens (clamped to the context).
 pub fn cases(cfg: &Config, prefill: usize) -> Vec<Case> {

@@ -2,7 +2,7 @@
 
 use crate::args::Args;
 use crate::load;
-use tinyopt::profile::kernel_bench::{cases, run_case};
+use tinyopt::profile::kernel_bench::{cases, run_case, TABLE_HEADER};
 use tinyopt::profile::Timer;
 
 pub fn run(raw: &[String]) -> Result<(), String> {
@@ -15,29 +15,14 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let json = a.flag("json");
     if !json {
         println!("Y (m x n) = X (m x k) · Wᵀ; matvec is m = 1; GFLOP/s = 2mnk / median time");
-        println!(
-            "{:<10} {:<7} {:>4} {:>5} {:>5}  {:<8} {:>8} {:>10} {:>10} {:>9}",
-            "shape", "op", "m", "k", "n", "kernel", "GFLOP/s", "ms p50", "ms p90", "x naive"
-        );
+        println!("{TABLE_HEADER}");
     }
     for case in cases(&model.cfg, a.get("prefill", 64)?) {
         for r in run_case(&case, &timer) {
             if json {
                 println!("{}", serde_json::to_string(&r).expect("row serialises"));
             } else {
-                println!(
-                    "{:<10} {:<7} {:>4} {:>5} {:>5}  {:<8} {:>8.2} {:>10.4} {:>10.4} {:>8.1}x",
-                    r.shape,
-                    r.op,
-                    r.m,
-                    r.k,
-                    r.n,
-                    r.kernel,
-                    r.gflops,
-                    r.ms_p50,
-                    r.ms_p90,
-                    r.speedup_vs_naive
-                );
+                println!("{}", r.table_line());
             }
         }
     }
