@@ -14,6 +14,8 @@ mod load;
 mod profile;
 #[path = "cli/recipe.rs"]
 mod recipe;
+#[path = "cli/reports.rs"]
+mod reports;
 #[path = "cli/serve.rs"]
 mod serve;
 // Training is native only (the library gates `train` off wasm).
@@ -70,9 +72,9 @@ fn main() {
         "train" => train::run(rest),
         "eval" => eval::run(rest),
         "serve" => serve_cmd(rest),
-        "export" => export(rest),
-        "quant-report" => quant_report(rest),
-        "prune-report" => prune_report(rest),
+        "export" => reports::export(rest),
+        "quant-report" => reports::quant_report(rest),
+        "prune-report" => reports::prune_report(rest),
         "profile" => profile::run(rest),
         "kernels" => kernels::run(rest),
         "help" | "--help" | "-h" => {
@@ -217,151 +219,4 @@ fn serve_cmd(raw: &[String]) -> Result<(), String> {
         a.str("host").unwrap_or("127.0.0.1"),
         a.get("port", 8000)?,
     )
-}
-
-fn export(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["out", "model"];
-    valued.extend(recipe::VALUED);
-    let a = Args::parse("export", raw, &valued, &recipe::FLAGS)?;
-    let out = a.str("out").ok_or("export: --out PATH is required")?;
-    let base = load::model(a.str("model"))?;
-    let rc = recipe::config(&a)?;
-    let (m, agree, _) = recipe::prepare(&base, &rc)?;
-    let bytes = tinyopt::model::io::save(&m).map_err(|e| e.to_string())?;
-    std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
-    eprintln!(
-        "wrote {out}: {} ({} weight bytes, {:.1}% of f32; kld {:.5} nats/token, top-1 agreement {:.2}%)",
-        rc.quant.precision.name(),
-        m.weight_bytes(),
-        100.0 * m.weight_bytes() as f64 / base.weight_bytes() as f64,
-        agree.kld,
-        100.0 * agree.top1_agreement
-    );
-    Ok(())
-}
-
-fn quant_report(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["model"];
-    valued.extend(recipe::VALUED);
-    let mut flags = vec!["json"];
-    flags.extend(recipe::FLAGS);
-    let a = Args::parse("quant-report", raw, &valued, &flags)?;
-    let base = load::model(a.str("model"))?;
-    let chosen = recipe::quant_config(&a)?;
-    let e = |e: tinyopt::Error| e.to_string();
-    for p in tinyopt::quant::Precision::ALL {
-        let rc = tinyopt::recipe::Recipe {
-            quant: tinyopt::quant::QuantConfig {
-                precision: p,
-                ..chosen
-            },
-            ..Default::default()
-        };
-        let (m, agree, _) = recipe::prepare(&base, &rc)?;
-        let row = serde_json::json!({
-            "kind": "precision",
-            "precision": p.name(),
-            "weight_bytes": m.weight_bytes(),
-            "bytes_vs_f32": m.weight_bytes() as f64 / base.weight_bytes() as f64,
-            "kld": agree.kld,
-            "top1_agreement": agree.top1_agreement,
-        });
-        print_row(&a, &row);
-    }
-    if chosen.precision != tinyopt::quant::Precision::F32 {
-        let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
-        let calib = tinyopt::quality::calibration_for(&base, &chosen).map_err(e)?;
-        for s in tinyopt::quality::sensitivity(&base, &chosen, calib.as_ref(), &seqs).map_err(e)? {
-            let row = serde_json::json!({
-                "kind": "sensitivity",
-                "precision": chosen.precision.name(),
-                "matrix": s.matrix,
-                "kld": s.kld,
-                "top1_agreement": s.top1_agreement,
-            });
-            print_row(&a, &row);
-        }
-    }
-    Ok(())
-}
-
-fn prune_report(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        "prune-report",
-        raw,
-        &["model", "runs"],
-        &["json", "no-sweep"],
-    )?;
-    let base = load::model(a.str("model"))?;
-    let e = |e: tinyopt::Error| e.to_string();
-    let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
-    use tinyopt::prune::{PruneConfig, PruneKind, SparseFormat};
-    for kind in [PruneKind::Unstructured, PruneKind::Structured] {
-        for ratio in [0.0f32, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95] {
-            let pc = PruneConfig {
-                kind,
-                ratio,
-                format: SparseFormat::Dense,
-                ..PruneConfig::default()
-            };
-            let (m, st) = tinyopt::prune::prune_model(&base, &pc).map_err(e)?;
-            let q = tinyopt::quality::compare(&base, &m, &seqs).map_err(e)?;
-            let mut sparse = m.clone();
-            let bytes = if kind == PruneKind::Unstructured {
-                tinyopt::prune::sparsify_blocks(&mut sparse).map_err(e)?;
-                sparse.weight_bytes()
-            } else {
-                m.weight_bytes()
-            };
-            let row = serde_json::json!({
-                "kind": "quality",
-                "prune_kind": kind.name(),
-                "prune": ratio,
-                "sparsity": st.sparsity,
-                "kld": q.kld,
-                "top1_agreement": q.top1_agreement,
-                "weight_bytes": bytes,
-                "bytes_vs_f32": bytes as f64 / base.weight_bytes() as f64,
-            });
-            print_row(&a, &row);
-        }
-    }
-    if !a.flag("no-sweep") {
-        let timer = tinyopt::profile::timer::Timer {
-            runs: a.get("runs", 15)?,
-            ..Default::default()
-        };
-        let d = base.cfg.d_model;
-        for (rows, cols) in [(512, 512), (4 * d, d), (d, 4 * d)] {
-            let pts: Vec<_> = tinyopt::sparsity_sweep::SPARSITIES
-                .iter()
-                .map(|&sp| tinyopt::sparsity_sweep::point(rows, cols, sp, &timer))
-                .collect();
-            for p in &pts {
-                let mut row = serde_json::to_value(p).expect("row serialises");
-                row["kind"] = "sweep".into();
-                print_row(&a, &row);
-            }
-            let row = serde_json::json!({
-                "kind": "crossover", "rows": rows, "cols": cols,
-                "crossover_sparsity": tinyopt::sparsity_sweep::crossover(&pts),
-            });
-            print_row(&a, &row);
-        }
-    }
-    Ok(())
-}
-
-fn print_row(a: &Args, row: &serde_json::Value) {
-    if a.flag("json") {
-        println!("{row}");
-    } else {
-        let cells: Vec<String> = row
-            .as_object()
-            .expect("rows are objects")
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        println!("{}", cells.join("  "));
-    }
 }
