@@ -1,6 +1,7 @@
 // Canvas chart of per-token latency (ms) against position, one line per cache mode,
 // plus a text description of the same lines for screen readers.
 
+import { drawAxes } from './axes.js';
 import { fmt, median, quantile } from './metrics.js';
 
 /** "Nice" tick values (1, 2, 5 × 10^k) covering 0..max. */
@@ -69,42 +70,17 @@ export function drawChart(canvas, series, xMaxHint = 0) {
   const Y = (ms) => pad.t + h - (Math.min(ms, ys[ys.length - 1]) / ys[ys.length - 1]) * h;
 
   ctx.font = `12px ${p.font}`;
-  ctx.lineWidth = 1;
-  // Grid and tick labels.
-  ctx.strokeStyle = p.grid;
-  ctx.fillStyle = p.fg;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  for (const v of ys) {
-    ctx.beginPath();
-    ctx.moveTo(pad.l, Y(v) + 0.5);
-    ctx.lineTo(pad.l + w, Y(v) + 0.5);
-    ctx.stroke();
-    ctx.fillText(fmt(v), pad.l - 6, Y(v));
-  }
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  for (const v of xs) {
-    ctx.beginPath();
-    ctx.moveTo(X(v) + 0.5, pad.t);
-    ctx.lineTo(X(v) + 0.5, pad.t + h);
-    ctx.stroke();
-    ctx.fillText(String(v), X(v), pad.t + h + 6);
-  }
-  // Axes and their titles (with units).
-  ctx.strokeStyle = p.fg;
-  ctx.beginPath();
-  ctx.moveTo(pad.l + 0.5, pad.t);
-  ctx.lineTo(pad.l + 0.5, pad.t + h + 0.5);
-  ctx.lineTo(pad.l + w, pad.t + h + 0.5);
-  ctx.stroke();
-  ctx.fillText('position in the sequence (tokens)', pad.l + w / 2, pad.t + h + 24);
-  ctx.save();
-  ctx.translate(14, pad.t + h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = 'middle';
-  ctx.fillText('latency per token (ms)', 0, 0);
-  ctx.restore();
+  drawAxes(ctx, p, { l: pad.l, t: pad.t, w, h }, {
+    xs,
+    ys,
+    X,
+    Y,
+    fmtX: String,
+    fmtY: fmt,
+    xGrid: true,
+    xLabel: 'position in the sequence (tokens)',
+    yLabel: 'latency per token (ms)',
+  });
 
   // Lines: every step thin and faint, a rolling median bold on top (a busy machine
   // adds spikes; the median shows the trend the cache changes).

@@ -3,6 +3,7 @@
 // draw; each caller also writes the same figures as text (aria-label, tables).
 
 import { fmt, fmtSmall } from './metrics.js';
+import { drawAxes } from './axes.js';
 import { ticks } from './chart.js';
 
 /** A distinct colour per series, readable on light and dark backgrounds. */
@@ -100,34 +101,16 @@ export function drawLines(canvas, series, opts) {
     const yMax = ys[ys.length - 1];
     Y = (y) => pad.t + ph - ((Math.min(y, yMax) - yMin) / (yMax - yMin)) * ph;
   }
-  ctx.lineWidth = 1;
-  ctx.strokeStyle = p.grid;
-  ctx.fillStyle = p.fg;
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  for (const t of ys) {
-    ctx.beginPath();
-    ctx.moveTo(pad.l, Y(t) + 0.5);
-    ctx.lineTo(pad.l + pw, Y(t) + 0.5);
-    ctx.stroke();
-    ctx.fillText(fmt(t), pad.l - 6, Y(t));
-  }
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'top';
-  for (const t of xs) ctx.fillText(fmt(t), X(t), pad.t + ph + 6);
-  ctx.strokeStyle = p.fg;
-  ctx.beginPath();
-  ctx.moveTo(pad.l + 0.5, pad.t);
-  ctx.lineTo(pad.l + 0.5, pad.t + ph + 0.5);
-  ctx.lineTo(pad.l + pw, pad.t + ph + 0.5);
-  ctx.stroke();
-  ctx.fillText(opts.xLabel, pad.l + pw / 2, pad.t + ph + 24);
-  ctx.save();
-  ctx.translate(14, pad.t + ph / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = 'middle';
-  ctx.fillText(opts.yLabel, 0, 0);
-  ctx.restore();
+  drawAxes(ctx, p, { l: pad.l, t: pad.t, w: pw, h: ph }, {
+    xs,
+    ys,
+    X,
+    Y,
+    fmtX: fmt,
+    fmtY: fmt,
+    xLabel: opts.xLabel,
+    yLabel: opts.yLabel,
+  });
   if (opts.hline) {
     ctx.setLineDash([5, 4]);
     ctx.strokeStyle = p.muted;
