@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod clock;
+mod dispatch;
 pub mod error;
 pub mod eval;
 pub mod kernels;

@@ -8,7 +8,7 @@ use fingerprint::{fingerprint, GOLDEN_SEED};
 use tinyopt::model::Gpt;
 
 /// Update in both files together, and only for an intended change of the numerics.
-pub const GOLDEN: u64 = 0xd320_c061_368e_954c;
+pub const GOLDEN: u64 = 0xc13c_12a0_7fa6_4ed8;
 
 #[test]
 fn seeded_run_matches_the_golden_fingerprint() {

@@ -55,7 +55,7 @@ fn every_kernel_matches_the_f64_reference_in_wasm() {
 fn seeded_run_matches_the_native_fingerprint() {
     let m = Gpt::default_random(fingerprint::GOLDEN_SEED);
     let got = fingerprint::fingerprint(&m);
-    assert_eq!(got, 0xd320_c061_368e_954c, "fingerprint {got:#x}");
+    assert_eq!(got, 0xc13c_12a0_7fa6_4ed8, "fingerprint {got:#x}");
 }
 
 /// The simd kernel's canonical order, spelled out: wasm must match it bit for bit.

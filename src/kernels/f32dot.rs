@@ -218,6 +218,19 @@ mod avx {
         ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
     }
 
+    /// [reduce(v0), .., reduce(v3)]: lanes i and i+4 added in each register, then two
+    /// rounds of horizontal adds give ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)) for all four.
+    #[inline(always)]
+    unsafe fn reduce4(v: [__m256; 4]) -> __m128 {
+        let h: [__m128; 4] = std::array::from_fn(|b| {
+            _mm_add_ps(
+                _mm256_castps256_ps128(v[b]),
+                _mm256_extractf128_ps::<1>(v[b]),
+            )
+        });
+        _mm_hadd_ps(_mm_hadd_ps(h[0], h[1]), _mm_hadd_ps(h[2], h[3]))
+    }
+
     /// Y[r..r+A, i..i+B] in the canonical order.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -246,6 +259,17 @@ mod avx {
                 }
             }
             c += 8;
+        }
+        if B == 4 && k8 == k {
+            // Four rows reduced at once, in the same canonical order (see `reduce4`).
+            for a in 0..A {
+                let mut v = reduce4([acc[a][0], acc[a][1], acc[a][2], acc[a][3]]);
+                if let Some(bv) = bias {
+                    v = _mm_add_ps(v, _mm_loadu_ps(bv[i..i + 4].as_ptr()));
+                }
+                _mm_storeu_ps(y[(r + a) * n + i..(r + a) * n + i + 4].as_mut_ptr(), v);
+            }
+            return;
         }
         for a in 0..A {
             for b in 0..B {
@@ -336,6 +360,22 @@ mod imp {
         }
     }
 
+    /// Pairwise sums of neighbouring lanes: [x0+x1, x2+x3, y0+y1, y2+y3].
+    #[inline(always)]
+    fn hadd(x: v128, y: v128) -> v128 {
+        f32x4_add(
+            i32x4_shuffle::<0, 2, 4, 6>(x, y),
+            i32x4_shuffle::<1, 3, 5, 7>(x, y),
+        )
+    }
+
+    /// [reduce of row 0, .., row 3] from each row's (l0+l4, l1+l5, l2+l6, l3+l7): two
+    /// rounds of pairwise sums give ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)) for all four.
+    #[inline(always)]
+    fn reduce4(v: [v128; 4]) -> v128 {
+        hadd(hadd(v[0], v[1]), hadd(v[2], v[3]))
+    }
+
     /// Y[r..r+A, i..i+B] in the canonical order: two v128 accumulators per output.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
@@ -373,6 +413,21 @@ mod imp {
                 }
                 c += 8;
             }
+        }
+        if B == 4 && k8 == k {
+            // Four rows reduced at once, in the same canonical order (see `reduce4`).
+            for a in 0..A {
+                let sums: [v128; 4] = std::array::from_fn(|b| f32x4_add(lo[a][b], hi[a][b]));
+                let mut v = reduce4(sums);
+                if let Some(bv) = bias {
+                    // SAFETY: matmul checked bias.len() >= n >= i + 4.
+                    v = f32x4_add(v, unsafe { ld(bv[i..i + 4].as_ptr()) });
+                }
+                let out = &mut y[(r + a) * n + i..(r + a) * n + i + 4];
+                // SAFETY: `out` holds four floats.
+                unsafe { v128_store(out.as_mut_ptr() as *mut v128, v) };
+            }
+            return;
         }
         for a in 0..A {
             for b in 0..B {

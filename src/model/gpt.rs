@@ -4,12 +4,13 @@
 //! One `forward` serves both prefill (many tokens) and decode (one token): it always
 //! appends the new tokens' keys/values to the cache and attends over the cache.
 
+use super::attention;
 use super::config::Config;
 use super::kv_cache::KvCache;
 use super::ops;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, input_err, Error, Result};
-use crate::kernels::{f32dot::dot, Kernel};
+use crate::kernels::Kernel;
 use crate::profile::{Laps, Op, OpTimes};
 use crate::rng::Rng;
 use crate::weights::Matrix;
@@ -391,39 +392,41 @@ impl Gpt {
             observe(&mut s.observer, 4 * l, &s.xn[..t * d]);
             b.w_qkv
                 .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * dq]);
-            let (kc, vc) = kv.layer_mut(l); // (ctx, d) each; the first dq columns used
+            // kt (d, ctx): keys transposed; vc (ctx, d): values; the first dq rows/columns used.
+            let (kt, vc) = kv.layer_mut(l);
             for i in 0..t {
                 let row = &s.qkv[i * 3 * dq..(i + 1) * 3 * dq];
                 let p = pos0 + i;
-                kc[p * d..p * d + dq].copy_from_slice(&row[dq..2 * dq]);
+                for (c, &kv_c) in row[dq..2 * dq].iter().enumerate() {
+                    kt[c * ctx + p] = kv_c;
+                }
                 vc[p * d..p * d + dq].copy_from_slice(&row[2 * dq..3 * dq]);
             }
             laps.lap(Op::Qkv);
             for i in 0..t {
-                let p = pos0 + i; // attends to positions 0..=p
+                let n = pos0 + i + 1; // attends to positions 0..n
                 let qi = &s.qkv[i * 3 * dq..i * 3 * dq + dq];
                 for h in 0..nhb {
-                    let q = &qi[h * hd..(h + 1) * hd];
-                    let sc = &mut s.scores[h * ctx..h * ctx + p + 1];
-                    for (j, scj) in sc.iter_mut().enumerate() {
-                        *scj = dot(q, &kc[j * d + h * hd..j * d + (h + 1) * hd]) * scale;
-                    }
+                    attention::scores(
+                        &qi[h * hd..(h + 1) * hd],
+                        &kt[h * hd * ctx..(h + 1) * hd * ctx],
+                        ctx,
+                        scale,
+                        &mut s.scores[h * ctx..h * ctx + n],
+                    );
                 }
                 laps.lap(Op::AttnScores);
                 for h in 0..nhb {
-                    ops::softmax(&mut s.scores[h * ctx..h * ctx + p + 1]);
+                    ops::softmax(&mut s.scores[h * ctx..h * ctx + n]);
                 }
                 laps.lap(Op::Softmax);
                 for h in 0..nhb {
-                    let sc = &s.scores[h * ctx..h * ctx + p + 1];
-                    let out = &mut s.att[i * dq + h * hd..i * dq + (h + 1) * hd];
-                    out.fill(0.0);
-                    for (j, &pj) in sc.iter().enumerate() {
-                        let vj = &vc[j * d + h * hd..j * d + (h + 1) * hd];
-                        for e in 0..hd {
-                            out[e] += pj * vj[e];
-                        }
-                    }
+                    attention::weighted_sum(
+                        &s.scores[h * ctx..h * ctx + n],
+                        &vc[h * hd..],
+                        d,
+                        &mut s.att[i * dq + h * hd..i * dq + (h + 1) * hd],
+                    );
                 }
                 laps.lap(Op::AttnWeightedV);
             }
@@ -449,9 +452,7 @@ impl Gpt {
             b.w_up
                 .matmul(k, &s.xn[..t * d], Some(&b.b_up), &mut s.up[..t * f]);
             laps.lap(Op::MlpUp);
-            for u in s.up[..t * f].iter_mut() {
-                *u = ops::gelu(*u);
-            }
+            ops::gelu_slice(&mut s.up[..t * f]);
             laps.lap(Op::Gelu);
             observe(&mut s.observer, 4 * l + 3, &s.up[..t * f]);
             b.w_down

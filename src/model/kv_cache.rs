@@ -5,7 +5,7 @@ use super::config::Config;
 /// Cached keys and values for one sequence.
 #[derive(Clone, Debug)]
 pub struct KvCache {
-    /// (n_layer, ctx, d_model)
+    /// (n_layer, d_model, ctx): transposed, so attention scores run along positions.
     pub k: Vec<f32>,
     /// (n_layer, ctx, d_model)
     pub v: Vec<f32>,
@@ -41,7 +41,7 @@ impl KvCache {
         (self.k.len() + self.v.len()) * 4
     }
 
-    /// (ctx, d_model) keys and values of one layer.
+    /// Keys (d_model, ctx) and values (ctx, d_model) of one layer.
     pub fn layer_mut(&mut self, l: usize) -> (&mut [f32], &mut [f32]) {
         let n = self.ctx * self.d;
         (

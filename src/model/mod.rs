@@ -1,5 +1,6 @@
 //! The GPT and everything it needs to generate text.
 
+pub mod attention;
 pub mod config;
 pub mod generate;
 pub mod gpt;

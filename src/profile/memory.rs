@@ -151,7 +151,7 @@ pub fn report(m: &Gpt, kv: Option<&KvCache>, scratch: Option<&Scratch>) -> Memor
     for (kind, detail, bytes) in [
         (
             "kv_cache",
-            "keys + values, (n_layer, ctx, d_model) each",
+            "keys (n_layer, d_model, ctx) transposed + values (n_layer, ctx, d_model)",
             kv_bytes,
         ),
         ("activations", "forward scratch buffers", act),
