@@ -134,7 +134,7 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         prune_kind: "none".into(),
         sparsity: 0.0,
         flops_per_token: flops::generation(
-            &model.cfg,
+            model,
             first.prompt_tokens,
             first.ms.len(),
             opts.kv_cache,

@@ -243,7 +243,9 @@ fn top_indices(scores: &[f32], keep: usize) -> Vec<usize> {
 /// Removes MLP neurons (importance: ‖w_up row‖·‖w_down column‖; removed in steps of
 /// 32 neurons where the layer allows) and attention heads
 /// (importance: ‖its Q, K, V rows‖·‖its w_o columns‖), per layer.
-fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
+/// With `in_place`, the removed neurons' and heads' weights and biases are zeroed
+/// instead, keeping every shape (what fine-tuning needs).
+fn prune_structured(m: &mut Gpt, cfg: &PruneConfig, in_place: bool) -> Result<PruneStats> {
     let d = m.cfg.d_model;
     let hd = m.cfg.head_dim();
     let mut stats = PruneStats::default();
@@ -268,6 +270,23 @@ fn prune_structured(m: &mut Gpt, cfg: &PruneConfig) -> Result<PruneStats> {
             * step)
             .max(step);
         let keep = top_indices(&score, keep_n);
+        if in_place {
+            let removed: Vec<usize> = (0..f).filter(|j| keep.binary_search(j).is_err()).collect();
+            let up = dense_mut(&mut b.w_up)?;
+            for &j in &removed {
+                up[j * d..(j + 1) * d].fill(0.0);
+                b.b_up[j] = 0.0;
+            }
+            let down = dense_mut(&mut b.w_down)?;
+            for r in 0..d {
+                for &j in &removed {
+                    down[r * f + j] = 0.0;
+                }
+            }
+            stats.total += before;
+            stats.removed += removed.len() * 2 * d;
+            continue;
+        }
         let new_up: Vec<f32> = keep
             .iter()
             .flat_map(|&j| up[j * d..(j + 1) * d].iter().copied())
@@ -348,12 +367,31 @@ pub fn prune_model(base: &Gpt, cfg: &PruneConfig) -> Result<(Gpt, PruneStats)> {
                 .sum(),
         },
         PruneKind::Unstructured => prune_unstructured(&mut m, cfg)?,
-        PruneKind::Structured => prune_structured(&mut m, cfg)?,
+        PruneKind::Structured => prune_structured(&mut m, cfg, false)?,
     };
     m.meta.insert(
         "prune".into(),
         serde_json::to_string(cfg).expect("config serialises"),
     );
+    Ok((m, stats))
+}
+
+/// Like `prune_model`, but structured pruning zeroes the removed MLP neurons (their
+/// w_up rows, biases and w_down columns) in place, keeping every shape: the form the
+/// trainer fine-tunes, and `prune_model` with the same config then removes exactly
+/// those neurons. Head pruning is not supported in place.
+pub fn prune_model_in_place(base: &Gpt, cfg: &PruneConfig) -> Result<(Gpt, PruneStats)> {
+    if cfg.kind != PruneKind::Structured {
+        return prune_model(base, cfg);
+    }
+    cfg.validate()?;
+    if cfg.heads > 0.0 {
+        return Err(input_err(
+            "head pruning cannot be done in place; fine-tune with MLP neurons only",
+        ));
+    }
+    let mut m = base.clone();
+    let stats = prune_structured(&mut m, cfg, true)?;
     Ok((m, stats))
 }
 
@@ -478,6 +516,26 @@ mod tests {
                 assert_eq!(st.removed, want, "{scope:?} {ratio}");
             }
         }
+    }
+
+    /// In place keeps the shapes and computes the same function; pruning the in-place
+    /// model again removes exactly the zeroed neurons.
+    #[test]
+    fn structured_in_place_matches_removal() {
+        let base = small();
+        let cfg = PruneConfig {
+            kind: PruneKind::Structured,
+            ratio: 0.5,
+            ..PruneConfig::default()
+        };
+        let (removed, st) = prune_model(&base, &cfg).unwrap();
+        let (zeroed, st_in) = prune_model_in_place(&base, &cfg).unwrap();
+        assert_eq!(st, st_in);
+        assert_eq!(zeroed.blocks[0].w_up.rows, base.blocks[0].w_up.rows);
+        let (again, _) = prune_model(&zeroed, &cfg).unwrap();
+        assert_eq!(again.named_tensors(), removed.named_tensors());
+        let heads = PruneConfig { heads: 0.5, ..cfg };
+        assert!(prune_model_in_place(&base, &heads).is_err());
     }
 
     #[test]

@@ -512,7 +512,7 @@ impl Playground {
     /// Analytic FLOPs of a decode step at position `pos`: `{pos, total, by_op: {op: n}}`.
     #[wasm_bindgen(js_name = flopsPerToken)]
     pub fn flops_per_token(&self, pos: usize) -> Result<JsValue, JsError> {
-        let f = crate::profile::flops::token(&self.model.cfg, pos);
+        let f = crate::profile::flops::token(&self.model, pos);
         to_js(&TokenFlops {
             pos,
             total: f.total(),

@@ -357,3 +357,51 @@ fn bad_inputs_are_clear_errors() {
     o.lr = -1.0;
     assert!(e(Trainer::new(o, &tiny_corpus())).contains("--lr"));
 }
+
+/// Fine-tuning after pruning: the pruned zeros stay exactly zero, and the loss the
+/// pruning cost comes down.
+#[test]
+fn finetune_keeps_pruned_zeros_and_recovers() {
+    use tinyopt::prune::{prune_model, PruneConfig, PruneKind};
+    let text = tiny_corpus();
+    let mut tr = Trainer::new(tiny_opts(), &text).unwrap();
+    for _ in 0..60 {
+        tr.step().unwrap();
+    }
+    let trained = tr.model().unwrap();
+    let cfg = PruneConfig {
+        kind: PruneKind::Unstructured,
+        ratio: 0.8,
+        ..PruneConfig::default()
+    };
+    let (pruned, _) = prune_model(&trained, &cfg).unwrap();
+    let zeros = |m: &tinyopt::model::Gpt| -> Vec<usize> {
+        m.blocks
+            .iter()
+            .flat_map(|b| [&b.w_qkv, &b.w_o, &b.w_up, &b.w_down])
+            .flat_map(|w| w.to_f32())
+            .enumerate()
+            .filter(|(_, v)| *v == 0.0)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let before = zeros(&pruned);
+    let mut opts = tiny_opts();
+    opts.steps = 30;
+    opts.lr = 3e-3;
+    let mut ft = Trainer::finetune(opts, &text, &pruned).unwrap();
+    assert_eq!(ft.frozen_count(), before.len());
+    let loss0 = ft.val_loss();
+    for _ in 0..30 {
+        ft.step().unwrap();
+    }
+    let loss1 = ft.val_loss();
+    assert!(loss1 < loss0, "val loss {loss0} -> {loss1}");
+    assert_eq!(zeros(&ft.model().unwrap()), before);
+
+    // A corpus with other characters is refused, saying why.
+    let e = Trainer::finetune(tiny_opts(), &text.to_uppercase(), &pruned)
+        .err()
+        .expect("other characters");
+    assert!(e.to_string().contains("vocabulary"), "{e}");
+}

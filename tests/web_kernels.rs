@@ -101,10 +101,9 @@ fn playground_profiles_and_reports_memory() {
     assert!(get(&m, "linear_memory_bytes").as_f64().unwrap() >= 65536.0);
     assert!(get(&m, "heap_peak_bytes").as_f64().unwrap() > 0.0);
     let f = p.flops_per_token(3).unwrap();
-    let cfg = Gpt::default_random(7).cfg;
     assert_eq!(
         get(&f, "total").as_f64().unwrap(),
-        flops::per_token(&cfg, 3) as f64
+        flops::per_token(&Gpt::default_random(7), 3) as f64
     );
     let cs = js_sys::Array::from(&p.kernel_cases(16).unwrap());
     assert_eq!(cs.length(), 11);

@@ -6,6 +6,9 @@ mod args;
 mod corpus;
 #[path = "cli/eval.rs"]
 mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "cli/finetune.rs"]
+mod finetune;
 #[path = "cli/kernels.rs"]
 mod kernels;
 #[path = "cli/load.rs"]
@@ -46,6 +49,10 @@ usage:
   tinyopt train --corpus FILE --out PATH [--n-layer N] [--n-head H] [--d-model D] [--ctx T]
                 [--steps S] [--batch B] [--lr LR] [--warmup W] [--weight-decay WD] [--seed S]
                 [--eval-every N] [--ckpt-every N] [--checkpoint PATH] [--resume]
+  tinyopt finetune --corpus FILE --prune R [--prune-kind unstructured|structured]
+                [--prune-scope global|per-matrix] [--steps 200] [--batch 16] [--lr 5e-4]
+                [--warmup W] [--seed S] [--eval-every 50] [--out PATH] [--json] [--model PATH]:
+                prune, fine-tune with the pruned weights held at zero, quality before/after
   tinyopt eval --corpus FILE [--json] [--model PATH]
   tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
                 [--prune R --prune-kind K --sparse-format dense]
@@ -70,6 +77,8 @@ fn main() {
         "info" => info(rest),
         #[cfg(not(target_arch = "wasm32"))]
         "train" => train::run(rest),
+        #[cfg(not(target_arch = "wasm32"))]
+        "finetune" => finetune::run(rest),
         "eval" => eval::run(rest),
         "serve" => serve_cmd(rest),
         "export" => reports::export(rest),

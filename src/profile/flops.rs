@@ -1,4 +1,5 @@
-//! Analytic FLOP counts of the forward pass, per op and per token, for any `Config`.
+//! Analytic FLOP counts of the forward pass, per op and per token, for any model,
+//! pruned and sparse ones included.
 //!
 //! Convention: every scalar +, −, ×, ÷, max, sqrt, exp and tanh is one FLOP, as the
 //! forward actually performs them (a multiply-add is two). So a (n, k) matrix-vector
@@ -7,73 +8,82 @@
 //! tiny model in the tests below.
 
 use super::ops::{Op, OpArray};
-use crate::model::Config;
+use crate::model::Gpt;
 
 /// FLOPs of one token at position `pos`, by op, including the final LayerNorm and the
 /// LM head (as in a decode step).
-pub fn token(cfg: &Config, pos: usize) -> OpArray<u64> {
-    let mut f = body(cfg, pos);
-    add_head(cfg, &mut f);
+pub fn token(m: &Gpt, pos: usize) -> OpArray<u64> {
+    let mut f = body(m, pos);
+    add_head(m, &mut f);
     f
 }
 
 /// Total FLOPs of one decode step at position `pos`.
-pub fn per_token(cfg: &Config, pos: usize) -> u64 {
-    token(cfg, pos).total()
+pub fn per_token(m: &Gpt, pos: usize) -> u64 {
+    token(m, pos).total()
 }
 
 /// FLOPs of a forward over `t` tokens at positions `pos0..pos0 + t`, with logits for the
 /// last `logit_rows` of them.
-pub fn forward(cfg: &Config, pos0: usize, t: usize, logit_rows: usize) -> OpArray<u64> {
+pub fn forward(m: &Gpt, pos0: usize, t: usize, logit_rows: usize) -> OpArray<u64> {
     let mut f = OpArray::default();
     for p in pos0..pos0 + t {
-        f.add(&body(cfg, p));
+        f.add(&body(m, p));
     }
     for _ in 0..logit_rows.min(t) {
-        add_head(cfg, &mut f);
+        add_head(m, &mut f);
     }
     f
 }
 
 /// FLOPs a whole generation performs: a prefill of `prompt` tokens, then one step per
 /// new token; without the KV cache every step re-runs the whole sequence.
-pub fn generation(cfg: &Config, prompt: usize, new_tokens: usize, kv_cache: bool) -> u64 {
+pub fn generation(m: &Gpt, prompt: usize, new_tokens: usize, kv_cache: bool) -> u64 {
     let mut total = 0;
     for s in 0..new_tokens {
         let len = prompt + s; // tokens in the sequence before this step's sample
         total += if kv_cache && s > 0 {
-            forward(cfg, len - 1, 1, 1).total()
+            forward(m, len - 1, 1, 1).total()
         } else {
-            forward(cfg, 0, len, 1).total()
+            forward(m, 0, len, 1).total()
         };
     }
     total
 }
 
-/// A single position's work in the embedding and the blocks (no final LN, no head).
-fn body(cfg: &Config, pos: usize) -> OpArray<u64> {
-    let (d, f) = (cfg.d_model as u64, cfg.d_ff() as u64);
-    let (nh, hd) = (cfg.n_head as u64, cfg.head_dim() as u64);
-    let l = cfg.n_layer as u64;
+/// Multiply-adds a matrix-vector product with `w` performs: every entry when dense,
+/// the stored entries when sparse; pruned matrices are smaller to begin with.
+fn mads(w: &crate::weights::Matrix) -> u64 {
+    w.stored_values() as u64
+}
+
+/// A single position's work in the embedding and the blocks (no final LN, no head),
+/// from the model's actual matrices: pruning and sparse formats change it.
+fn body(m: &Gpt, pos: usize) -> OpArray<u64> {
+    let d = m.cfg.d_model as u64;
+    let hd = m.cfg.head_dim() as u64;
     let keys = pos as u64 + 1;
     let mut o = OpArray::default();
     o[Op::Embedding] = d; // wte[token] + wpe[pos]
-    o[Op::LayerNorm] = l * 2 * layernorm(d);
-    o[Op::Qkv] = l * (2 * 3 * d * d + 3 * d);
-    o[Op::AttnScores] = l * nh * keys * (2 * hd + 1); // q·k, then × 1/sqrt(hd)
-    o[Op::Softmax] = l * nh * (5 * keys + 1); // max, −max, exp, sum, 1/sum, ×
-    o[Op::AttnWeightedV] = l * nh * keys * 2 * hd;
-    o[Op::AttnOut] = l * (2 * d * d + d + d); // projection, bias, residual add
-    o[Op::MlpUp] = l * (2 * f * d + f);
-    o[Op::Gelu] = l * 9 * f;
-    o[Op::MlpDown] = l * (2 * d * f + d + d); // projection, bias, residual add
+    for b in &m.blocks {
+        let nh = b.w_qkv.rows as u64 / (3 * hd); // heads this block kept
+        let f = b.w_up.rows as u64; // MLP neurons this block kept
+        o[Op::LayerNorm] += 2 * layernorm(d);
+        o[Op::Qkv] += 2 * mads(&b.w_qkv) + b.w_qkv.rows as u64;
+        o[Op::AttnScores] += nh * keys * (2 * hd + 1); // q·k, then × 1/sqrt(hd)
+        o[Op::Softmax] += nh * (5 * keys + 1); // max, −max, exp, sum, 1/sum, ×
+        o[Op::AttnWeightedV] += nh * keys * 2 * hd;
+        o[Op::AttnOut] += 2 * mads(&b.w_o) + d + d; // projection, bias, residual add
+        o[Op::MlpUp] += 2 * mads(&b.w_up) + f;
+        o[Op::Gelu] += 9 * f;
+        o[Op::MlpDown] += 2 * mads(&b.w_down) + d + d; // projection, bias, residual add
+    }
     o
 }
 
-fn add_head(cfg: &Config, o: &mut OpArray<u64>) {
-    let (d, v) = (cfg.d_model as u64, cfg.vocab as u64);
-    o[Op::LayerNorm] += layernorm(d);
-    o[Op::LmHead] += 2 * v * d;
+fn add_head(m: &Gpt, o: &mut OpArray<u64>) {
+    o[Op::LayerNorm] += layernorm(m.cfg.d_model as u64);
+    o[Op::LmHead] += 2 * mads(&m.head);
 }
 
 /// mean (d + 1), variance (3d + 1), 1/sqrt(var + eps) (3), normalise and affine (4d).
@@ -84,13 +94,15 @@ fn layernorm(d: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Gpt, KvCache, Logits, Scratch, Tokenizer};
+    use crate::model::{Config, KvCache, Logits, Scratch, Tokenizer};
 
     /// A scalar f64 re-implementation of the forward that counts every arithmetic
     /// operation it performs, charged to the op it is in.
     struct Counter {
         n: OpArray<u64>,
         op: Op,
+        /// A sparse kernel never touches a zero weight.
+        skip_zeros: bool,
     }
 
     impl Counter {
@@ -125,6 +137,9 @@ mod tests {
                 .map(|(i, row)| {
                     let mut s = 0.0;
                     for j in 0..k {
+                        if self.skip_zeros && row[j] == 0.0 {
+                            continue;
+                        }
                         let p = self.mul(row[j] as f64, x[j]);
                         s = self.add(s, p);
                     }
@@ -268,36 +283,57 @@ mod tests {
             n_head: 2,
             d_model: 12,
         };
-        let m = Gpt::random(cfg, Tokenizer::new("abcdefg").unwrap(), 5).unwrap();
-        let mut kv = KvCache::new(&cfg);
-        let mut s = Scratch::new(&cfg);
-        let (mut keys, mut vals) = (vec![vec![]; 2], vec![vec![]; 2]);
-        for (pos, tok) in [3usize, 0, 6, 6, 2, 1, 5, 4].into_iter().enumerate() {
-            let mut c = Counter {
-                n: OpArray::default(),
-                op: Op::Embedding,
-            };
-            let want = reference_step(&m, tok, pos, &mut keys, &mut vals, &mut c);
-            assert_eq!(c.n, token(&cfg, pos), "position {pos}");
-            let got = m
-                .forward(&[tok as u32], &mut kv, &mut s, Logits::Last)
+        let dense = Gpt::random(cfg, Tokenizer::new("abcdefg").unwrap(), 5).unwrap();
+        let prune = |kind, ratio| crate::prune::PruneConfig {
+            kind,
+            ratio,
+            ..Default::default()
+        };
+        // Half the MLP neurons removed: smaller matrices.
+        let (narrow, _) =
+            crate::prune::prune_model(&dense, &prune(crate::prune::PruneKind::Structured, 0.5))
                 .unwrap();
-            for (g, w) in got.iter().zip(&want) {
-                assert!((*g as f64 - w).abs() < 1e-4, "pos {pos}: logit {g} vs {w}");
+        assert_eq!(narrow.blocks[0].w_up.rows, 24);
+        // 70% zeros in CSR: only the stored weights are multiplied.
+        let (mut sparse, _) =
+            crate::prune::prune_model(&dense, &prune(crate::prune::PruneKind::Unstructured, 0.7))
+                .unwrap();
+        crate::prune::sparsify_blocks(&mut sparse).unwrap();
+        for (m, skip_zeros) in [(&dense, false), (&narrow, false), (&sparse, true)] {
+            let mut kv = KvCache::new(&cfg);
+            let mut s = Scratch::new(&cfg);
+            let (mut keys, mut vals) = (vec![vec![]; 2], vec![vec![]; 2]);
+            for (pos, tok) in [3usize, 0, 6, 6, 2, 1, 5, 4].into_iter().enumerate() {
+                let mut c = Counter {
+                    n: OpArray::default(),
+                    op: Op::Embedding,
+                    skip_zeros,
+                };
+                let want = reference_step(m, tok, pos, &mut keys, &mut vals, &mut c);
+                assert_eq!(c.n, token(m, pos), "position {pos}");
+                let got = m
+                    .forward(&[tok as u32], &mut kv, &mut s, Logits::Last)
+                    .unwrap();
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((*g as f64 - w).abs() < 1e-4, "pos {pos}: logit {g} vs {w}");
+                }
             }
         }
+        assert!(per_token(&narrow, 3) < per_token(&dense, 3));
+        assert!(per_token(&sparse, 3) < per_token(&narrow, 3));
+        let m = &dense;
         // Prefill counts equal the sum of single steps, minus heads not computed.
-        let pre = forward(&cfg, 0, 5, 1);
-        let steps: u64 = (0..5).map(|p| per_token(&cfg, p)).sum();
+        let pre = forward(m, 0, 5, 1);
+        let steps: u64 = (0..5).map(|p| per_token(m, p)).sum();
         let head = 2 * 7 * 12 + 8 * 12 + 5;
         assert_eq!(pre.total(), steps - 4 * head);
         assert_eq!(
-            generation(&cfg, 2, 3, true),
-            forward(&cfg, 0, 2, 1).total() + per_token(&cfg, 2) + per_token(&cfg, 3)
+            generation(m, 2, 3, true),
+            forward(m, 0, 2, 1).total() + per_token(m, 2) + per_token(m, 3)
         );
         assert_eq!(
-            generation(&cfg, 2, 2, false),
-            forward(&cfg, 0, 2, 1).total() + forward(&cfg, 0, 3, 1).total()
+            generation(m, 2, 2, false),
+            forward(m, 0, 2, 1).total() + forward(m, 0, 3, 1).total()
         );
     }
 }

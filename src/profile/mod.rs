@@ -104,7 +104,7 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
     let mut fl = OpArray::<u64>::default();
     for st in &kept {
         op_ms.add(&st.ops);
-        fl.add(&flops::token(cfg, st.pos));
+        fl.add(&flops::token(model, st.pos));
     }
     let step_ms: Vec<f64> = kept.iter().map(|st| st.ms).collect();
     let total_ms: f64 = step_ms.iter().sum::<f64>() / n;
@@ -134,7 +134,7 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
         total_ms_per_token: total_ms,
         token_ms: Timing::of(&step_ms, 1),
         flops_per_token,
-        flops_per_token_pos0: flops::per_token(cfg, 0),
+        flops_per_token_pos0: flops::per_token(model, 0),
         gflops: flops_per_token / (total_ms * 1e6),
         ops,
         memory: memory::report(model, Some(&kv), Some(&s)),

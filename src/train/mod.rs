@@ -130,6 +130,8 @@ pub struct Trainer {
     workers: Vec<Worker>,
     x: Vec<u32>, // (batch, ctx)
     y: Vec<u32>, // (batch, ctx)
+    /// Fine-tuning a pruned model: parameter indices held at zero after every step.
+    frozen: Vec<usize>,
 }
 
 impl Trainer {
@@ -192,7 +194,52 @@ impl Trainer {
             workers,
             x: Vec::new(),
             y: Vec::new(),
+            frozen: Vec::new(),
         }
+    }
+
+    /// Fine-tunes `model` (f32 matrices, full width for its config) on `text`, the
+    /// corpus it was trained on. Every weight of the blocks' QKV, projection and MLP
+    /// matrices that is exactly zero stays zero, so pruning's zeros survive and the rest
+    /// learns to make up for them. (A removed neuron or head has zero weights in and
+    /// out, so its biases get no gradient and need no mask.) `opts.cfg` comes from the
+    /// model.
+    pub fn finetune(mut opts: TrainOptions, text: &str, model: &Gpt) -> Result<Trainer> {
+        opts.validate()?;
+        opts.cfg = model.cfg;
+        let corpus = Corpus::new(text, opts.cfg.ctx)?;
+        if corpus.tokenizer.vocab_string() != model.tokenizer.vocab_string() {
+            return Err(input_err(
+                "the corpus's characters differ from the model's vocabulary; fine-tune on the corpus the model was trained on",
+            ));
+        }
+        let layout = Layout::new(opts.cfg);
+        let params = layout.flatten(model)?;
+        let mut frozen = Vec::new();
+        for b in &layout.blocks {
+            for r in [&b.qkv_w, &b.proj_w, &b.up_w, &b.down_w] {
+                frozen.extend(r.clone().filter(|&i| params[i] == 0.0));
+            }
+        }
+        let n = layout.total;
+        let rng = Rng::new(opts.seed ^ 0xF1E7_0000_0000_0001);
+        let mut t = Trainer::assemble(
+            opts,
+            layout,
+            corpus,
+            params,
+            vec![0.0; n],
+            vec![0.0; n],
+            0,
+            rng,
+        );
+        t.frozen = frozen;
+        Ok(t)
+    }
+
+    /// Parameters held at zero (fine-tuning after pruning).
+    pub fn frozen_count(&self) -> usize {
+        self.frozen.len()
     }
 
     /// Continues a run from `checkpoint` bytes; `text` must be the same corpus.
@@ -311,6 +358,11 @@ impl Trainer {
             lr,
             self.step as u64,
         );
+        for &i in &self.frozen {
+            self.params[i] = 0.0;
+            self.m[i] = 0.0;
+            self.v[i] = 0.0;
+        }
         self.tokens_seen += (o.batch * t) as u64;
         Ok(StepInfo {
             step: self.step,

@@ -215,7 +215,7 @@ fn check_flags_match(a: &Args, o: &TrainOptions) -> Result<(), String> {
 }
 
 /// Writes via a temporary file and a rename, so an interrupted write leaves the old file.
-fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), String> {
     let tmp = format!("{path}.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {tmp}: {e}"))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {tmp} to {path}: {e}"))
@@ -228,7 +228,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn hms(secs: f64) -> String {
+pub fn hms(secs: f64) -> String {
     if !secs.is_finite() {
         return "?".into();
     }

@@ -1,0 +1,188 @@
+//! `tinyopt finetune`: prunes the model, then trains it briefly with the pruned weights
+//! held at zero, and reports how much of the lost quality came back.
+
+use crate::args::Args;
+use crate::corpus;
+use crate::recipe;
+use crate::train::{hms, write_atomic};
+use std::io::{IsTerminal, Write};
+use tinyopt::clock;
+use tinyopt::eval;
+use tinyopt::model::{io, Gpt};
+use tinyopt::prune::{prune_model, prune_model_in_place, PruneKind, SparseFormat};
+use tinyopt::quality;
+use tinyopt::train::{TrainOptions, Trainer};
+
+const VALUED: &[&str] = &[
+    "model",
+    "corpus",
+    "out",
+    "prune",
+    "prune-kind",
+    "prune-scope",
+    "steps",
+    "batch",
+    "lr",
+    "warmup",
+    "seed",
+    "eval-every",
+];
+
+/// One row of the before/after table.
+#[derive(serde::Serialize)]
+struct Row {
+    stage: String,
+    val_loss: f64,
+    perplexity: f64,
+    kld: f64,
+    top1_agreement: f64,
+}
+
+pub fn run(raw: &[String]) -> Result<(), String> {
+    let a = Args::parse("finetune", raw, VALUED, &["json"])?;
+    let corpus_path = a
+        .str("corpus")
+        .ok_or("finetune: --corpus FILE is required (the corpus the model was trained on)")?;
+    let mut pc = recipe::prune_config(&a)?;
+    if pc.kind == PruneKind::None || pc.ratio <= 0.0 {
+        return Err("finetune: give --prune R (0 < R <= 0.95) to have something to recover".into());
+    }
+    pc.format = SparseFormat::Dense;
+    let base = crate::load::model(a.str("model"))?;
+    let text = corpus::read(corpus_path)?;
+    let steps: usize = a.get("steps", 200)?;
+    let opts = TrainOptions {
+        steps,
+        batch: a.get("batch", 16)?,
+        lr: a.get("lr", 5e-4)?,
+        warmup: a.get("warmup", (steps / 20).max(1))?,
+        seed: a.get("seed", 1337)?,
+        ..TrainOptions::default()
+    };
+    let eval_every: usize = a.get("eval-every", 50)?;
+
+    let (zeroed, stats) = prune_model_in_place(&base, &pc).map_err(|e| e.to_string())?;
+    eprintln!(
+        "pruned {} ({:.1}% of block weights); measuring quality on the held-out 10%...",
+        pc.kind.name(),
+        100.0 * stats.sparsity
+    );
+    let seqs = quality::fixed_eval_set(&base).map_err(|e| e.to_string())?;
+    let row = |stage: &str, m: &Gpt| -> Result<Row, String> {
+        let ev = eval::evaluate_corpus(m, &text).map_err(|e| e.to_string())?;
+        let ag = quality::compare(&base, m, &seqs).map_err(|e| e.to_string())?;
+        Ok(Row {
+            stage: stage.to_string(),
+            val_loss: ev.val_loss,
+            perplexity: ev.perplexity,
+            kld: ag.kld,
+            top1_agreement: ag.top1_agreement,
+        })
+    };
+    // Structured: measure the physically smaller model the zeroed one stands for.
+    let final_form = |m: &Gpt| -> Result<Gpt, String> {
+        match pc.kind {
+            PruneKind::Structured => prune_model(m, &pc).map(|r| r.0).map_err(|e| e.to_string()),
+            _ => Ok(m.clone()),
+        }
+    };
+    let mut rows = vec![
+        row("unpruned", &base)?,
+        row("pruned", &final_form(&zeroed)?)?,
+    ];
+
+    let mut tr = Trainer::finetune(opts, &text, &zeroed).map_err(|e| e.to_string())?;
+    eprintln!(
+        "fine-tuning {} steps x {} sequences of {} (lr {}, warmup {}), {} weights held at zero",
+        opts.steps,
+        opts.batch,
+        base.cfg.ctx,
+        opts.lr,
+        opts.warmup,
+        tr.frozen_count()
+    );
+    let tty = std::io::stderr().is_terminal();
+    let t0 = clock::now_ms();
+    let mut last_print = t0;
+    while tr.step_count() < opts.steps {
+        let info = tr.step().map_err(|e| e.to_string())?;
+        let now = clock::now_ms();
+        let secs = (now - t0) / 1e3;
+        let eta = (opts.steps - info.step) as f64 * secs / info.step as f64;
+        let line = format!(
+            "step {:>4}/{} | loss {:.4} | lr {:.2e} | ETA {}",
+            info.step,
+            opts.steps,
+            info.loss,
+            info.lr,
+            hms(eta)
+        );
+        if tty {
+            eprint!("\r\x1b[K{line}");
+        } else if now - last_print > 10_000.0 || info.step == 1 || info.step == opts.steps {
+            eprintln!("{line}");
+            last_print = now;
+        }
+        if eval_every > 0 && info.step % eval_every == 0 {
+            let v = tr.val_loss();
+            if tty {
+                eprint!("\r\x1b[K");
+            }
+            eprintln!("step {:>4}: val loss {v:.4}", info.step);
+        }
+        let _ = std::io::stderr().flush();
+    }
+    if tty {
+        eprintln!();
+    }
+    let tuned = tr.model().map_err(|e| e.to_string())?;
+    rows.push(row(
+        &format!("pruned + fine-tuned {} steps", opts.steps),
+        &final_form(&tuned)?,
+    )?);
+
+    if let Some(out) = a.str("out") {
+        // Full shapes with zeros: loads anywhere; `--prune` with the same settings
+        // removes exactly these weights again.
+        let mut m = tuned.clone();
+        m.meta
+            .insert("finetune_steps".into(), opts.steps.to_string());
+        m.meta.insert(
+            "finetune_val_loss".into(),
+            format!("{:.4}", rows[2].val_loss),
+        );
+        write_atomic(out, &io::save(&m).map_err(|e| e.to_string())?)?;
+        eprintln!(
+            "wrote {out} (full shapes, pruned weights zero; load it with --prune {} --prune-kind {})",
+            pc.ratio,
+            pc.kind.name()
+        );
+    }
+
+    if a.flag("json") {
+        for r in &rows {
+            println!("{}", serde_json::to_string(r).expect("row serialises"));
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<32} {:>9} {:>11} {:>10} {:>8}",
+        "", "val loss", "perplexity", "KL", "top-1"
+    );
+    for r in &rows {
+        println!(
+            "{:<32} {:>9.4} {:>11.3} {:>10.4} {:>7.1}%",
+            r.stage,
+            r.val_loss,
+            r.perplexity,
+            r.kld,
+            100.0 * r.top1_agreement
+        );
+    }
+    println!(
+        "(val loss on the held-out 10% of {corpus_path}; KL and top-1 against the unpruned model on the fixed evaluation set; {:.1}% of block weights pruned, {})",
+        100.0 * stats.sparsity,
+        pc.kind.name()
+    );
+    Ok(())
+}
