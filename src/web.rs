@@ -159,7 +159,7 @@ impl Playground {
     pub fn info(&self) -> Result<JsValue, JsError> {
         to_js(&ModelInfo {
             config: &self.model.cfg,
-            n_params: self.model.cfg.n_params(),
+            n_params: self.model.n_params(),
             weight_bytes: self.model.weight_bytes(),
             vocab: self.model.tokenizer.vocab_string(),
             kernel: self.model.kernel.name(),

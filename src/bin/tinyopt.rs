@@ -211,7 +211,7 @@ fn info(raw: &[String]) -> Result<(), String> {
         "config: {}",
         serde_json::to_string(&m.cfg).expect("config serialises")
     );
-    println!("parameters: {}", m.cfg.n_params());
+    println!("parameters: {}", m.n_params());
     println!("weight bytes: {}", m.weight_bytes());
     println!("vocabulary: {:?}", m.tokenizer.vocab_string());
     for (k, v) in &m.meta {

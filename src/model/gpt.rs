@@ -229,18 +229,19 @@ impl Gpt {
     /// the safetensors names and the trainer's.
     pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let c = &self.cfg;
-        let (d, f) = (c.d_model, c.d_ff());
+        let d = c.d_model;
         let mut out = vec![
             ("wte".to_string(), vec![c.vocab, d], self.wte.to_f32()),
             ("wpe".to_string(), vec![c.ctx, d], self.wpe.to_f32()),
         ];
         for (i, b) in self.blocks.iter().enumerate() {
             let p = |s: &str| format!("h.{i}.{s}");
+            let (dq, f) = (b.w_o.cols, b.w_up.rows); // fewer when structurally pruned
             out.push((p("ln1.g"), vec![d], b.ln1_g.clone()));
             out.push((p("ln1.b"), vec![d], b.ln1_b.clone()));
-            out.push((p("attn.qkv.w"), vec![3 * d, d], b.w_qkv.to_f32()));
-            out.push((p("attn.qkv.b"), vec![3 * d], b.b_qkv.clone()));
-            out.push((p("attn.proj.w"), vec![d, d], b.w_o.to_f32()));
+            out.push((p("attn.qkv.w"), vec![3 * dq, d], b.w_qkv.to_f32()));
+            out.push((p("attn.qkv.b"), vec![3 * dq], b.b_qkv.clone()));
+            out.push((p("attn.proj.w"), vec![d, dq], b.w_o.to_f32()));
             out.push((p("attn.proj.b"), vec![d], b.b_o.clone()));
             out.push((p("ln2.g"), vec![d], b.ln2_g.clone()));
             out.push((p("ln2.b"), vec![d], b.ln2_b.clone()));
@@ -255,7 +256,30 @@ impl Gpt {
         out
     }
 
+    /// Parameters the model holds: the config's count, less whatever structured
+    /// pruning removed (sparse formats still count every logical entry).
+    pub fn n_params(&self) -> usize {
+        let mat = |m: &Matrix| m.rows * m.cols;
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| {
+                b.ln1_g.len() * 4
+                    + mat(&b.w_qkv)
+                    + b.b_qkv.len()
+                    + mat(&b.w_o)
+                    + b.b_o.len()
+                    + mat(&b.w_up)
+                    + b.b_up.len()
+                    + mat(&b.w_down)
+                    + b.b_down.len()
+            })
+            .sum();
+        mat(&self.wte) + mat(&self.wpe) + blocks + 2 * self.lnf_g.len() + mat(&self.head)
+    }
+
     /// Builds a model from named tensors (see `named_tensors`), checking every shape.
+    /// A block may hold fewer heads or MLP neurons than the config (structured pruning).
     pub fn from_named(
         cfg: Config,
         tokenizer: Tokenizer,
@@ -270,6 +294,27 @@ impl Gpt {
             )));
         }
         let (d, f, v) = (cfg.d_model, cfg.d_ff(), cfg.vocab);
+        let hd = cfg.head_dim();
+        // Structured pruning leaves a block fewer heads (dq = kept heads x hd) or MLP
+        // neurons; read both off the tensors, within the config's limits.
+        let rows = |name: &str, unit: usize, max: usize| -> Result<usize> {
+            let Some((sh, _)) = tensors.get(name) else {
+                return Ok(max); // reported as missing below
+            };
+            let r = sh.first().copied().unwrap_or(0);
+            if r == 0 || r > max || r % unit != 0 {
+                return Err(format_err(format!(
+                    "tensor {name:?} has shape {sh:?}; its rows must be a multiple of {unit}, at most {max}"
+                )));
+            }
+            Ok(r)
+        };
+        let widths = (0..cfg.n_layer)
+            .map(|i| {
+                let dq = rows(&format!("h.{i}.attn.qkv.w"), 3 * hd, 3 * d)? / 3;
+                Ok((dq, rows(&format!("h.{i}.mlp.up.w"), 1, f)?))
+            })
+            .collect::<Result<Vec<(usize, usize)>>>()?;
         let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>> {
             let (s, data) = tensors
                 .remove(name)
@@ -291,12 +336,13 @@ impl Gpt {
         let mut blocks = Vec::new();
         for i in 0..cfg.n_layer {
             let n = |s: &str| format!("h.{i}.{s}");
+            let (dq, f) = widths[i];
             blocks.push(Block {
                 ln1_g: take(&n("ln1.g"), &[d])?,
                 ln1_b: take(&n("ln1.b"), &[d])?,
-                w_qkv: Matrix::dense(3 * d, d, take(&n("attn.qkv.w"), &[3 * d, d])?),
-                b_qkv: take(&n("attn.qkv.b"), &[3 * d])?,
-                w_o: Matrix::dense(d, d, take(&n("attn.proj.w"), &[d, d])?),
+                w_qkv: Matrix::dense(3 * dq, d, take(&n("attn.qkv.w"), &[3 * dq, d])?),
+                b_qkv: take(&n("attn.qkv.b"), &[3 * dq])?,
+                w_o: Matrix::dense(d, dq, take(&n("attn.proj.w"), &[d, dq])?),
                 b_o: take(&n("attn.proj.b"), &[d])?,
                 ln2_g: take(&n("ln2.g"), &[d])?,
                 ln2_b: take(&n("ln2.b"), &[d])?,

@@ -460,6 +460,31 @@ mod tests {
         assert!(e.contains("NaN"), "{e}");
     }
 
+    /// A structurally pruned model (fewer heads and MLP neurons) saves smaller and
+    /// loads back identical; widths beyond the config are refused.
+    #[test]
+    fn pruned_widths_round_trip() {
+        use crate::prune::{prune_model, PruneConfig, PruneKind};
+        let m = small();
+        let cfg = PruneConfig {
+            kind: PruneKind::Structured,
+            ratio: 0.5,
+            heads: 0.5,
+            ..PruneConfig::default()
+        };
+        let (p, _) = prune_model(&m, &cfg).unwrap();
+        let bytes = save(&p).unwrap();
+        assert!(bytes.len() < save(&m).unwrap().len());
+        let back = load(&bytes).unwrap();
+        assert_eq!(back.named_tensors(), p.named_tensors());
+        assert_eq!(back.n_params(), p.n_params());
+        assert!(p.n_params() < m.cfg.n_params());
+        // The wide model's tensors under a narrower claimed config are refused.
+        let mut narrow = m.cfg;
+        narrow.d_model /= 2;
+        assert!(load(&save_raw(&m, &narrow)).is_err());
+    }
+
     #[test]
     fn wrong_shapes_and_configs_are_rejected() {
         let m = small();

@@ -142,9 +142,9 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     )?);
 
     if let Some(out) = a.str("out") {
-        // Full shapes with zeros: loads anywhere; `--prune` with the same settings
-        // removes exactly these weights again.
-        let mut m = tuned.clone();
+        // Structured: the smaller model itself; unstructured: dense with its zeros
+        // (`--sparse-format csr` at load time stores only the nonzeros).
+        let mut m = final_form(&tuned)?;
         m.meta
             .insert("finetune_steps".into(), opts.steps.to_string());
         m.meta.insert(
@@ -152,11 +152,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             format!("{:.4}", rows[2].val_loss),
         );
         write_atomic(out, &io::save(&m).map_err(|e| e.to_string())?)?;
-        eprintln!(
-            "wrote {out} (full shapes, pruned weights zero; load it with --prune {} --prune-kind {})",
-            pc.ratio,
-            pc.kind.name()
-        );
+        eprintln!("wrote {out} ({} weight bytes)", m.weight_bytes());
     }
 
     if a.flag("json") {
