@@ -334,9 +334,8 @@ impl Gpt {
         let wte = Matrix::dense(v, d, take("wte", &[v, d])?);
         let wpe = Matrix::dense(cfg.ctx, d, take("wpe", &[cfg.ctx, d])?);
         let mut blocks = Vec::new();
-        for i in 0..cfg.n_layer {
+        for (i, &(dq, f)) in widths.iter().enumerate() {
             let n = |s: &str| format!("h.{i}.{s}");
-            let (dq, f) = widths[i];
             blocks.push(Block {
                 ln1_g: take(&n("ln1.g"), &[d])?,
                 ln1_b: take(&n("ln1.b"), &[d])?,
