@@ -153,7 +153,7 @@ export function createPrunePanel(ctx) {
     canvas.dataset.points = shapes.map((s) => s.points.length).join(',');
     $('p-sweep-cap').textContent =
       'Matvec speedup of each sparse format over the dense SIMD kernel (×) against sparsity (%), measured here, ' +
-      'the three kernels alternating on the same matrix; colour = shape, solid = CSR, dashed = SELL; above the dashed 1× line ' +
+      'the three kernels alternating on the same matrix; colour = shape, solid = CSR, dashed = SELL; above the grey 1× line ' +
       `the format wins; circles mark the crossovers. ${words.join('; ')}.`;
   }
 
