@@ -4,6 +4,8 @@
 //! Works on the transformer blocks' matrices; embeddings and the LM head are kept.
 
 use crate::error::{input_err, Result};
+use crate::kernels::sell::Sell;
+use crate::kernels::sparse::Csr;
 use crate::model::gpt::Block;
 use crate::model::Gpt;
 use crate::weights::{Matrix, Storage};
@@ -61,17 +63,31 @@ pub enum SparseFormat {
     Dense,
     /// Compressed sparse rows: only nonzeros and their column indices.
     Csr,
+    /// Column-blocked sliced ELLPACK: 16-row slices, 32-column blocks, padded slots
+    /// (fast with AVX-512's register permute; f32 values only).
+    Sell,
 }
 
 impl SparseFormat {
-    pub fn parse(s: &str) -> Result<SparseFormat> {
-        match s {
-            "dense" => Ok(SparseFormat::Dense),
-            "csr" => Ok(SparseFormat::Csr),
-            _ => Err(input_err(format!(
-                "unknown sparse format {s:?}; choose dense or csr"
-            ))),
+    pub const ALL: [SparseFormat; 3] = [SparseFormat::Dense, SparseFormat::Csr, SparseFormat::Sell];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SparseFormat::Dense => "dense",
+            SparseFormat::Csr => "csr",
+            SparseFormat::Sell => "sell",
         }
+    }
+
+    pub fn parse(s: &str) -> Result<SparseFormat> {
+        SparseFormat::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                input_err(format!(
+                    "unknown sparse format {s:?}; choose dense, csr or sell"
+                ))
+            })
     }
 }
 
@@ -395,58 +411,29 @@ pub fn prune_model_in_place(base: &Gpt, cfg: &PruneConfig) -> Result<(Gpt, Prune
     Ok((m, stats))
 }
 
-/// Converts a matrix with zeros into CSR (f32 or int8 values); other formats unchanged.
-pub fn to_csr(m: &Matrix) -> Result<Matrix> {
-    if m.cols > u16::MAX as usize + 1 {
-        return Err(input_err(format!(
-            "CSR column indices are u16; {} columns is too many",
-            m.cols
-        )));
-    }
-    let mut row_ptr = Vec::with_capacity(m.rows + 1);
-    row_ptr.push(0u32);
-    let mut idx = Vec::new();
-    let data = match &m.data {
-        Storage::F32(w) => {
-            let mut vals = Vec::new();
-            for row in w.chunks_exact(m.cols) {
-                for (c, &v) in row.iter().enumerate() {
-                    if v != 0.0 {
-                        idx.push(c as u16);
-                        vals.push(v);
-                    }
-                }
-                row_ptr.push(idx.len() as u32);
-            }
-            Storage::CsrF32 { row_ptr, idx, vals }
+/// Converts a matrix with zeros into `format` (CSR: f32 or int8 values; SELL: f32);
+/// `Dense` leaves it as it is.
+pub fn to_sparse(m: &Matrix, format: SparseFormat) -> Result<Matrix> {
+    let data = match (format, &m.data) {
+        (SparseFormat::Dense, d) => d.clone(),
+        (SparseFormat::Csr, Storage::F32(w)) => {
+            Storage::CsrF32(Csr::from_dense(m.rows, m.cols, w)?)
         }
-        Storage::Int8 { codes, scales, .. } => {
-            let mut cs = Vec::new();
-            for row in codes.chunks_exact(m.cols) {
-                for (c, &v) in row.iter().enumerate() {
-                    if v != 0 {
-                        idx.push(c as u16);
-                        cs.push(v);
-                    }
-                }
-                row_ptr.push(idx.len() as u32);
-            }
-            Storage::CsrInt8 {
-                row_ptr,
-                idx,
-                codes: cs,
-                scales: scales.clone(),
-            }
+        (SparseFormat::Csr, Storage::Int8 { codes, scales, .. }) => Storage::CsrInt8 {
+            codes: Csr::from_dense(m.rows, m.cols, codes)?,
+            scales: scales.clone(),
+        },
+        (SparseFormat::Sell, Storage::F32(w)) => {
+            Storage::SellF32(Sell::from_dense(m.rows, m.cols, w))
         }
-        other => {
-            let name = Matrix {
-                rows: 0,
-                cols: 0,
-                data: other.clone(),
-            }
-            .format_name();
+        (f, _) => {
+            let (name, with, hint) = match f {
+                SparseFormat::Sell => ("SELL", "f32 weights", " (CSR holds int8 values)"),
+                _ => ("CSR", "f32 and int8 weights", ""),
+            };
             return Err(input_err(format!(
-                "the sparse format composes with f32 and int8 weights, not {name}"
+                "{name}: the sparse format composes with {with}, not {}{hint}",
+                m.format_name()
             )));
         }
     };
@@ -457,11 +444,11 @@ pub fn to_csr(m: &Matrix) -> Result<Matrix> {
     })
 }
 
-/// Stores every block matrix of `m` in CSR.
-pub fn sparsify_blocks(m: &mut Gpt) -> Result<()> {
+/// Stores every block matrix of `m` in `format`.
+pub fn sparsify_blocks(m: &mut Gpt, format: SparseFormat) -> Result<()> {
     for b in m.blocks.iter_mut() {
         for mat in block_mats(b) {
-            *mat = to_csr(mat)?;
+            *mat = to_sparse(mat, format)?;
         }
     }
     Ok(())
@@ -547,16 +534,52 @@ mod tests {
             ..PruneConfig::default()
         };
         let (dense, _) = prune_model(&base, &cfg).unwrap();
-        let mut sparse = dense.clone();
-        sparsify_blocks(&mut sparse).unwrap();
-        assert!(sparse.weight_bytes() < dense.weight_bytes());
-        let x: Vec<f32> = (0..32).map(|i| (i as f32).sin()).collect();
-        let (mut a, mut b) = (vec![0.0; 128], vec![0.0; 128]);
-        dense.blocks[0].w_up.matvec(Kernel::Simd, &x, None, &mut a);
-        sparse.blocks[0].w_up.matvec(Kernel::Simd, &x, None, &mut b);
-        for (p, q) in a.iter().zip(&b) {
-            assert!((p - q).abs() < 1e-5);
+        for format in [SparseFormat::Csr, SparseFormat::Sell] {
+            let mut sparse = dense.clone();
+            sparsify_blocks(&mut sparse, format).unwrap();
+            assert!(sparse.weight_bytes() < dense.weight_bytes(), "{format:?}");
+            assert_eq!(
+                sparse.blocks[0].w_up.to_f32(),
+                dense.blocks[0].w_up.to_f32()
+            );
+            let x: Vec<f32> = (0..32).map(|i| (i as f32).sin()).collect();
+            let (mut a, mut b) = (vec![0.0; 128], vec![0.0; 128]);
+            dense.blocks[0].w_up.matvec(Kernel::Simd, &x, None, &mut a);
+            sparse.blocks[0].w_up.matvec(Kernel::Simd, &x, None, &mut b);
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() < 1e-5, "{format:?}");
+            }
         }
+    }
+
+    #[test]
+    fn sparse_formats_refuse_what_they_cannot_hold() {
+        let (m, _) = prune_model(&small(), &PruneConfig::default()).unwrap();
+        let q = crate::quant::quantize_model(
+            &m,
+            &crate::quant::QuantConfig {
+                precision: crate::quant::Precision::Int8,
+                ..Default::default()
+            },
+            None,
+            None,
+        )
+        .unwrap();
+        let mut csr = q.clone();
+        sparsify_blocks(&mut csr, SparseFormat::Csr).unwrap();
+        assert_eq!(csr.blocks[0].w_up.format_name(), "csr-int8");
+        let e = sparsify_blocks(&mut q.clone(), SparseFormat::Sell)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SELL: the sparse format composes with f32 weights, not int8"),
+            "{e}"
+        );
+        assert_eq!(SparseFormat::parse("sell").unwrap(), SparseFormat::Sell);
+        assert!(SparseFormat::parse("ell")
+            .unwrap_err()
+            .to_string()
+            .contains("dense, csr or sell"));
     }
 
     #[test]

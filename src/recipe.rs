@@ -24,8 +24,8 @@ pub struct Recipe {
 pub fn build(base: &Gpt, r: &Recipe, calib: Option<&ActObserver>) -> Result<(Gpt, PruneStats)> {
     let (pruned, stats) = prune_model(base, &r.prune)?;
     let mut m = quantize_model(&pruned, &r.quant, calib, None)?;
-    if r.prune.kind == PruneKind::Unstructured && r.prune.format == SparseFormat::Csr {
-        sparsify_blocks(&mut m)?;
+    if r.prune.kind == PruneKind::Unstructured && r.prune.format != SparseFormat::Dense {
+        sparsify_blocks(&mut m, r.prune.format)?;
     }
     m.kernel = r.kernel;
     Ok((m, stats))

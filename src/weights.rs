@@ -2,7 +2,9 @@
 //! scales and any other side data) and how to multiply a vector. Quantized formats are
 //! packed for real: `i8` codes, int4 nibbles two to a byte, f16 scales.
 
-use crate::kernels::{self, int4, int8, sparse, Kernel};
+use crate::kernels::sell::Sell;
+use crate::kernels::sparse::{self, Csr};
+use crate::kernels::{self, int4, int8, Kernel};
 use half::f16;
 use std::cell::RefCell;
 
@@ -39,20 +41,15 @@ pub enum Storage {
         group: usize,
         act_scale: Option<f32>,
     },
-    /// Compressed sparse rows of f32: the nonzeros of each row with their columns.
-    /// row_ptr (rows+1), idx (nnz), vals (nnz).
-    CsrF32 {
-        row_ptr: Vec<u32>,
-        idx: Vec<u16>,
-        vals: Vec<f32>,
-    },
+    /// Compressed sparse rows of f32: the nonzeros of each row with their columns
+    /// (see `kernels::sparse`).
+    CsrF32(Csr<f32>),
     /// Compressed sparse rows of int8 codes with one f16 scale per row (f32 activations).
-    CsrInt8 {
-        row_ptr: Vec<u32>,
-        idx: Vec<u16>,
-        codes: Vec<i8>,
-        scales: Vec<f16>,
-    },
+    /// scales (rows).
+    CsrInt8 { codes: Csr<i8>, scales: Vec<f16> },
+    /// Column-blocked sliced ELLPACK of f32: 16-row slices × 32-column blocks, padded
+    /// (see `kernels::sell`).
+    SellF32(Sell),
 }
 
 pub use crate::kernels::f16_to_f32;
@@ -99,15 +96,9 @@ impl Matrix {
                 act_scale,
                 ..
             } => packed.len() + scales.len() * 2 + if act_scale.is_some() { 4 } else { 0 },
-            Storage::CsrF32 { row_ptr, idx, vals } => {
-                row_ptr.len() * 4 + idx.len() * 2 + vals.len() * 4
-            }
-            Storage::CsrInt8 {
-                row_ptr,
-                idx,
-                codes,
-                scales,
-            } => row_ptr.len() * 4 + idx.len() * 2 + codes.len() + scales.len() * 2,
+            Storage::CsrF32(m) => m.bytes(),
+            Storage::CsrInt8 { codes, scales } => codes.bytes() + scales.len() * 2,
+            Storage::SellF32(m) => m.bytes(),
         }
     }
 
@@ -120,6 +111,7 @@ impl Matrix {
             Storage::Int4 { .. } => "int4",
             Storage::CsrF32 { .. } => "csr-f32",
             Storage::CsrInt8 { .. } => "csr-int8",
+            Storage::SellF32(_) => "sell-f32",
         }
     }
 
@@ -164,32 +156,32 @@ impl Matrix {
                     }
                 }
             }
-            Storage::CsrF32 { row_ptr, idx, vals } => {
+            Storage::CsrF32(m) => {
                 out.fill(0.0);
-                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
-                    out[idx[j] as usize] = vals[j];
+                let (ix, vs) = m.row(r);
+                for (&c, &v) in ix.iter().zip(vs) {
+                    out[c as usize] = v;
                 }
             }
-            Storage::CsrInt8 {
-                row_ptr,
-                idx,
-                codes,
-                scales,
-            } => {
+            Storage::CsrInt8 { codes, scales } => {
                 out.fill(0.0);
                 let s = scales[r].to_f32();
-                for j in row_ptr[r] as usize..row_ptr[r + 1] as usize {
-                    out[idx[j] as usize] = codes[j] as f32 * s;
+                let (ix, cs) = codes.row(r);
+                for (&c, &q) in ix.iter().zip(cs) {
+                    out[c as usize] = q as f32 * s;
                 }
             }
+            Storage::SellF32(m) => m.row_into(r, out),
         }
     }
 
-    /// Stored nonzeros (for sparse formats) or all entries (dense formats).
+    /// Stored values: nonzeros (CSR), slot lanes with their padding (SELL), or all
+    /// entries (dense formats).
     pub fn stored_values(&self) -> usize {
         match &self.data {
-            Storage::CsrF32 { vals, .. } => vals.len(),
-            Storage::CsrInt8 { codes, .. } => codes.len(),
+            Storage::CsrF32(m) => m.nnz(),
+            Storage::CsrInt8 { codes, .. } => codes.nnz(),
+            Storage::SellF32(m) => m.slots() * kernels::sell::SLICE,
             _ => self.rows * self.cols,
         }
     }
@@ -241,15 +233,9 @@ impl Matrix {
                 let xs = int8::quantize_act(x, *act_scale, &mut xq);
                 int4::matvec_w4a8(packed, scales, *group, &xq, xs, bias, y)
             }),
-            Storage::CsrF32 { row_ptr, idx, vals } => {
-                sparse::csr_matvec(row_ptr, idx, vals, x, bias, y)
-            }
-            Storage::CsrInt8 {
-                row_ptr,
-                idx,
-                codes,
-                scales,
-            } => sparse::csr_matvec_i8(row_ptr, idx, codes, scales, x, bias, y),
+            Storage::CsrF32(m) => sparse::csr_matvec(m, x, bias, y),
+            Storage::CsrInt8 { codes, scales } => sparse::csr_matvec_i8(codes, scales, x, bias, y),
+            Storage::SellF32(m) => m.matvec(x, bias, y),
         }
     }
 

@@ -6,6 +6,8 @@
 
 #[path = "common/fingerprint.rs"]
 mod fingerprint;
+#[path = "common/sparse_canon.rs"]
+mod sparse_canon;
 
 use tinyopt::kernels::{self, Kernel};
 use tinyopt::model::Gpt;
@@ -82,6 +84,13 @@ fn simd_is_bitwise_canonical_in_wasm() {
             assert_eq!(y[r * n + i].to_bits(), s.to_bits());
         }
     }
+}
+
+/// CSR (f32 and int8) and SELL in wasm follow the same spelled-out orders as natively
+/// (`tests/sparse_kernels.rs`): same bits on every shape.
+#[wasm_bindgen_test]
+fn sparse_kernels_are_bitwise_canonical_in_wasm() {
+    sparse_canon::check_all().unwrap();
 }
 
 #[wasm_bindgen_test]

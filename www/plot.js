@@ -56,8 +56,20 @@ function legend(ctx, p, items, x0, y) {
   ctx.textBaseline = 'middle';
   let x = x0;
   for (const it of items) {
-    ctx.fillStyle = it.colour;
-    ctx.fillRect(x, y - 5, 14, 10);
+    if (it.dash) {
+      // A dashed series: its line sample, not a swatch.
+      ctx.strokeStyle = it.colour;
+      ctx.lineWidth = 2;
+      ctx.setLineDash(it.dash);
+      ctx.beginPath();
+      ctx.moveTo(x, y + 0.5);
+      ctx.lineTo(x + 14, y + 0.5);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    } else {
+      ctx.fillStyle = it.colour;
+      ctx.fillRect(x, y - 5, 14, 10);
+    }
     ctx.fillStyle = p.fg;
     ctx.fillText(it.label, x + 19, y);
     x += 19 + ctx.measureText(it.label).width + 18;
@@ -65,8 +77,9 @@ function legend(ctx, p, items, x0, y) {
 }
 
 /**
- * Line chart. `series: [{label, colour, points: [{x, y}]}]`; `opts: {xLabel, yLabel,
- * xMax, yMin, yMax, hline: {y, label}, marks: [{x, y, colour}]}`.
+ * Line chart. `series: [{label, colour, dash?, points: [{x, y}]}]`; `opts: {xLabel,
+ * yLabel, xMax, yMin, yMax, hline: {y, label}, marks: [{x, y, colour}], legend?}`
+ * (`legend: [{label, colour, dash?}]` replaces the one built from the series).
  */
 export function drawLines(canvas, series, opts) {
   remember(canvas, () => drawLines(canvas, series, opts));
@@ -128,9 +141,11 @@ export function drawLines(canvas, series, opts) {
     ctx.strokeStyle = s.colour;
     ctx.fillStyle = s.colour;
     ctx.lineWidth = 2;
+    ctx.setLineDash(s.dash || []);
     ctx.beginPath();
     s.points.forEach((q, i) => (i ? ctx.lineTo(X(q.x), Y(q.y)) : ctx.moveTo(X(q.x), Y(q.y))));
     ctx.stroke();
+    ctx.setLineDash([]);
     for (const q of s.points) {
       ctx.beginPath();
       ctx.arc(X(q.x), Y(q.y), 2.5, 0, 2 * Math.PI);
@@ -144,7 +159,7 @@ export function drawLines(canvas, series, opts) {
     ctx.arc(X(m.x), Y(m.y), 6, 0, 2 * Math.PI);
     ctx.stroke();
   }
-  legend(ctx, p, series, pad.l, 12);
+  legend(ctx, p, opts.legend || series, pad.l, 12);
 }
 
 /**

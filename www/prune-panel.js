@@ -1,5 +1,6 @@
 // The Prune panel: achieved sparsity, size and quality of the running model, the
-// quality-vs-sparsity curve of both kinds, and where CSR starts to beat dense.
+// quality-vs-sparsity curve of both kinds, and where each sparse format (CSR, SELL)
+// starts to beat dense.
 
 import { fmt, fmtSmall } from './metrics.js';
 import { bindTask } from './tasks.js';
@@ -11,17 +12,25 @@ const $ = (id) => document.getElementById(id);
 const CURVE_RATIOS = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 const SWEEP_SPARSITIES = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99];
 
-/** First sparsity where the speedup reaches 1 (linear between points), or NaN. */
-export function crossover(points) {
-  for (let i = 0; i < points.length; i++) {
-    const q = points[i];
-    if (q.speedup >= 1) {
-      if (i === 0) return q.sparsity;
-      const p = points[i - 1];
-      return p.sparsity + ((1 - p.speedup) / (q.speedup - p.speedup)) * (q.sparsity - p.sparsity);
-    }
-  }
-  return NaN;
+/** The sparse formats of the sweep, as the wasm rows name them, with their line style. */
+const SWEEP_FORMATS = [
+  { key: 'csr', label: 'CSR', dash: null },
+  { key: 'sell', label: 'SELL', dash: [6, 4] },
+];
+
+/**
+ * First sparsity from which `format`'s speedup stays at or above 1 (linear between
+ * points), or NaN. Points: sweep rows `{sparsity, [format]: {speedup}}`.
+ */
+export function crossover(points, format = 'csr') {
+  const sp = (q) => q[format].speedup;
+  let i = points.length;
+  while (i > 0 && sp(points[i - 1]) >= 1) i--;
+  if (i === points.length) return NaN;
+  const q = points[i];
+  if (i === 0) return q.sparsity;
+  const p = points[i - 1];
+  return p.sparsity + ((1 - sp(p)) / (sp(q) - sp(p))) * (q.sparsity - p.sparsity);
 }
 
 export function createPrunePanel(ctx) {
@@ -105,34 +114,47 @@ export function createPrunePanel(ctx) {
 
   function drawSweep(shapes) {
     const canvas = $('p-sweep-chart');
-    const series = shapes.map((s, i) => ({
-      label: s.label,
-      colour: COLOURS[i],
-      points: s.points.map((q) => ({ x: 100 * q.sparsity, y: q.speedup })),
-    }));
+    const series = [];
     const marks = [];
     const words = [];
     shapes.forEach((s, i) => {
-      const x = crossover(s.points);
-      if (Number.isFinite(x)) marks.push({ x: 100 * x, y: 1, colour: COLOURS[i] });
       const last = s.points[s.points.length - 1];
-      words.push(
-        `${s.label}: ${Number.isFinite(x) ? `sparse wins from about ${fmt(100 * x, 3)} % sparsity` : 'sparse never wins here'}` +
-          (last ? `, ${fmt(last.speedup, 3)}× at ${fmt(100 * last.sparsity, 3)} %` : ''),
-      );
+      const said = SWEEP_FORMATS.map((f) => {
+        series.push({
+          label: `${s.label} ${f.label}`,
+          colour: COLOURS[i],
+          dash: f.dash,
+          points: s.points.map((q) => ({ x: 100 * q.sparsity, y: q[f.key].speedup })),
+        });
+        const x = crossover(s.points, f.key);
+        if (Number.isFinite(x)) marks.push({ x: 100 * x, y: 1, colour: COLOURS[i] });
+        return (
+          `${f.label} ${Number.isFinite(x) ? `wins from about ${fmt(100 * x, 3)} % sparsity` : 'never wins here'}` +
+          (last ? `, ${fmt(last[f.key].speedup, 3)}× at ${fmt(100 * last.sparsity, 3)} %` : '')
+        );
+      });
+      words.push(`${s.label}: ${said.join(', ')}`);
     });
+    // Colour = shape, line style = format.
+    const legend = [
+      ...shapes.map((s, i) => ({ label: s.label, colour: COLOURS[i] })),
+      ...SWEEP_FORMATS.map((f) => ({ label: f.label, colour: '#6b7280', dash: f.dash || [] })),
+    ];
     drawLines(canvas, series, {
       xLabel: 'sparsity (%)',
-      yLabel: 'CSR speedup over dense (×, log scale)',
+      yLabel: 'speedup over dense (×, log scale)',
       xMax: 100,
       yLog: true,
       hline: { y: 1, label: '1× (break-even)' },
       marks,
+      legend,
     });
-    canvas.setAttribute('aria-label', `Sparse (CSR) speedup over dense against sparsity. ${words.join('. ')}.`);
+    canvas.setAttribute('aria-label', `Sparse matvec speedup over dense against sparsity, measured in this browser. ${words.join('. ')}.`);
+    canvas.dataset.points = shapes.map((s) => s.points.length).join(',');
     $('p-sweep-cap').textContent =
-      'CSR matvec speedup over the dense SIMD one (×) against sparsity (%); above the dashed 1× line sparse wins; ' +
-      `circles mark the crossovers. ${words.join('; ')}.`;
+      'Matvec speedup of each sparse format over the dense SIMD kernel (×) against sparsity (%), measured here, ' +
+      'the three kernels alternating on the same matrix; colour = shape, solid = CSR, dashed = SELL; above the grey 1× line ' +
+      `the format wins; circles mark the crossovers. ${words.join('; ')}.`;
   }
 
   return { onRecipe, onReady };

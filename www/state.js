@@ -23,7 +23,7 @@ export const CHOICES = Object.freeze({
   endsp: ['same', 'int8-dynamic', 'int8', 'f16'],
   pkind: ['unstructured', 'structured'],
   scope: ['global', 'permatrix'],
-  format: ['dense', 'csr'],
+  format: ['dense', 'csr', 'sell'],
   kernel: ['simd', 'naive', 'blocked', 'library'],
 });
 
@@ -119,7 +119,7 @@ const RECIPE_KEYS = ['precision', 'group', 'clip', 'act', 'pct', 'ends', 'endsp'
 
 /**
  * The wasm `setRecipe` object for settings `s`. Prune ratio 0 means no pruning; heads
- * only apply to structured pruning; CSR only to unstructured.
+ * only apply to structured pruning; sparse formats (CSR, SELL) only to unstructured.
  */
 export function recipeOf(s) {
   const kind = s.prune > 0 || (s.pkind === 'structured' && s.heads > 0) ? s.pkind : 'none';

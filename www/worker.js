@@ -282,7 +282,7 @@ const TASKS = {
     return out;
   },
 
-  /** Dense vs CSR matvec time over sparsities, for each shape. */
+  /** Dense vs CSR vs SELL matvec time over sparsities, for each shape. */
   async sparseSweep({ shapes, sparsities, runs }, job, progress) {
     const out = shapes.map((s) => ({ ...s, points: [] }));
     const total = shapes.length * sparsities.length;

@@ -20,6 +20,7 @@ pub mod int4;
 pub mod int8;
 pub mod library;
 pub mod naive;
+pub mod sell;
 pub mod sparse;
 
 use crate::error::{input_err, Error};

@@ -57,9 +57,10 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
         };
         match &mat.data {
             Storage::F32(v) => owned.push((name, Dtype::F32, shape, le_bytes_f32(v))),
-            Storage::CsrF32 { .. } | Storage::CsrInt8 { .. } => {
+            Storage::CsrF32(_) | Storage::CsrInt8 { .. } | Storage::SellF32(_) => {
                 return Err(format_err(format!(
-                    "{name}: sparse (CSR) matrices are a run-time format and are not saved; export with the dense format"
+                    "{name}: sparse ({}) matrices are a run-time format and are not saved; export with the dense format",
+                    mat.format_name()
                 )))
             }
             Storage::F16(v) => owned.push((name, Dtype::F16, shape, le_bytes_f16(v))),

@@ -1,15 +1,17 @@
 // Measures the optimisation lab's figures in Chromium, through the page's own worker
 // (release wasm, as a student gets them):
 //   - decode tokens/s with the KV cache on for f32, int8 (W8A32), int8-dynamic (W8A8),
-//     int4 (group 32), structured 50 % and unstructured 90 % CSR, alternating the
-//     configurations round by round in the same run; medians with min–max and IQR;
-//   - the CSR-vs-dense matvec speedup at 90 % sparsity on 512×512 and the model's shapes;
+//     int4 (group 32), structured 50 % and unstructured 90 % CSR and SELL, alternating
+//     the configurations round by round in the same run; medians with min–max and IQR;
+//   - the CSR and SELL matvec speedups over dense at 90 % sparsity on 512×512 and the
+//     model's shapes (the three kernels alternating on the same matrix);
 //   - the kernel table (GFLOP/s of each kernel on 512×512 and the model's shapes);
 //   - the op breakdown of the f32 model.
 //
 //   TINYOPT_URL=http://127.0.0.1:8765/ node tests/page/measure-lab.mjs [rounds=7] [tokens=200]
 //
-// Writes artifacts/measure-lab.json and prints a summary.
+// Writes artifacts/measure-lab.json and prints a summary. With MEASURE_ONLY=sparse, only
+// the sparse speedups (into artifacts/measure-lab-sparse.json).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const rounds = Math.max(5, Number(process.argv[2] || 7));
+const sparseOnly = process.env.MEASURE_ONLY === 'sparse';
 const tokens = Number(process.argv[3] || 200);
 const base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -63,6 +66,7 @@ const recipes = {
   'int4 g32 (W4A8)': recipe({ precision: 'int4', group_size: 32 }),
   'structured 50 %': recipe({}, { kind: 'structured', ratio: 0.5 }),
   'unstructured 90 % CSR': recipe({}, { kind: 'unstructured', ratio: 0.9, format: 'csr' }),
+  'unstructured 90 % SELL': recipe({}, { kind: 'unstructured', ratio: 0.9, format: 'sell' }),
 };
 
 const info = await page.evaluate(() => window.__tinyopt.state.model.info);
@@ -74,10 +78,10 @@ const out = {
   model: { config: info.config, n_params: info.n_params, weight_bytes: info.weight_bytes, source: await page.evaluate(() => window.__tinyopt.state.model.source) },
 };
 
-console.error(`decode: ${Object.keys(recipes).length} configs × ${rounds} rounds × ${tokens} tokens…`);
-const times = await task('decodeTimes', { recipes, rounds, tokens });
+if (!sparseOnly) console.error(`decode: ${Object.keys(recipes).length} configs × ${rounds} rounds × ${tokens} tokens…`);
+const times = sparseOnly ? {} : await task('decodeTimes', { recipes, rounds, tokens });
 out.decode = { tokens, rounds, kv_cache: true, greedy: true, configs: {} };
-const f32 = q(times.f32.map((t) => t.tokens_per_s)).median;
+const f32 = sparseOnly ? NaN : q(times.f32.map((t) => t.tokens_per_s)).median;
 for (const [name, runs] of Object.entries(times)) {
   const tps = runs.map((t) => t.tokens_per_s);
   const s = q(tps);
@@ -106,40 +110,53 @@ const shapes = [
 // Five repeats, interleaved over the shapes, each a median of 21 timed runs.
 const sweep = [];
 for (let r = 0; r < 5; r++) sweep.push(await task('sparseSweep', { shapes, sparsities: [0.9], runs: 21 }));
+const FORMATS = ['dense', 'csr', 'sell'];
 out.sparse_90 = shapes.map((s, i) => {
   const pts = sweep.map((rep) => rep[i].points[0]);
-  const sp = q(pts.map((p) => p.speedup));
-  return {
-    shape: s.label,
-    sparsity: pts[0].sparsity,
-    speedup_median: sp.median,
-    speedup_min: sp.min,
-    speedup_max: sp.max,
-    dense_ms_median: q(pts.map((p) => p.dense_ms)).median,
-    sparse_ms_median: q(pts.map((p) => p.sparse_ms)).median,
-    dense_bytes: pts[0].dense_bytes,
-    sparse_bytes: pts[0].sparse_bytes,
-  };
+  const row = { shape: s.label, sparsity: pts[0].sparsity };
+  for (const f of FORMATS) {
+    const sp = q(pts.map((p) => p[f].speedup));
+    row[f] = {
+      ms_median: q(pts.map((p) => p[f].ms)).median,
+      iqr_ms_median: q(pts.map((p) => p[f].iqr_ms)).median,
+      bytes: pts[0][f].bytes,
+      bytes_vs_dense: pts[0][f].bytes / pts[0].dense.bytes,
+      speedup_median: sp.median,
+      speedup_min: sp.min,
+      speedup_max: sp.max,
+    };
+  }
+  return row;
 });
 
-console.error('kernel table…');
-out.kernels = await task('kernelBench', { prefill: 64, runs: 11 });
+if (!sparseOnly) {
+  console.error('kernel table…');
+  out.kernels = await task('kernelBench', { prefill: 64, runs: 11 });
+  console.error('op breakdown…');
+  out.profile = await task('profile', { tokens: 128, runs: 5 });
+}
 
-console.error('op breakdown…');
-out.profile = await task('profile', { tokens: 128, runs: 5 });
-
-const file = path.join(ROOT, 'artifacts', 'measure-lab.json');
+const file = path.join(ROOT, 'artifacts', sparseOnly ? 'measure-lab-sparse.json' : 'measure-lab.json');
 fs.mkdirSync(path.dirname(file), { recursive: true });
 fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
 
 // Summary.
 const r3 = (x) => Number(x.toPrecision(3));
-console.log(`decode tokens/s (KV cache on, ${tokens} tokens, ${rounds} rounds alternating; median [min–max], ×f32):`);
+if (!sparseOnly) console.log(`decode tokens/s (KV cache on, ${tokens} tokens, ${rounds} rounds alternating; median [min–max], ×f32):`);
 for (const [n, d] of Object.entries(out.decode.configs)) {
   console.log(`  ${n.padEnd(24)} ${r3(d.median_tokens_per_s)} [${r3(d.min)}–${r3(d.max)}] ×${r3(d.vs_f32)}  ${d.weight_bytes} B`);
 }
-console.log('CSR speedup over dense at 90 % sparsity (median of 5 [min–max]):');
-for (const s of out.sparse_90) console.log(`  ${s.shape.padEnd(22)} ×${r3(s.speedup_median)} [${r3(s.speedup_min)}–${r3(s.speedup_max)}]`);
+console.log('speedup over dense at 90 % sparsity (median of 5 [min–max]; bytes % of dense f32):');
+for (const s of out.sparse_90) {
+  const say = (f) => `${f.toUpperCase()} ×${r3(s[f].speedup_median)} [${r3(s[f].speedup_min)}–${r3(s[f].speedup_max)}] ${r3(100 * s[f].bytes_vs_dense)} %`;
+  console.log(`  ${s.shape.padEnd(22)} dense ${r3(1000 * s.dense.ms_median)} µs  ${say('csr')}  ${say('sell')}`);
+}
+if (sparseOnly) {
+  console.log(`saved ${path.relative(ROOT, file)}`);
+  await browser.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
 console.log('kernels, GFLOP/s (naive / blocked / simd / library):');
 const byCase = new Map();
 for (const k of out.kernels) {

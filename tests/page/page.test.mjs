@@ -482,8 +482,10 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
   await page.waitForFunction(() => !document.getElementById('p-curve').disabled && !document.getElementById('p-sweep').disabled, null, { timeout: 120000 });
   assert.equal(await page.getAttribute('#p-curve-chart', 'data-points'), '11,11');
   const sweep = await page.getAttribute('#p-sweep-chart', 'aria-label');
-  assert.match(sweep, /512×512: sparse (wins from about [\d.]+ % sparsity|never wins here), [\d.]+× at 99 %/);
+  const says = (f) => `${f} (wins from about [\\d.]+ % sparsity|never wins here), [\\d.]+× at 99 %`;
+  assert.match(sweep, new RegExp(`512×512: ${says('CSR')}, ${says('SELL')}`));
   assert.match(sweep, /MLP up/);
+  assert.equal(await page.getAttribute('#p-sweep-chart', 'data-points'), '14,14,14');
   const got = {};
   for (const pct of [0, 50, 90]) {
     // Move the slider as a user would: its value changes, then it is let go.
@@ -514,8 +516,24 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
   await page.focus('#p-ratio');
   await page.keyboard.press('ArrowRight');
   await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'unstructured:95', null, { timeout: 60000 });
+  await waitRecipe(page);
+  const csrBytes = await num(page, '#p-bytes');
+  // The same zeros in SELL: padded slots, so more bytes than CSR, still far below dense.
+  await page.selectOption('#p-format', 'sell');
+  await page.waitForFunction(() => /sell/.test(document.getElementById('p-recipe').textContent), null, { timeout: 60000 });
+  await waitRecipe(page);
+  assert.match(page.url(), /[?&]format=sell(&|$)/);
+  const sellBytes = await num(page, '#p-bytes');
+  assert.ok(sellBytes > csrBytes && sellBytes < got[0].bytes, `SELL ${sellBytes} B, CSR ${csrBytes} B, dense ${got[0].bytes} B`);
   assert.equal(await page.textContent('#p-error'), '');
   assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('prune: SELL with int8 weights shows its error as text', async () => {
+  const { page } = await open('?panel=prune&precision=int8&prune=0.5&pkind=unstructured&format=sell');
+  await page.waitForFunction(() => document.getElementById('p-error').textContent.length > 0, null, { timeout: 60000 });
+  assert.match(await page.textContent('#p-error'), /SELL: the sparse format composes with f32 weights, not int8 \(CSR holds int8 values\)/);
   await page.close();
 });
 

@@ -91,14 +91,21 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
             };
             let (m, st) = tinyopt::prune::prune_model(&base, &pc).map_err(e)?;
             let q = tinyopt::quality::compare(&base, &m, &seqs).map_err(e)?;
-            let mut sparse = m.clone();
-            let bytes = if kind == PruneKind::Unstructured {
-                tinyopt::prune::sparsify_blocks(&mut sparse).map_err(e)?;
-                sparse.weight_bytes()
-            } else {
-                m.weight_bytes()
-            };
-            let row = serde_json::json!({
+            // Unstructured zeros are stored sparse (CSR, the CLI's default); the
+            // other formats' bytes alongside.
+            let mut by_format = serde_json::Map::new();
+            let mut bytes = m.weight_bytes();
+            if kind == PruneKind::Unstructured {
+                for f in SparseFormat::ALL {
+                    let mut sparse = m.clone();
+                    tinyopt::prune::sparsify_blocks(&mut sparse, f).map_err(e)?;
+                    by_format.insert(f.name().into(), sparse.weight_bytes().into());
+                    if f == SparseFormat::Csr {
+                        bytes = sparse.weight_bytes();
+                    }
+                }
+            }
+            let mut row = serde_json::json!({
                 "kind": "quality",
                 "prune_kind": kind.name(),
                 "prune": ratio,
@@ -108,6 +115,9 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
                 "weight_bytes": bytes,
                 "bytes_vs_f32": bytes as f64 / base.weight_bytes() as f64,
             });
+            if !by_format.is_empty() {
+                row["weight_bytes_by_format"] = by_format.into();
+            }
             print_row(&a, &row);
         }
     }
@@ -127,9 +137,11 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
                 row["kind"] = "sweep".into();
                 print_row(&a, &row);
             }
+            let cross = |f| tinyopt::sparsity_sweep::crossover(&pts, f);
             let row = serde_json::json!({
                 "kind": "crossover", "rows": rows, "cols": cols,
-                "crossover_sparsity": tinyopt::sparsity_sweep::crossover(&pts),
+                "csr_crossover_sparsity": cross(SparseFormat::Csr),
+                "sell_crossover_sparsity": cross(SparseFormat::Sell),
             });
             print_row(&a, &row);
         }
