@@ -44,6 +44,7 @@ usage:
                 [--keep-f32-ends | --ends-precision P] [--prune R] [--prune-kind unstructured|structured]
                 [--prune-heads H] [--prune-scope global|per-matrix] [--sparse-format dense|csr]
   tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
+                [any bench recipe option: --precision P, --prune R, --prune-kind K, ...]
   tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
   tinyopt info [--model PATH]
   tinyopt train --corpus FILE --out PATH [--n-layer N] [--n-head H] [--d-model D] [--ctx T]

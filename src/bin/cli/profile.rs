@@ -2,20 +2,19 @@
 
 use crate::args::Args;
 use crate::load;
-use tinyopt::kernels::Kernel;
+use crate::recipe;
 use tinyopt::profile::profile;
 
 pub fn run(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        "profile",
-        raw,
-        &["model", "kernel", "tokens", "runs"],
-        &["json"],
-    )?;
-    let mut model = load::model(a.str("model"))?;
-    if let Some(k) = a.str("kernel") {
-        model.kernel = Kernel::from_name(k).map_err(|e| format!("profile: {e}"))?;
-    }
+    let mut valued = vec!["model", "tokens", "runs"];
+    valued.extend(recipe::VALUED);
+    let mut flags = vec!["json"];
+    flags.extend(recipe::FLAGS);
+    let a = Args::parse("profile", raw, &valued, &flags)?;
+    let base = load::model(a.str("model"))?;
+    // Any recipe `bench` takes: profile the quantized or pruned model it builds.
+    let rc = recipe::config(&a)?;
+    let (model, _) = recipe::build(&base, &rc).map_err(|e| format!("profile: {e}"))?;
     let tokens = a.get("tokens", model.cfg.ctx)?;
     let r = profile(&model, tokens, a.get("runs", 5)?).map_err(|e| e.to_string())?;
     if a.flag("json") {
@@ -23,8 +22,14 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         return Ok(());
     }
     println!(
-        "kernel {}, {} decode steps (positions 0..{}) x {} runs; {} steps kept, {} dropped as disturbed",
-        r.kernel, r.tokens, r.tokens, r.runs, r.steps_kept, r.steps_dropped
+        "{}kernel {}, {} decode steps (positions 0..{}) x {} runs; {} steps kept, {} dropped as disturbed",
+        recipe_label(&rc),
+        r.kernel,
+        r.tokens,
+        r.tokens,
+        r.runs,
+        r.steps_kept,
+        r.steps_dropped
     );
     println!(
         "{:<16} {:>10} {:>7} {:>12} {:>8}",
@@ -60,4 +65,26 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         println!("  {:<14} {:>12} B  {}", e.kind, e.bytes, e.detail);
     }
     Ok(())
+}
+
+/// "int8-dynamic, structured 50% pruned, " or "" for the plain f32 model.
+fn recipe_label(rc: &tinyopt::recipe::Recipe) -> String {
+    use tinyopt::prune::PruneKind;
+    let mut parts = Vec::new();
+    if rc.quant.precision != tinyopt::quant::Precision::F32 {
+        parts.push(rc.quant.precision.name().to_string());
+    }
+    if rc.prune.kind != PruneKind::None {
+        let format = if rc.prune.kind == PruneKind::Unstructured {
+            format!(", {} storage", rc.prune.format.name())
+        } else {
+            String::new()
+        };
+        parts.push(format!(
+            "{} {:.0}% pruned{format}",
+            rc.prune.kind.name(),
+            100.0 * rc.prune.ratio,
+        ));
+    }
+    parts.iter().map(|p| format!("{p}, ")).collect()
 }

@@ -108,8 +108,7 @@ pub fn config(a: &Args) -> Result<Recipe, String> {
 /// and measures its agreement with `base` on the fixed evaluation set.
 pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), String> {
     let e = |e: tinyopt::Error| e.to_string();
-    let calib = quality::calibration_for(base, &r.quant).map_err(e)?;
-    let (m, stats) = recipe::build(base, r, calib.as_ref()).map_err(e)?;
+    let (m, stats) = build(base, r)?;
     let agree = if r.quant.precision == Precision::F32 && r.prune.kind == PruneKind::None {
         Agreement {
             kld: 0.0,
@@ -121,4 +120,11 @@ pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), S
         quality::compare(base, &m, &seqs).map_err(e)?
     };
     Ok((m, agree, stats))
+}
+
+/// The recipe's model alone (calibrating if it asks for static activation scales).
+pub fn build(base: &Gpt, r: &Recipe) -> Result<(Gpt, PruneStats), String> {
+    let e = |e: tinyopt::Error| e.to_string();
+    let calib = quality::calibration_for(base, &r.quant).map_err(e)?;
+    recipe::build(base, r, calib.as_ref()).map_err(e)
 }
