@@ -17,6 +17,7 @@ configs=(
   "int4-g32|--precision int4 --group-size 32"
   "structured-50|--prune 0.5 --prune-kind structured"
   "unstructured-90-csr|--prune 0.9 --prune-kind unstructured --sparse-format csr"
+  "unstructured-90-sell|--prune 0.9 --prune-kind unstructured --sparse-format sell"
 )
 for r in $(seq "$ROUNDS"); do
   for c in "${configs[@]}"; do
@@ -51,6 +52,9 @@ const on = kv.find((r) => r.kv_cache), off = kv.find((r) => !r.kv_cache);
 console.log(`KV cache: on ${on.tokens_per_s.toFixed(1)} tok/s, off ${off.tokens_per_s.toFixed(1)} tok/s, x${(on.tokens_per_s / off.tokens_per_s).toFixed(1)}`);
 const k512 = rows('kernels.jsonl').filter((r) => r.m === 1 && r.k === 512 && r.n === 512);
 console.log('512x512 matvec GFLOP/s: ' + k512.map((r) => `${r.kernel} ${r.gflops.toFixed(1)}`).join(', '));
-for (const r of rows('prune.jsonl').filter((r) => r.kind === 'crossover')) console.log(`crossover ${r.rows}x${r.cols}: ${r.crossover_sparsity}`);
-for (const r of rows('prune.jsonl').filter((r) => r.kind === 'sweep' && Math.abs(r.sparsity - 0.9) < 0.01)) console.log(`CSR vs dense at 90%, ${r.rows}x${r.cols}: x${r.speedup.toFixed(2)}, bytes ${(100 * r.sparse_bytes / r.dense_bytes).toFixed(1)}%`);
+for (const r of rows('prune.jsonl').filter((r) => r.kind === 'crossover')) console.log(`crossover ${r.rows}x${r.cols}: CSR ${r.csr_crossover_sparsity}, SELL ${r.sell_crossover_sparsity}`);
+for (const r of rows('prune.jsonl').filter((r) => r.kind === 'sweep' && Math.abs(r.sparsity - 0.9) < 0.01)) {
+  const f = (x) => `x${x.speedup.toFixed(2)} (bytes ${(100 * x.bytes / r.dense.bytes).toFixed(1)}%)`;
+  console.log(`sparse vs dense matvec at 90%, ${r.rows}x${r.cols}: CSR ${f(r.csr)}, SELL ${f(r.sell)}`);
+}
 JS

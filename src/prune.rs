@@ -63,7 +63,7 @@ pub enum SparseFormat {
     Dense,
     /// Compressed sparse rows: only nonzeros and their column indices.
     Csr,
-    /// Column-blocked sliced ELLPACK: 16-row slices, 32-column blocks, padded slots
+    /// Column-blocked sliced ELLPACK: 16-row slices, 64-column blocks, padded slots
     /// (fast with AVX-512's register permute; f32 values only).
     Sell,
 }

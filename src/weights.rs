@@ -47,7 +47,7 @@ pub enum Storage {
     /// Compressed sparse rows of int8 codes with one f16 scale per row (f32 activations).
     /// scales (rows).
     CsrInt8 { codes: Csr<i8>, scales: Vec<f16> },
-    /// Column-blocked sliced ELLPACK of f32: 16-row slices × 32-column blocks, padded
+    /// Column-blocked sliced ELLPACK of f32: 16-row slices × 64-column blocks, padded
     /// (see `kernels::sell`).
     SellF32(Sell),
 }

@@ -75,13 +75,13 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 #[test]
 fn bytes_are_counted_exactly() {
-    // 3 x 40: row 0 has columns 0 and 35, row 1 none, row 2 column 7.
-    let mut w = vec![0.0f32; 3 * 40];
+    // 3 x 70: row 0 has columns 0 and 65, row 1 none, row 2 column 7.
+    let mut w = vec![0.0f32; 3 * 70];
     w[0] = 1.0;
-    w[35] = -2.0;
-    w[2 * 40 + 7] = 0.5;
-    let dense = Matrix::dense(3, 40, w);
-    assert_eq!(dense.bytes(), 3 * 40 * 4);
+    w[65] = -2.0;
+    w[2 * 70 + 7] = 0.5;
+    let dense = Matrix::dense(3, 70, w);
+    assert_eq!(dense.bytes(), 3 * 70 * 4);
     // CSR: 4 row pointers (u32) + 3 indices (u16) + 3 values (f32).
     let csr = to_sparse(&dense, SparseFormat::Csr).unwrap();
     assert_eq!(csr.bytes(), 4 * 4 + 3 * 2 + 3 * 4);

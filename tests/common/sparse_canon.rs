@@ -93,15 +93,16 @@ pub fn csr_ref(
         .collect()
 }
 
-/// SELL's order: per row from 0.0, over 32-column blocks, the row's nonzeros in order,
+/// SELL's order: per row from 0.0, over 64-column blocks, the row's nonzeros in order,
 /// then padding products 0.0·x[block start] up to the slice's longest row in the block.
 pub fn sell_ref(w: &[f32], rows: usize, cols: usize, x: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
     (0..rows)
         .map(|r| {
             let s0 = r / 16 * 16;
             let mut s = 0.0f32;
-            for c0 in (0..cols).step_by(32) {
-                let c1 = cols.min(c0 + 32);
+            let block = tinyopt::kernels::sell::BLOCK;
+            for c0 in (0..cols).step_by(block) {
+                let c1 = cols.min(c0 + block);
                 let nz = |r: usize| (c0..c1).filter(|&c| w[r * cols + c] != 0.0).count();
                 let len = (s0..rows.min(s0 + 16)).map(nz).max().unwrap_or(0);
                 for c in (c0..c1).filter(|&c| w[r * cols + c] != 0.0) {
