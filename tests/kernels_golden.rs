@@ -3,6 +3,8 @@
 
 #[path = "common/fingerprint.rs"]
 mod fingerprint;
+#[path = "common/w8a32_canon.rs"]
+mod w8a32_canon;
 
 use fingerprint::{fingerprint, GOLDEN_SEED};
 use tinyopt::model::Gpt;
@@ -14,4 +16,10 @@ pub const GOLDEN: u64 = 0xc13c_12a0_7fa6_4ed8;
 fn seeded_run_matches_the_golden_fingerprint() {
     let got = fingerprint(&Gpt::default_random(GOLDEN_SEED));
     assert_eq!(got, GOLDEN, "fingerprint {got:#x}");
+}
+
+/// The int8 weight-only kernel's SIMD path follows its spelled-out order.
+#[test]
+fn w8a32_follows_its_canonical_order() {
+    w8a32_canon::check().unwrap();
 }

@@ -8,6 +8,8 @@
 mod fingerprint;
 #[path = "common/sparse_canon.rs"]
 mod sparse_canon;
+#[path = "common/w8a32_canon.rs"]
+mod w8a32_canon;
 
 use tinyopt::kernels::{self, Kernel};
 use tinyopt::model::Gpt;
@@ -173,4 +175,10 @@ fn op_breakdown_in_the_browser() {
             console_log!("MEM {} {} {} B", e.kind, e.detail, e.bytes);
         }
     }
+}
+
+/// W8A32's simd128 path gives the bits of its spelled-out order, as natively.
+#[wasm_bindgen_test]
+fn w8a32_is_bitwise_canonical_in_wasm() {
+    w8a32_canon::check().unwrap();
 }
