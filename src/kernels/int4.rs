@@ -41,12 +41,46 @@ pub fn matvec_w4a8(
 ) {
     let k = xq.len();
     let (bpr, gpr) = (k / 2, k / group); // bytes and groups per row
+    assert!(
+        group % BLOCK == 0 && k % group == 0,
+        "W4A8: k and the group must be multiples of 32"
+    );
+    assert!(
+        packed.len() >= y.len() * bpr && scales.len() >= y.len() * gpr,
+        "W4A8: packed codes or scales too short"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        let dot = |b: &[u8], x: &[i8]| {
+            // SAFETY: AVX2 is present; b holds whole 16-byte blocks of x's 32 codes.
+            unsafe { avx2::group_dot(b, x) }
+        };
+        return rows(packed, scales, group, xq, xs, bias, y, dot);
+    }
+    rows(packed, scales, group, xq, xs, bias, y, imp::group_dot)
+}
+
+/// The row loop around an exact group dot product (the float steps in one order).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn rows(
+    packed: &[u8],
+    scales: &[f16],
+    group: usize,
+    xq: &[i8],
+    xs: f32,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    group_dot: impl Fn(&[u8], &[i8]) -> i32,
+) {
+    let k = xq.len();
+    let (bpr, gpr) = (k / 2, k / group);
     for (r, yr) in y.iter_mut().enumerate() {
         let row = &packed[r * bpr..(r + 1) * bpr];
         let sc = &scales[r * gpr..(r + 1) * gpr];
         let mut s = 0.0f32;
         for (g, sg) in sc.iter().enumerate() {
-            let acc = imp::group_dot(
+            let acc = group_dot(
                 &row[g * group / 2..(g + 1) * group / 2],
                 &xq[g * group..(g + 1) * group],
             );
@@ -57,6 +91,39 @@ pub fn matvec_w4a8(
             Some(b) => v + b[r],
             None => v,
         };
+    }
+}
+
+/// AVX2: a block's 32 codes in one register, signed products through `vpmaddubsw`
+/// (|w| ≤ 8 times x with w's sign, so no i16 saturation), then `vpmaddwd` into i32.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX2 present; bytes.len() = 16·blocks and xq.len() = 32·blocks.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn group_dot(bytes: &[u8], xq: &[i8]) -> i32 {
+        let blocks = bytes.len() / 16;
+        assert!(xq.len() >= 32 * blocks);
+        let (mask, eight, ones) = (_mm_set1_epi8(0x0F), _mm_set1_epi8(8), _mm256_set1_epi16(1));
+        let mut acc = _mm256_setzero_si256();
+        for b in 0..blocks {
+            let v = _mm_loadu_si128(bytes.as_ptr().add(16 * b) as *const __m128i);
+            let lo = _mm_sub_epi8(_mm_and_si128(v, mask), eight);
+            let hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16::<4>(v), mask), eight);
+            let w = _mm256_set_m128i(hi, lo); // weights 0..16, then 16..32
+            let x = _mm256_loadu_si256(xq.as_ptr().add(32 * b) as *const __m256i);
+            let p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+        }
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
     }
 }
 
