@@ -42,7 +42,7 @@ pub fn matvec_w4a8(
     let k = xq.len();
     let (bpr, gpr) = (k / 2, k / group); // bytes and groups per row
     assert!(
-        group % BLOCK == 0 && k % group == 0,
+        group.is_multiple_of(BLOCK) && k.is_multiple_of(group),
         "W4A8: k and the group must be multiples of 32"
     );
     assert!(
