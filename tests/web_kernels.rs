@@ -182,3 +182,49 @@ fn op_breakdown_in_the_browser() {
 fn w8a32_is_bitwise_canonical_in_wasm() {
     w8a32_canon::check().unwrap();
 }
+
+/// The vectorised GELU and softmax loops give the scalar functions' bits (NaN,
+/// infinities and the clamps included).
+#[wasm_bindgen_test]
+fn vector_gelu_and_softmax_match_the_scalar_bits() {
+    use tinyopt::model::ops;
+    let mut xs: Vec<f32> = (0..2001).map(|i| (i as f32 - 1000.0) * 0.013).collect();
+    xs.extend([
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        0.0,
+        -0.0,
+    ]);
+    let mut v = xs.clone();
+    ops::gelu_slice(&mut v);
+    for (a, &x) in v.iter().zip(&xs) {
+        let want = ops::gelu(x);
+        assert!(
+            a.to_bits() == want.to_bits() || (a.is_nan() && want.is_nan()),
+            "gelu({x}) = {a} vs {want}"
+        );
+    }
+    let mut p: Vec<f32> = (0..37).map(|i| (i as f32 * 0.7).sin() * 9.0).collect();
+    let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = p.iter().map(|&v| ops::exp(v - max)).collect();
+    ops::softmax(&mut p);
+    let sum: f32 = {
+        let k8 = e.len() & !7;
+        let mut l = [0.0f32; 8];
+        for (j, &v) in e[..k8].iter().enumerate() {
+            l[j % 8] += v;
+        }
+        let mut s = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        for &v in &e[k8..] {
+            s += v;
+        }
+        s
+    };
+    let inv = 1.0 / sum;
+    for (a, b) in p.iter().zip(&e) {
+        assert_eq!(a.to_bits(), (b * inv).to_bits());
+    }
+}
