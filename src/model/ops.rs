@@ -78,6 +78,22 @@ fn lane_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     s
 }
 
+/// The largest value, NaN ignored, in eight lanes: a compare and select per element
+/// (`f32::max` serialises in wasm). Max is exact in any order, so the result does not
+/// depend on the lanes (up to the sign of a zero maximum, which `x - max` erases).
+#[inline(always)]
+fn lane_max(x: &[f32]) -> f32 {
+    let pick = |m: f32, v: f32| if v > m { v } else { m };
+    let k8 = x.len() & !7;
+    let mut acc = [f32::NEG_INFINITY; 8];
+    for c in x[..k8].chunks_exact(8) {
+        for l in 0..8 {
+            acc[l] = pick(acc[l], c[l]);
+        }
+    }
+    x[k8..].iter().fold(acc.into_iter().fold(f32::NEG_INFINITY, pick), |m, &v| pick(m, v))
+}
+
 /// LayerNorm of one row: out = (x - mean) / sqrt(var + eps) * g + b.
 #[inline]
 pub fn layernorm(x: &[f32], g: &[f32], b: &[f32], out: &mut [f32]) {
@@ -97,7 +113,7 @@ pub fn softmax(x: &mut [f32]) {
 
 #[inline(always)]
 fn softmax_imp(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = lane_max(x);
     for v in x.iter_mut() {
         *v = exp(*v - max);
     }
