@@ -157,19 +157,32 @@ pub fn sensitivity(
     seqs: &[Vec<u32>],
 ) -> Result<Vec<Sensitivity>> {
     matrix_names(base.cfg.n_layer)
-        .into_iter()
-        .map(|name| {
-            let single = QuantConfig {
-                quantize_ends: true,
-                ..*qc
-            };
-            let m = quantize_model(base, &single, calib, Some(&name))?;
-            let a = compare(base, &m, seqs)?;
-            Ok(Sensitivity {
-                matrix: name,
-                kld: a.kld,
-                top1_agreement: a.top1_agreement,
-            })
-        })
+        .iter()
+        .map(|name| sensitivity_of(base, qc, calib, seqs, name))
         .collect()
+}
+
+/// One matrix's row of `sensitivity` (the page asks for them one at a time, so a
+/// long run shows progress and can stop between matrices).
+pub fn sensitivity_of(
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    seqs: &[Vec<u32>],
+    name: &str,
+) -> Result<Sensitivity> {
+    if !matrix_names(base.cfg.n_layer).iter().any(|n| n == name) {
+        return Err(input_err(format!("no weight matrix is called {name:?}")));
+    }
+    let single = QuantConfig {
+        quantize_ends: true,
+        ..*qc
+    };
+    let m = quantize_model(base, &single, calib, Some(name))?;
+    let a = compare(base, &m, seqs)?;
+    Ok(Sensitivity {
+        matrix: name.to_string(),
+        kld: a.kld,
+        top1_agreement: a.top1_agreement,
+    })
 }

@@ -328,9 +328,11 @@ impl Playground {
         to_js(&crate::sparsity_sweep::point(rows, cols, sparsity, &timer))
     }
 
-    /// Per-matrix sensitivity: quantizes one matrix at a time with `cfg` and returns
-    /// `[{matrix, kld, top1_agreement}]`.
-    pub fn sensitivity(&mut self, cfg: JsValue) -> Result<JsValue, JsError> {
+    /// Sensitivity of one matrix (see `matrixNames`): quantizes only it with `cfg` and
+    /// returns `{matrix, kld, top1_agreement}`. One call per matrix, so the page can
+    /// show progress and stop between them.
+    #[wasm_bindgen(js_name = sensitivityOf)]
+    pub fn sensitivity_of(&mut self, cfg: JsValue, name: &str) -> Result<JsValue, JsError> {
         let qc: QuantConfig = serde_wasm_bindgen::from_value(cfg)
             .map_err(|e| JsError::new(&format!("bad precision settings: {e}")))?;
         let calib = if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic {
@@ -339,7 +341,7 @@ impl Playground {
             None
         };
         let seqs = self.eval_set()?;
-        to_js(&quality::sensitivity(&self.base, &qc, calib.as_ref(), &seqs).map_err(err)?)
+        to_js(&quality::sensitivity_of(&self.base, &qc, calib.as_ref(), &seqs, name).map_err(err)?)
     }
 
     /// `{nll, perplexity, base_nll, base_perplexity}` of `text` (nats/char), for the

@@ -141,12 +141,14 @@ export function createQuantizePanel(ctx) {
   // --- sensitivity
   bindTask({
     button: $('q-sens'),
+    stop: $('q-sens-stop'),
     progress: $('q-sens-progress'),
     busyEl: $('q-sens-chart'),
     runner: ctx.runner,
     start: (p) => ctx.runner.run('sensitivity', { settings: ctx.settings() }, p),
+    // Bars appear matrix by matrix; the count and the summary only once it has finished.
     done: ({ value, partial }) => {
-      if (partial || !value) return;
+      if (!value || !value.length) return;
       const s = ctx.settings();
       const canvas = $('q-sens-chart');
       drawBars(
@@ -157,6 +159,7 @@ export function createQuantizePanel(ctx) {
         })),
         { xLabel: `KL divergence vs f32 (nats/token), ${s.precision}`, barH: 16 },
       );
+      if (partial) return;
       const worst = [...value].sort((x, y) => y.kld - x.kld).slice(0, 3);
       canvas.setAttribute(
         'aria-label',

@@ -235,9 +235,18 @@ const TASKS = {
     return out;
   },
 
-  /** KL per matrix when only that matrix is quantized. One wasm call (a few seconds). */
-  async sensitivity({ settings }) {
-    return pg.sensitivity(recipeOf(settings).quant);
+  /** KL per matrix when only that matrix is quantized, one matrix per wasm call. */
+  async sensitivity({ settings }, job, progress) {
+    const quant = recipeOf(settings).quant;
+    const names = pg.matrixNames();
+    const out = [];
+    for (const name of names) {
+      if (job.cancelled) break;
+      out.push(pg.sensitivityOf(quant, name));
+      progress(out.length, names.length, out);
+      await yieldToEventLoop();
+    }
+    return out;
   },
 
   async perplexity({ text }) {

@@ -91,7 +91,11 @@ fn lane_max(x: &[f32]) -> f32 {
             acc[l] = pick(acc[l], c[l]);
         }
     }
-    x[k8..].iter().fold(acc.into_iter().fold(f32::NEG_INFINITY, pick), |m, &v| pick(m, v))
+    x[k8..]
+        .iter()
+        .fold(acc.into_iter().fold(f32::NEG_INFINITY, pick), |m, &v| {
+            pick(m, v)
+        })
 }
 
 /// LayerNorm of one row: out = (x - mean) / sqrt(var + eps) * g + b.

@@ -446,6 +446,14 @@ test('quantize: int8 is ~26 % of the f32 bytes with measured KL, top-1, speed, h
   assert.match(await page.getAttribute('#q-sens-chart', 'aria-label'), /Most sensitive: \S+ [\d.e+-]+ nats\/token/);
   console.log(`sensitivity took ${Date.now() - t0} ms`);
 
+  // A second run stopped after its first matrix: fewer bars, and the page carries on.
+  await page.click('#q-sens');
+  await page.waitForFunction(() => Number(document.getElementById('q-sens-progress').value) >= 1);
+  await page.click('#q-sens-stop');
+  await page.waitForFunction(() => !document.getElementById('q-sens').disabled);
+  const stoppedAt = Number(await page.getAttribute('#q-sens-chart', 'data-count'));
+  assert.ok(stoppedAt >= 1 && stoppedAt < nMatrices, `stopped with ${stoppedAt} of ${nMatrices} bars`);
+
   // Perplexity of pasted text, current vs f32.
   await page.click('#q-ppl');
   await page.waitForFunction(() => document.getElementById('q-ppl-cur').dataset.value !== undefined);
