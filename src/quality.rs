@@ -87,7 +87,8 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
 }
 
 /// Mean negative log-likelihood (nats/char) and perplexity of `text`, read in
-/// non-overlapping windows of `ctx` characters; each window predicts its own next chars.
+/// non-overlapping windows of `ctx` characters; each window predicts its own next chars
+/// (the protocol of the trainer's held-out loss, `eval::evaluate_tokens`).
 pub fn perplexity(m: &Gpt, text: &str) -> Result<(f64, f64)> {
     let toks = m.tokenizer.encode(text)?;
     if toks.len() < 2 {
@@ -95,24 +96,8 @@ pub fn perplexity(m: &Gpt, text: &str) -> Result<(f64, f64)> {
             "perplexity needs at least two characters of text",
         ));
     }
-    let mut kv = KvCache::new(&m.cfg);
-    let mut s = Scratch::new(&m.cfg);
-    let v = m.cfg.vocab;
-    let (mut nll, mut n) = (0.0f64, 0usize);
-    // Windows overlap by one token so every character after the first is predicted once.
-    let mut start = 0;
-    while start + 1 < toks.len() {
-        let end = (start + m.cfg.ctx + 1).min(toks.len());
-        let w = &toks[start..end];
-        let logits = all_logits(m, &w[..w.len() - 1], &mut kv, &mut s)?;
-        for (i, row) in logits.chunks_exact(v).enumerate() {
-            nll -= log_softmax(row)[w[i + 1] as usize];
-            n += 1;
-        }
-        start = end - 1;
-    }
-    let mean = nll / n as f64;
-    Ok((mean, mean.exp()))
+    let r = crate::eval::evaluate_tokens(m, &toks)?;
+    Ok((r.val_loss, r.perplexity))
 }
 
 /// The fixed evaluation set (`EVAL_SEQS` × `EVAL_LEN`, seed `EVAL_SEED`).
