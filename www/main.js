@@ -232,6 +232,7 @@ $('panic').hidden = new URLSearchParams(window.location.search).get('debug') !==
 window.addEventListener('resize', () => {
   scheduleRender();
   redraw();
+  placeholders(document); // empty charts too, or their message stays stretched
 });
 // `?embed=1` (with `panel=`) shows one lab panel alone, e.g. in a lecture slide.
 if (['1', 'true'].includes(new URLSearchParams(window.location.search).get('embed'))) {
