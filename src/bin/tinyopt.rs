@@ -65,7 +65,24 @@ usage:
 
 Without --model, commands use models/shakespeare-char.safetensors.";
 
+/// Rust ignores SIGPIPE, so `tinyopt info | head -1` would panic on the closed pipe;
+/// the default action ends the process quietly, as a shell tool should.
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: restores the default disposition of one signal; no handler runs Rust code.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
 fn main() {
+    #[cfg(unix)]
+    quiet_on_closed_pipe();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else {
         eprintln!("{USAGE}");
