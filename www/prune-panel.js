@@ -1,11 +1,12 @@
-// The Prune panel: achieved sparsity, size and quality of the running model, the
-// quality-vs-sparsity curve of both kinds, and where each sparse format (CSR, SELL)
-// starts to beat dense.
+// The Prune panel: achieved sparsity, size and quality of the running model (perplexity
+// of pasted text included), the quality-vs-sparsity curve of both kinds, and where each
+// sparse format (CSR, SELL) starts to beat dense.
 
 import { fmt, fmtSmall } from './metrics.js';
 import { bindTask } from './tasks.js';
 import { put, putBytes, describeRecipe } from './recipe-controls.js';
 import { drawLines, COLOURS } from './plot.js';
+import { bindPerplexity } from './perplexity-box.js';
 
 const $ = (id) => document.getElementById(id);
 /** Ratios of the quality curve: 0, 10, …, 90 and 95 %. */
@@ -36,6 +37,7 @@ export function crossover(points, format = 'csr') {
 export function createPrunePanel(ctx) {
   const err = (e) => ctx.showError('p', e.message || String(e));
   let model = null;
+  const resetPerplexity = bindPerplexity('p', ctx, err);
 
   function onRecipe(report, s) {
     $('p-recipe').textContent = `· ${describeRecipe(report, s)}`;
@@ -45,6 +47,7 @@ export function createPrunePanel(ctx) {
     put('p-kld', fmtSmall(report.kld, 3), report.kld);
     put('p-top1', fmt(100 * report.top1_agreement, 4), 100 * report.top1_agreement);
     $('panel-prune').dataset.applied = `${report.prune_kind}:${Math.round(100 * report.prune)}`;
+    resetPerplexity(); // it belonged to the previous running model
   }
 
   function onReady(m) {
@@ -52,6 +55,7 @@ export function createPrunePanel(ctx) {
     putBytes('p-bytes', m.info.weight_bytes, m.info.weight_bytes);
     $('p-recipe').textContent = '· as loaded';
     for (const id of ['p-sparsity', 'p-kld', 'p-top1']) put(id, '—');
+    resetPerplexity();
   }
 
   // The slider's value shows while it moves; the recipe applies when it is let go.

@@ -7,6 +7,7 @@ import { bindTask } from './tasks.js';
 import { put, putBytes, describeRecipe } from './recipe-controls.js';
 import { drawHistogram } from './histogram.js';
 import { drawBars, COLOURS, placeholder, forget } from './plot.js';
+import { bindPerplexity } from './perplexity-box.js';
 
 const $ = (id) => document.getElementById(id);
 const SPEED = { rounds: 3, tokens: 128 };
@@ -68,12 +69,7 @@ export function createQuantizePanel(ctx) {
     delete d.dataset.f32;
   }
 
-  function resetPerplexity() {
-    put('q-ppl-cur', '—');
-    put('q-ppl-base', '—');
-    $('q-nll-cur').textContent = '—';
-    $('q-nll-base').textContent = '—';
-  }
+  const resetPerplexity = bindPerplexity('q', ctx, err);
 
   // --- speed: f32 and the recipe alternate in the same run
   const speedTask = bindTask({
@@ -167,21 +163,6 @@ export function createQuantizePanel(ctx) {
           worst.map((r) => `${r.matrix} ${fmtSmall(r.kld, 3)} nats/token`).join(', ') + '.',
       );
       canvas.dataset.count = String(value.length);
-    },
-    fail: err,
-  });
-
-  // --- perplexity
-  bindTask({
-    button: $('q-ppl'),
-    runner: ctx.runner,
-    start: (p) => ctx.runner.run('perplexity', { text: $('q-text').value, settings: ctx.settings() }, p),
-    done: ({ value }) => {
-      if (!value) return;
-      put('q-ppl-cur', fmt(value.perplexity, 4), value.perplexity);
-      put('q-ppl-base', fmt(value.base_perplexity, 4), value.base_perplexity);
-      $('q-nll-cur').textContent = `${fmt(value.nll, 4)} nats/char; ${value.perplexity >= value.base_perplexity ? '+' : ''}${fmt(value.perplexity - value.base_perplexity, 3)} vs f32`;
-      $('q-nll-base').textContent = `${fmt(value.base_nll, 4)} nats/char`;
     },
     fail: err,
   });

@@ -515,6 +515,11 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
     };
     await page.locator('.lab').screenshot({ path: path.join(ARTIFACTS, `prune-${pct}.png`) });
   }
+  // Perplexity of pasted text on this tab: the 90 % model reads it worse than f32.
+  await page.click('#p-ppl');
+  await page.waitForFunction(() => document.getElementById('p-ppl-cur').dataset.value !== undefined);
+  const [pplCur, pplBase] = [await num(page, '#p-ppl-cur'), await num(page, '#p-ppl-base')];
+  assert.ok(pplCur > pplBase && pplBase > 1, `perplexity ${pplCur} vs f32 ${pplBase}`);
   assert.equal(got[0].sparsity, 0);
   assert.ok(Math.abs(got[50].sparsity - 0.5) < 0.01, `50 %: ${got[50].sparsity}`);
   assert.ok(Math.abs(got[90].sparsity - 0.9) < 0.01, `90 %: ${got[90].sparsity}`);
