@@ -1,15 +1,46 @@
 // A "perplexity of your text" box: the running model against the loaded one on text the
-// student pastes. The Quantize and Prune tabs each have one (ids `<prefix>-text`,
-// `-ppl`, `-ppl-cur`, `-ppl-base`, `-nll-cur`, `-nll-base`).
+// student pastes. The Quantize and Prune tabs each have one: an empty
+// `<section id="<prefix>-ppl-box" data-running="label">` that this module fills.
 
 import { fmt } from './metrics.js';
 import { bindTask } from './tasks.js';
 import { put } from './recipe-controls.js';
 
 const $ = (id) => document.getElementById(id);
+const SAMPLE = 'ROMEO:\nBut soft, what light through yonder window breaks?';
 
-/** Wires the box; returns `reset()`, for when the running model changes. */
+/** `tag` with attributes and children (strings become text, never markup). */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+/** One result card: the perplexity and, below it, nats/char. */
+function card(prefix, which, label) {
+  return el('div', {},
+    el('dt', {}, label),
+    el('dd', {},
+      el('output', { id: `${prefix}-ppl-${which}` }, '—'), ' ',
+      el('span', { class: 'unit' }, 'perplexity'),
+      el('span', { class: 'spread', id: `${prefix}-nll-${which}` }, '—')));
+}
+
+/** Builds and wires the box; returns `reset()`, for when the running model changes. */
 export function bindPerplexity(prefix, ctx, fail) {
+  const box = $(`${prefix}-ppl-box`);
+  box.append(
+    el('h3', { id: `${prefix}-ppl-h` }, 'Perplexity of your text'),
+    el('div', { class: 'field' },
+      el('label', { for: `${prefix}-text` }, 'Text'),
+      el('textarea', { id: `${prefix}-text`, rows: '3', spellcheck: 'false' }, SAMPLE)),
+    el('div', { class: 'buttons' },
+      el('button', { id: `${prefix}-ppl`, type: 'button' }, 'Measure perplexity')),
+    el('dl', { class: 'metrics' },
+      card(prefix, 'cur', box.dataset.running || 'Running model'),
+      card(prefix, 'base', 'Loaded model (the reference)')),
+  );
   const id = (s) => $(`${prefix}-${s}`);
   bindTask({
     button: id('ppl'),
