@@ -42,7 +42,7 @@ usage:
                 [--precision f32|f16|int8|int8-dynamic|int4] [--group-size 32|64|128]
                 [--clip max-abs|search] [--act-calib dynamic|minmax|percentile] [--percentile P]
                 [--keep-f32-ends | --ends-precision P] [--prune R] [--prune-kind unstructured|structured]
-                [--prune-heads H] [--prune-scope global|per-matrix] [--sparse-format dense|csr]
+                [--prune-heads H] [--prune-scope global|per-matrix] [--sparse-format dense|csr|sell]
   tinyopt profile [--json] [--kernel K] [--tokens N] [--runs R] [--model PATH]
                 [any bench recipe option: --precision P, --prune R, --prune-kind K, ...]
   tinyopt kernels [--json] [--prefill M] [--runs R] [--model PATH]
