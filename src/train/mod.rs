@@ -203,7 +203,7 @@ impl Trainer {
     /// matrices that is exactly zero stays zero, so pruning's zeros survive and the rest
     /// learns to make up for them. (A removed neuron or head has zero weights in and
     /// out, so its biases get no gradient and need no mask.) `opts.cfg` comes from the
-    /// model.
+    /// model. The mask is not part of `checkpoint()`: fine-tunes are short, run them whole.
     pub fn finetune(mut opts: TrainOptions, text: &str, model: &Gpt) -> Result<Trainer> {
         opts.validate()?;
         opts.cfg = model.cfg;
