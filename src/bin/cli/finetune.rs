@@ -4,8 +4,7 @@
 use crate::args::Args;
 use crate::corpus;
 use crate::recipe;
-use crate::train::{hms, write_atomic};
-use std::io::{IsTerminal, Write};
+use crate::train::{hms, write_atomic, Progress};
 use tinyopt::clock;
 use tinyopt::eval;
 use tinyopt::model::{io, Gpt};
@@ -101,13 +100,11 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         opts.warmup,
         tr.frozen_count()
     );
-    let tty = std::io::stderr().is_terminal();
+    let mut progress = Progress::new();
     let t0 = clock::now_ms();
-    let mut last_print = t0;
     while tr.step_count() < opts.steps {
         let info = tr.step().map_err(|e| e.to_string())?;
-        let now = clock::now_ms();
-        let secs = (now - t0) / 1e3;
+        let secs = (clock::now_ms() - t0) / 1e3;
         let eta = (opts.steps - info.step) as f64 * secs / info.step as f64;
         let line = format!(
             "step {:>4}/{} | loss {:.4} | lr {:.2e} | ETA {}",
@@ -117,24 +114,13 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             info.lr,
             hms(eta)
         );
-        if tty {
-            eprint!("\r\x1b[K{line}");
-        } else if now - last_print > 10_000.0 || info.step == 1 || info.step == opts.steps {
-            eprintln!("{line}");
-            last_print = now;
-        }
+        progress.step(&line, info.step == 1 || info.step == opts.steps);
         if eval_every > 0 && info.step % eval_every == 0 {
             let v = tr.val_loss();
-            if tty {
-                eprint!("\r\x1b[K");
-            }
-            eprintln!("step {:>4}: val loss {v:.4}", info.step);
+            progress.note(&format!("step {:>4}: val loss {v:.4}", info.step));
         }
-        let _ = std::io::stderr().flush();
     }
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
     let tuned = tr.model().map_err(|e| e.to_string())?;
     rows.push(row(
         &format!("pruned + fine-tuned {} steps", opts.steps),

@@ -89,10 +89,9 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         o.seed
     );
 
-    let tty = std::io::stderr().is_terminal();
+    let mut progress = Progress::new();
     let t0 = clock::now_ms();
     let (base_ms, step0) = (tr.elapsed_ms, tr.step_count());
-    let mut last_print = t0;
     let mut last_val = f64::NAN;
     while tr.step_count() < o.steps {
         let info = tr.step().map_err(|e| e.to_string())?;
@@ -113,34 +112,23 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             tok_s,
             hms(eta)
         );
-        if tty {
-            eprint!("\r\x1b[K{line}");
-        } else if now - last_print > 10_000.0 || info.step == step0 + 1 || done {
-            eprintln!("{line}");
-            last_print = now;
-        }
+        progress.step(&line, info.step == step0 + 1 || done);
         if (eval_every > 0 && info.step % eval_every == 0) || done {
             let (v, ms) = clock::time_ms(|| tr.val_loss());
             last_val = v;
-            if tty {
-                eprint!("\r\x1b[K");
-            }
-            eprintln!(
+            progress.note(&format!(
                 "step {:>5}: train loss {:.4}, val loss {:.4} ({:.1} s)",
                 info.step,
                 info.loss,
                 v,
                 ms / 1e3
-            );
+            ));
         }
         if (ckpt_every > 0 && info.step % ckpt_every == 0) || done {
             write_atomic(&ckpt_path, &tr.checkpoint())?;
         }
-        let _ = std::io::stderr().flush();
     }
-    if tty {
-        eprintln!();
-    }
+    progress.finish();
 
     let mut model = tr.model().map_err(|e| e.to_string())?;
     eprintln!("evaluating the held-out 10% with the inference model...");
@@ -212,6 +200,49 @@ fn check_flags_match(a: &Args, o: &TrainOptions) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Step lines on stderr: rewritten in place on a terminal, otherwise one every 10 s
+/// (and whenever asked), so a log stays short.
+pub struct Progress {
+    tty: bool,
+    last_print: f64,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            last_print: clock::now_ms(),
+        }
+    }
+
+    /// The current step's line; `force` prints it in a log too.
+    pub fn step(&mut self, line: &str, force: bool) {
+        let now = clock::now_ms();
+        if self.tty {
+            eprint!("\r\x1b[K{line}");
+        } else if force || now - self.last_print > 10_000.0 {
+            eprintln!("{line}");
+            self.last_print = now;
+        }
+        let _ = std::io::stderr().flush();
+    }
+
+    /// A line that stays (an evaluation), below the step line.
+    pub fn note(&mut self, line: &str) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+        eprintln!("{line}");
+    }
+
+    /// Ends the rewritten line on a terminal.
+    pub fn finish(&mut self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
 }
 
 /// Writes via a temporary file and a rename, so an interrupted write leaves the old file.
