@@ -61,6 +61,11 @@ pub fn run(model: &Gpt, prompt: &str, opts: GenOptions) -> Result<Trace> {
 /// One line of `tinyopt bench --json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
+    /// The canonical recipe that built the model and its short hash (`recipe::Recipe`).
+    pub recipe: Option<crate::recipe::Recipe>,
+    pub recipe_id: String,
+    /// Weight matrices per storage format, read off the running model (what ran).
+    pub storage: std::collections::BTreeMap<&'static str, usize>,
     pub precision: String,
     pub kernel: String,
     pub kv_cache: bool,
@@ -113,6 +118,9 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
     let st = Summary::of(&steps);
     let first = &traces[0];
     BenchReport {
+        recipe: None,
+        recipe_id: String::new(),
+        storage: model.storage_census(),
         precision: crate::quant::precision_of(model).name().into(),
         kernel: model.kernel.name().into(),
         kv_cache: opts.kv_cache,

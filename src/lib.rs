@@ -2,6 +2,7 @@
 //! measured for real, natively and in the browser.
 
 pub mod bench;
+pub mod choice;
 pub mod clock;
 mod dispatch;
 pub mod error;

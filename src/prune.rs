@@ -8,86 +8,41 @@ use crate::kernels::sell::Sell;
 use crate::kernels::sparse::Csr;
 use crate::model::gpt::Block;
 use crate::model::Gpt;
-use crate::weights::{Matrix, Storage};
+use crate::weights::{Act, Matrix, Storage};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PruneKind {
-    #[default]
-    None,
-    /// Smallest-magnitude weights set to zero.
-    Unstructured,
-    /// Least important MLP neurons (and optionally heads) removed.
-    Structured,
-}
-
-impl PruneKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            PruneKind::None => "none",
-            PruneKind::Unstructured => "unstructured",
-            PruneKind::Structured => "structured",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<PruneKind> {
-        match s {
-            "none" => Ok(PruneKind::None),
-            "unstructured" => Ok(PruneKind::Unstructured),
-            "structured" => Ok(PruneKind::Structured),
-            _ => Err(input_err(format!(
-                "unknown prune kind {s:?}; choose none, unstructured or structured"
-            ))),
-        }
+crate::choice_enum! {
+    /// What pruning removes.
+    pub enum PruneKind ("prune kind") {
+        None = "none",
+        /// Smallest-magnitude weights set to zero.
+        Unstructured = "unstructured",
+        /// Least important MLP neurons (and optionally heads) removed.
+        Structured = "structured",
     }
 }
 
-/// Where an unstructured threshold comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// One threshold over all block matrices: layers that matter less lose more.
-    #[default]
-    Global,
-    /// Each matrix loses the same fraction.
-    PerMatrix,
-}
-
-/// How pruned matrices are stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SparseFormat {
-    /// Zeros stay in the dense matrix: same bytes, same speed.
-    #[default]
-    Dense,
-    /// Compressed sparse rows: only nonzeros and their column indices.
-    Csr,
-    /// Column-blocked sliced ELLPACK: 16-row slices, 64-column blocks, padded slots
-    /// (fast with AVX-512's register permute; f32 values only).
-    Sell,
-}
-
-impl SparseFormat {
-    pub const ALL: [SparseFormat; 3] = [SparseFormat::Dense, SparseFormat::Csr, SparseFormat::Sell];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SparseFormat::Dense => "dense",
-            SparseFormat::Csr => "csr",
-            SparseFormat::Sell => "sell",
-        }
+crate::choice_enum! {
+    /// Where an unstructured threshold comes from.
+    pub enum Scope ("prune scope") {
+        /// One threshold over all block matrices: layers that matter less lose more.
+        Global = "global",
+        /// Each matrix loses the same fraction.
+        PerMatrix = "per-matrix",
     }
+}
 
-    pub fn parse(s: &str) -> Result<SparseFormat> {
-        SparseFormat::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                input_err(format!(
-                    "unknown sparse format {s:?}; choose dense, csr or sell"
-                ))
-            })
+crate::choice_enum! {
+    /// How unstructured-pruned matrices are stored. CSR is the default: zeros only save
+    /// time and bytes in a sparse format, and CSR composes with int8 and wins in wasm.
+    pub enum SparseFormat ("sparse format") {
+        /// Compressed sparse rows: only nonzeros and their column indices.
+        Csr = "csr",
+        /// Zeros stay in the dense matrix: same bytes, same speed.
+        Dense = "dense",
+        /// Column-blocked sliced ELLPACK: 16-row slices, 64-column blocks, padded slots
+        /// (fast with AVX-512's register permute; f32 values only).
+        Sell = "sell",
     }
 }
 
@@ -110,7 +65,7 @@ impl Default for PruneConfig {
             ratio: 0.0,
             heads: 0.0,
             scope: Scope::Global,
-            format: SparseFormat::Dense,
+            format: SparseFormat::default(),
         }
     }
 }
@@ -419,7 +374,16 @@ pub fn to_sparse(m: &Matrix, format: SparseFormat) -> Result<Matrix> {
         (SparseFormat::Csr, Storage::F32(w)) => {
             Storage::CsrF32(Csr::from_dense(m.rows, m.cols, w)?)
         }
-        (SparseFormat::Csr, Storage::Int8 { codes, scales, .. }) => Storage::CsrInt8 {
+        // Only weight-only int8 (W8A32): the CSR kernel takes f32 activations, so
+        // converting a W8A8 matrix would silently run another scheme.
+        (
+            SparseFormat::Csr,
+            Storage::Int8 {
+                codes,
+                scales,
+                act: Act::F32,
+            },
+        ) => Storage::CsrInt8 {
             codes: Csr::from_dense(m.rows, m.cols, codes)?,
             scales: scales.clone(),
         },
@@ -429,7 +393,7 @@ pub fn to_sparse(m: &Matrix, format: SparseFormat) -> Result<Matrix> {
         (f, _) => {
             let (name, with, hint) = match f {
                 SparseFormat::Sell => ("SELL", "f32 weights", " (CSR holds int8 values)"),
-                _ => ("CSR", "f32 and int8 weights", ""),
+                _ => ("CSR", "f32 and int8 (W8A32) weights", ""),
             };
             return Err(input_err(format!(
                 "{name}: the sparse format composes with {with}, not {}{hint}",
@@ -579,7 +543,7 @@ mod tests {
         assert!(SparseFormat::parse("ell")
             .unwrap_err()
             .to_string()
-            .contains("dense, csr or sell"));
+            .contains("csr, dense, sell"));
     }
 
     #[test]

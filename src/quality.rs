@@ -4,8 +4,9 @@
 
 use crate::error::{input_err, Result};
 use crate::model::gpt::ActObserver;
+use crate::model::matrix_names;
 use crate::model::{GenOptions, Generator, Gpt, KvCache, Logits, Scratch};
-use crate::quant::{matrix_names, quantize_model, QuantConfig};
+use crate::quant::{quantize_model, QuantConfig};
 use serde::Serialize;
 
 /// The fixed evaluation and calibration sets every face uses (same seeds each run, so

@@ -7,87 +7,32 @@ use crate::error::{input_err, Result};
 use crate::kernels::int4;
 use crate::model::gpt::ActObserver;
 use crate::model::Gpt;
+pub use crate::weights::Precision;
 use crate::weights::{Act, Matrix, Storage};
 use half::f16;
 use serde::{Deserialize, Serialize};
 
-/// The precision a student picks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Precision {
-    #[default]
-    F32,
-    /// Half-float storage; products in f32.
-    F16,
-    /// Int8 weights, f32 activations (W8A32).
-    Int8,
-    /// Int8 weights and activations with integer dot products (W8A8).
-    Int8Dynamic,
-    /// Int4 group-wise weights, int8 activations (W4A8).
-    Int4,
-}
-
-impl Precision {
-    pub const ALL: [Precision; 5] = [
-        Precision::F32,
-        Precision::F16,
-        Precision::Int8,
-        Precision::Int8Dynamic,
-        Precision::Int4,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Precision::F32 => "f32",
-            Precision::F16 => "f16",
-            Precision::Int8 => "int8",
-            Precision::Int8Dynamic => "int8-dynamic",
-            Precision::Int4 => "int4",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Precision> {
-        Precision::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Precision::ALL.iter().map(|p| p.name()).collect();
-                input_err(format!(
-                    "unknown precision {s:?}; choose one of {}",
-                    names.join(", ")
-                ))
-            })
-    }
-
-    /// Whether activations become int8 (and so can use a static, calibrated scale).
-    pub fn quantizes_activations(self) -> bool {
-        matches!(self, Precision::Int8Dynamic | Precision::Int4)
+crate::choice_enum! {
+    /// How the weight range is chosen before rounding.
+    pub enum Clip ("clip") {
+        /// Scale from the largest |w|: no clipping, coarse steps if there are outliers.
+        MaxAbs = "max-abs",
+        /// Try clip ratios from 1.0 down to 0.5 (steps of 0.025) and keep the one with least
+        /// squared error.
+        Search = "search",
     }
 }
 
-/// How the weight range is chosen before rounding.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Clip {
-    /// Scale from the largest |w|: no clipping, coarse steps if there are outliers.
-    #[default]
-    MaxAbs,
-    /// Try clip ratios from 1.0 down to 0.5 (steps of 0.025) and keep the one with least
-    /// squared error.
-    Search,
-}
-
-/// How activations get their int8 scale (for the precisions that quantize them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActCalib {
-    /// Per token at run time, from that token's own max |x|.
-    #[default]
-    Dynamic,
-    /// One scale per matrix from the largest |x| seen in calibration.
-    MinMax,
-    /// One scale per matrix from a percentile of |x| seen in calibration (outliers clip).
-    Percentile,
+crate::choice_enum! {
+    /// How activations get their int8 scale (for the precisions that quantize them).
+    pub enum ActCalib ("activation calibration") {
+        /// Per token at run time, from that token's own max |x|.
+        Dynamic = "dynamic",
+        /// One scale per matrix from the largest |x| seen in calibration.
+        MinMax = "min-max",
+        /// One scale per matrix from a percentile of |x| seen in calibration (outliers clip).
+        Percentile = "percentile",
+    }
 }
 
 /// Everything a quantized model is made from.
@@ -268,45 +213,6 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
     Ok(Matrix { rows, cols, data })
 }
 
-/// Whether a matrix is one of the sensitive ends (embeddings, LM head).
-pub fn is_end(name: &str) -> bool {
-    matches!(name, "wte" | "wpe" | "head")
-}
-
-/// Names of the model's weight matrices, in `mat_id` order where they have one.
-pub fn matrix_names(n_layer: usize) -> Vec<String> {
-    let mut v = Vec::new();
-    for l in 0..n_layer {
-        for s in ["attn.qkv", "attn.proj", "mlp.up", "mlp.down"] {
-            v.push(format!("h.{l}.{s}"));
-        }
-    }
-    v.push("head".into());
-    v.push("wte".into());
-    v.push("wpe".into());
-    v
-}
-
-/// Mutable access to a matrix by name (see `matrix_names`).
-pub fn matrix_mut<'a>(m: &'a mut Gpt, name: &str) -> Option<&'a mut Matrix> {
-    match name {
-        "head" => return Some(&mut m.head),
-        "wte" => return Some(&mut m.wte),
-        "wpe" => return Some(&mut m.wpe),
-        _ => {}
-    }
-    let rest = name.strip_prefix("h.")?;
-    let (l, which) = rest.split_once('.')?;
-    let b = m.blocks.get_mut(l.parse::<usize>().ok()?)?;
-    match which {
-        "attn.qkv" => Some(&mut b.w_qkv),
-        "attn.proj" => Some(&mut b.w_o),
-        "mlp.up" => Some(&mut b.w_up),
-        "mlp.down" => Some(&mut b.w_down),
-        _ => None,
-    }
-}
-
 /// Per-matrix static activation scales from calibration statistics.
 pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
     obs.abs
@@ -353,7 +259,7 @@ pub fn quantize_model(
     };
     let mut m = base.clone();
     let n_layer = base.cfg.n_layer;
-    for (id, name) in matrix_names(n_layer).iter().enumerate() {
+    for (id, name) in crate::model::matrix_names(n_layer).iter().enumerate() {
         if only.is_some_and(|o| o != name) {
             continue;
         }
@@ -362,7 +268,7 @@ pub fn quantize_model(
             continue;
         }
         let act = scales.get(id).copied().flatten();
-        let mat = matrix_mut(&mut m, name).expect("every listed matrix exists");
+        let mat = m.matrix_mut(name).expect("every listed matrix exists");
         let here = match (is_end, qc.ends_precision) {
             (true, Some(p)) => QuantConfig {
                 precision: p,
@@ -430,7 +336,7 @@ mod tests {
     fn quantized_products_match_the_dequantized_reference() {
         let m = dense(12, 128);
         let x: Vec<f32> = (0..128).map(|i| (i as f32 * 0.3).sin()).collect();
-        for p in Precision::ALL {
+        for &p in Precision::ALL {
             let qc = QuantConfig {
                 precision: p,
                 ..QuantConfig::default()

@@ -4,9 +4,9 @@
 
 use crate::clock;
 use crate::model::{io, GenOptions, Generator, Gpt};
-use crate::prune::{PruneConfig, PruneKind, SparseFormat};
+use crate::prune::PruneKind;
 use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
-use crate::quant::{self, ActCalib, QuantConfig};
+use crate::quant::QuantConfig;
 use crate::recipe::{self, Recipe};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -99,26 +99,118 @@ impl Playground {
         }
     }
 
-    fn eval_set(&mut self) -> Result<Vec<Vec<u32>>, JsError> {
+    /// Makes the fixed evaluation sequences once.
+    fn ensure_eval(&mut self) -> Result<(), JsError> {
         if self.eval.is_none() {
             self.eval =
                 Some(quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, EVAL_SEED).map_err(err)?);
         }
-        Ok(self.eval.clone().expect("set above"))
+        Ok(())
     }
 
-    fn calibration(&mut self) -> Result<crate::model::gpt::ActObserver, JsError> {
-        if self.calib.is_none() {
+    /// Collects the activation statistics once, if `r` needs them (static scales).
+    /// Callers then borrow `self.calib` (about 15 MB: never copied).
+    fn ensure_calibration(&mut self, r: &Recipe) -> Result<(), JsError> {
+        if r.needs_calibration() && self.calib.is_none() {
             let seqs =
                 quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, CALIB_SEED).map_err(err)?;
             self.calib = Some(quality::calibrate(&self.base, &seqs).map_err(err)?);
         }
-        Ok(self.calib.clone().expect("set above"))
+        Ok(())
     }
+
+    /// Builds `r` (normalised) from the loaded model, calibrating if it must.
+    fn build(&mut self, r: &Recipe) -> Result<(Gpt, crate::prune::PruneStats), JsError> {
+        self.ensure_calibration(r)?;
+        let calib = if r.needs_calibration() {
+            self.calib.as_ref()
+        } else {
+            None
+        };
+        recipe::build(&self.base, r, calib).map_err(err)
+    }
+}
+
+/// A recipe from a JS object (the nested serde form), normalised: invalid values and
+/// combinations are errors with the core's message.
+fn recipe_from_js(v: JsValue) -> Result<Recipe, JsError> {
+    let r: Recipe =
+        serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
+    r.normalized().map_err(err)
+}
+
+/// Everything a face shows about a recipe: the canonical object, its id, the query
+/// and CLI spellings, and the flat value of every key (for controls).
+#[derive(Serialize)]
+struct RecipeView {
+    recipe: Recipe,
+    recipe_id: String,
+    query: String,
+    cli: String,
+    values: std::collections::BTreeMap<&'static str, Option<String>>,
+    problems: Vec<String>,
+}
+
+fn view(r: Recipe, problems: Vec<String>) -> Result<RecipeView, JsError> {
+    Ok(RecipeView {
+        recipe_id: r.id().map_err(err)?,
+        query: r.to_query(),
+        cli: cli_command(&r).map_err(err)?,
+        values: recipe::KEYS.iter().map(|&k| (k, r.get(k))).collect(),
+        recipe: r,
+        problems,
+    })
+}
+
+/// The shell command that reproduces `r` natively: `tinyopt bench --recipe '<json>'`.
+fn cli_command(r: &Recipe) -> crate::Result<String> {
+    Ok(format!(
+        "tinyopt bench --json --kv-cache --recipe '{}'",
+        r.canonical_json()?
+    ))
+}
+
+/// The recipe's flat fields: `[{key, kind: {type: "choice", choices} | {type: "number",
+/// min, max} | {type: "flag"}, default, help}]`. Faces build their controls from it.
+#[wasm_bindgen(js_name = recipeFields)]
+pub fn recipe_fields() -> Result<JsValue, JsError> {
+    to_js(&recipe::fields())
+}
+
+/// Reads the recipe keys of a URL query leniently (a shared link is untrusted): returns
+/// `{recipe, recipe_id, query, cli, values, problems}`; each bad value keeps its default
+/// and is named in `problems` (plain text, to be shown as text).
+#[wasm_bindgen(js_name = recipeFromQuery)]
+pub fn recipe_from_query(search: &str) -> Result<JsValue, JsError> {
+    let (r, problems) = Recipe::from_query_normalized(search);
+    to_js(&view(r, problems)?)
+}
+
+/// Sets one flat field of `recipe` (nested form) and normalises: the same view as
+/// `recipeFromQuery`, or an error naming what to change.
+#[wasm_bindgen(js_name = recipeWith)]
+pub fn recipe_with(recipe: JsValue, key: &str, value: &str) -> Result<JsValue, JsError> {
+    let mut r = recipe_from_js(recipe)?;
+    r.set(key, value).map_err(err)?;
+    to_js(&view(r.normalized().map_err(err)?, Vec::new())?)
+}
+
+/// The view of a recipe given in nested form or as canonical JSON text.
+#[wasm_bindgen(js_name = recipeView)]
+pub fn recipe_view(recipe: JsValue) -> Result<JsValue, JsError> {
+    let r = match recipe.as_string() {
+        Some(text) => Recipe::parse(&text).map_err(err)?,
+        None => recipe_from_js(recipe)?,
+    };
+    to_js(&view(r, Vec::new())?)
 }
 
 #[derive(Serialize)]
 struct RecipeReport {
+    recipe: Recipe,
+    recipe_id: String,
+    /// Weight matrices per storage format, read off the built model.
+    storage: std::collections::BTreeMap<&'static str, usize>,
     precision: &'static str,
     prune_kind: &'static str,
     prune: f32,
@@ -234,34 +326,26 @@ impl Playground {
     /// ms}`, quality measured against the loaded model on the fixed evaluation set.
     #[wasm_bindgen(js_name = setRecipe)]
     pub fn set_recipe(&mut self, recipe: JsValue) -> Result<JsValue, JsError> {
-        let r: Recipe = serde_wasm_bindgen::from_value(recipe)
-            .map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
-        r.quant.validate().map_err(err)?;
-        r.prune.validate().map_err(err)?;
+        let r = recipe_from_js(recipe)?;
         let t0 = clock::now_ms();
-        let calib = if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic
-        {
-            Some(self.calibration()?)
-        } else {
-            None
-        };
-        let (m, stats) = recipe::build(&self.base, &r, calib.as_ref()).map_err(err)?;
+        let (m, stats) = self.build(&r)?;
         // The identity recipe needs no measuring (and page start-up no eval set).
-        let identity =
-            r.quant.precision == quant::Precision::F32 && r.prune.kind == PruneKind::None;
-        let agree = if identity {
+        let agree = if r.is_identity() {
             quality::Agreement {
                 kld: 0.0,
                 top1_agreement: 1.0,
                 positions: 0,
             }
         } else {
-            let seqs = self.eval_set()?;
-            quality::compare(&self.base, &m, &seqs).map_err(err)?
+            self.ensure_eval()?;
+            let seqs = self.eval.as_ref().expect("made above");
+            quality::compare(&self.base, &m, seqs).map_err(err)?
         };
         self.model = m;
         self.gen = None;
         to_js(&RecipeReport {
+            recipe_id: r.id().map_err(err)?,
+            storage: self.model.storage_census(),
             precision: r.quant.precision.name(),
             prune_kind: r.prune.kind.name(),
             prune: r.prune.ratio,
@@ -272,38 +356,27 @@ impl Playground {
             top1_agreement: agree.top1_agreement,
             positions: agree.positions,
             ms: clock::now_ms() - t0,
+            recipe: r,
         })
     }
 
     /// One point of a quality-vs-sparsity curve: prunes the loaded model (`kind`:
     /// "unstructured" or "structured", `ratio` 0..=0.95) without changing the running one.
-    /// Returns `{prune_kind, prune, sparsity, kld, top1_agreement, weight_bytes}`.
+    /// Returns `{prune_kind, prune, sparsity, kld, top1_agreement, weight_bytes}`
+    /// (unstructured zeros stored as CSR, the default).
     #[wasm_bindgen(js_name = pruneCurvePoint)]
     pub fn prune_curve_point(&mut self, kind: &str, ratio: f32) -> Result<JsValue, JsError> {
-        let pc = PruneConfig {
-            kind: PruneKind::parse(kind).map_err(err)?,
-            ratio,
-            format: SparseFormat::Csr,
-            ..PruneConfig::default()
-        };
-        let pc = if pc.kind == PruneKind::Structured {
-            PruneConfig {
-                format: SparseFormat::Dense,
-                ..pc
-            }
-        } else {
-            pc
-        };
-        let r = Recipe {
-            prune: pc,
-            ..Recipe::default()
-        };
-        let (m, stats) = recipe::build(&self.base, &r, None).map_err(err)?;
-        let seqs = self.eval_set()?;
-        let q = quality::compare(&self.base, &m, &seqs).map_err(err)?;
+        let mut r = Recipe::default();
+        r.set("prune-kind", kind).map_err(err)?;
+        r.set("prune", &ratio.to_string()).map_err(err)?;
+        let (m, stats) = self.build(&r)?;
+        self.ensure_eval()?;
+        let seqs = self.eval.as_ref().expect("made above");
+        let q = quality::compare(&self.base, &m, seqs).map_err(err)?;
         to_js(&serde_json::json!({
-            "prune_kind": pc.kind.name(), "prune": ratio, "sparsity": stats.sparsity,
-            "kld": q.kld, "top1_agreement": q.top1_agreement, "weight_bytes": m.weight_bytes(),
+            "prune_kind": PruneKind::parse(kind).map_err(err)?.name(), "prune": ratio,
+            "sparsity": stats.sparsity, "kld": q.kld, "top1_agreement": q.top1_agreement,
+            "weight_bytes": m.weight_bytes(),
         }))
     }
 
@@ -335,13 +408,21 @@ impl Playground {
     pub fn sensitivity_of(&mut self, cfg: JsValue, name: &str) -> Result<JsValue, JsError> {
         let qc: QuantConfig = serde_wasm_bindgen::from_value(cfg)
             .map_err(|e| JsError::new(&format!("bad precision settings: {e}")))?;
-        let calib = if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic {
-            Some(self.calibration()?)
+        let r = Recipe {
+            quant: qc,
+            ..Recipe::default()
+        }
+        .normalized()
+        .map_err(err)?;
+        self.ensure_calibration(&r)?;
+        self.ensure_eval()?;
+        let calib = if r.needs_calibration() {
+            self.calib.as_ref()
         } else {
             None
         };
-        let seqs = self.eval_set()?;
-        to_js(&quality::sensitivity_of(&self.base, &qc, calib.as_ref(), &seqs, name).map_err(err)?)
+        let seqs = self.eval.as_ref().expect("made above");
+        to_js(&quality::sensitivity_of(&self.base, &r.quant, calib, seqs, name).map_err(err)?)
     }
 
     /// `{nll, perplexity, base_nll, base_perplexity}` of `text` (nats/char), for the
@@ -357,13 +438,15 @@ impl Playground {
     /// Names of the weight matrices, for pickers.
     #[wasm_bindgen(js_name = matrixNames)]
     pub fn matrix_names(&self) -> Vec<String> {
-        quant::matrix_names(self.base.cfg.n_layer)
+        crate::model::matrix_names(self.base.cfg.n_layer)
     }
 
     /// Shape and format of a matrix of the running model.
     #[wasm_bindgen(js_name = matrixInfo)]
     pub fn matrix_info(&mut self, name: &str) -> Result<JsValue, JsError> {
-        let m = quant::matrix_mut(&mut self.model, name)
+        let m = self
+            .model
+            .matrix_mut(name)
             .ok_or_else(|| JsError::new(&format!("no matrix {name:?}")))?;
         let group = match &m.data {
             crate::weights::Storage::Int4 { group, .. } => *group,
@@ -387,7 +470,8 @@ impl Playground {
         } else {
             &mut self.model
         };
-        let m = quant::matrix_mut(src, name)
+        let m = src
+            .matrix_mut(name)
             .ok_or_else(|| JsError::new(&format!("no matrix {name:?}")))?;
         Ok(m.to_f32())
     }
@@ -399,19 +483,10 @@ impl Playground {
     /// Call it alternately for the configurations compared, so they share the machine's state.
     #[wasm_bindgen(js_name = timeDecode)]
     pub fn time_decode(&mut self, recipe: JsValue, tokens: usize) -> Result<JsValue, JsError> {
-        let r: Recipe = serde_wasm_bindgen::from_value(recipe)
-            .map_err(|e| JsError::new(&format!("bad recipe: {e}")))?;
-        r.quant.validate().map_err(err)?;
-        r.prune.validate().map_err(err)?;
-        let key = serde_json::to_string(&r).map_err(|e| JsError::new(&e.to_string()))?;
+        let r = recipe_from_js(recipe)?;
+        let key = r.canonical_json().map_err(err)?;
         if !self.timed.iter().any(|(k, _)| *k == key) {
-            let calib =
-                if r.quant.precision.quantizes_activations() && r.quant.act != ActCalib::Dynamic {
-                    Some(self.calibration()?)
-                } else {
-                    None
-                };
-            let (m, _) = recipe::build(&self.base, &r, calib.as_ref()).map_err(err)?;
+            let (m, _) = self.build(&r)?;
             // A few models at most: the page compares two, the measuring script six.
             if self.timed.len() >= 8 {
                 self.timed.remove(0);
@@ -482,7 +557,7 @@ impl Playground {
     /// bit-identical to the native build) or `"library"`. Unknown names throw, listing these.
     #[wasm_bindgen(js_name = setKernel)]
     pub fn set_kernel(&mut self, name: &str) -> Result<(), JsError> {
-        self.model.kernel = crate::kernels::Kernel::from_name(name).map_err(err)?;
+        self.model.kernel = crate::kernels::Kernel::parse(name).map_err(err)?;
         Ok(())
     }
 
@@ -573,9 +648,9 @@ impl Playground {
 /// The kernel names `setKernel` accepts, default (`simd`) included.
 #[wasm_bindgen(js_name = kernelNames)]
 pub fn kernel_names() -> Vec<String> {
-    crate::kernels::Kernel::ALL
+    crate::kernels::Kernel::NAMES
         .iter()
-        .map(|k| k.name().to_string())
+        .map(|k| k.to_string())
         .collect()
 }
 

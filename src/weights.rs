@@ -8,6 +8,28 @@ use crate::kernels::{self, int4, int8, Kernel};
 use half::f16;
 use std::cell::RefCell;
 
+crate::choice_enum! {
+    /// The precision a student picks.
+    pub enum Precision ("precision") {
+        F32 = "f32",
+        /// Half-float storage; products in f32.
+        F16 = "f16",
+        /// Int8 weights, f32 activations (W8A32).
+        Int8 = "int8",
+        /// Int8 weights and activations with integer dot products (W8A8).
+        Int8Dynamic = "int8-dynamic",
+        /// Int4 group-wise weights, int8 activations (W4A8).
+        Int4 = "int4",
+    }
+}
+
+impl Precision {
+    /// Whether activations become int8 (and so can use a static, calibrated scale).
+    pub fn quantizes_activations(self) -> bool {
+        matches!(self, Precision::Int8Dynamic | Precision::Int4)
+    }
+}
+
 /// How activations enter an integer product.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Act {

@@ -200,6 +200,8 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
             kv_cache,
         };
         let mut r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
+        r.recipe = Some(rc);
+        r.recipe_id = rc.id().map_err(|e| e.to_string())?;
         r.kld = agree.kld;
         r.top1_agreement = agree.top1_agreement;
         r.prune = rc.prune.ratio as f64;
@@ -209,8 +211,12 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
             println!("{}", serde_json::to_string(&r).expect("report serialises"));
         } else {
             println!(
-                "{} kld {:.5} top1 {:.4}",
-                r.precision, r.kld, r.top1_agreement
+                "recipe {} ({}): kld {:.5} top1 {:.4}; storage {}",
+                r.recipe_id,
+                rc.to_cli_args().join(" "),
+                r.kld,
+                r.top1_agreement,
+                storage_label(&r.storage)
             );
             println!(
                 "kv_cache={:<5} {:>8.1} tokens/s (runs {:.1}..{:.1})  ms/token p50 {:.3} [p10 {:.3}, p90 {:.3}]  ttft {:.2} ms  weights {} B  kv cache {} B",
@@ -220,6 +226,15 @@ fn bench_cmd(raw: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// "28 int8-w8a8, 3 f32": the weight matrices per storage format, as the model holds them.
+fn storage_label(census: &std::collections::BTreeMap<&'static str, usize>) -> String {
+    census
+        .iter()
+        .map(|(f, n)| format!("{n} {f}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn info(raw: &[String]) -> Result<(), String> {

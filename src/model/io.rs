@@ -5,7 +5,7 @@ use super::config::Config;
 use super::gpt::Gpt;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, Result};
-use crate::quant::{Precision, QuantConfig};
+use crate::weights::Precision;
 use crate::weights::{Act, Matrix, Storage};
 use half::f16;
 use safetensors::tensor::{Dtype, TensorView};
@@ -17,7 +17,7 @@ const KEY_FORMAT: &str = "format";
 const KEY_CONFIG: &str = "tinyopt.config";
 const KEY_VOCAB: &str = "tinyopt.vocab";
 
-/// Tensor name of a weight matrix's codes/values → its matrix name (`quant::matrix_names`).
+/// Tensor name of a weight matrix's codes/values → its matrix name (`model::matrix_names`).
 fn matrix_of_tensor(t: &str) -> Option<String> {
     match t {
         "wte" | "wpe" => Some(t.to_string()),
@@ -41,6 +41,15 @@ fn le_bytes_f16(v: &[f16]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// The two fields of the `quant` metadata entry (written by the quantizer from its
+/// config) that decide how stored int8 codes meet activations.
+#[derive(serde::Deserialize)]
+struct QuantMeta {
+    precision: Precision,
+    #[serde(default)]
+    ends_precision: Option<Precision>,
+}
+
 /// Serialises the model with its config, vocabulary and `meta`. Quantized matrices are
 /// stored as they are held: codes (`I8`, or `U8` for packed int4, `F16` for half) under
 /// the matrix's own name, with `<name>.scales` (F16) and, if calibrated,
@@ -49,8 +58,7 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     let mut probe = model.clone();
     for (name, shape, data) in model.named_tensors() {
-        let mat = matrix_of_tensor(&name)
-            .and_then(|m| crate::quant::matrix_mut(&mut probe, &m).map(|x| x.clone()));
+        let mat = matrix_of_tensor(&name).and_then(|m| probe.matrix_mut(&m).map(|x| x.clone()));
         let Some(mat) = mat else {
             owned.push((name, Dtype::F32, shape, le_bytes_f32(&data)));
             continue;
@@ -162,7 +170,7 @@ pub fn load(bytes: &[u8]) -> Result<Gpt> {
     let tokenizer = Tokenizer::new(&vocab).map_err(|e| format_err(e.to_string()))?;
 
     let st = SafeTensors::deserialize(bytes).map_err(|e| format_err(describe(e)))?;
-    let quant: Option<QuantConfig> = match meta.get("quant") {
+    let quant: Option<QuantMeta> = match meta.get("quant") {
         Some(q) => Some(
             serde_json::from_str(q).map_err(|e| format_err(format!("bad quant metadata: {e}")))?,
         ),
@@ -204,7 +212,7 @@ pub fn load(bytes: &[u8]) -> Result<Gpt> {
     }
     let mut model = Gpt::from_named(cfg, tokenizer, tensors)?;
     for (name, m) in quantized {
-        *crate::quant::matrix_mut(&mut model, &name).expect("named by matrix_of_tensor") = m;
+        *model.matrix_mut(&name).expect("named by matrix_of_tensor") = m;
     }
     for (k, v) in meta {
         if k != KEY_CONFIG && k != KEY_VOCAB && k != KEY_FORMAT {
@@ -233,7 +241,7 @@ fn quantized_matrix(
     shape: &[usize],
     data: &[u8],
     raw: &HashMap<String, (Dtype, Vec<usize>, &[u8])>,
-    quant: Option<&QuantConfig>,
+    quant: Option<&QuantMeta>,
 ) -> Result<Matrix> {
     let bad = |what: &str| format_err(format!("tensor {name:?}: {what}"));
     if shape.len() != 2 {
@@ -281,7 +289,7 @@ fn quantized_matrix(
             let sc = f16s(sb);
             check_scales(&sc)?;
             // The ends may have their own precision (mixed-precision models).
-            let end = matrix_of_tensor(name).is_some_and(|m| crate::quant::is_end(&m));
+            let end = matrix_of_tensor(name).is_some_and(|m| super::is_end(&m));
             let precision = quant.map(|q| match q.ends_precision {
                 Some(p) if end => p,
                 _ => q.precision,
@@ -371,7 +379,7 @@ mod tests {
     fn quantized_models_round_trip_exactly() {
         use crate::quant::{quantize_model, Precision, QuantConfig};
         let m = small();
-        for p in Precision::ALL {
+        for &p in Precision::ALL {
             let qc = QuantConfig {
                 precision: p,
                 ..QuantConfig::default()

@@ -38,6 +38,8 @@ pub struct OpRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProfileReport {
     pub kernel: &'static str,
+    /// Weight matrices per storage format, read off the profiled model.
+    pub storage: std::collections::BTreeMap<&'static str, usize>,
     /// Decode steps profiled per run, at positions 0..tokens.
     pub tokens: usize,
     pub runs: usize,
@@ -124,6 +126,7 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
         .collect();
     let flops_per_token = fl.total() as f64 / n;
     Ok(ProfileReport {
+        storage: model.storage_census(),
         kernel: model.kernel.name(),
         tokens,
         runs,

@@ -42,7 +42,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     let corpus_path = a
         .str("corpus")
         .ok_or("finetune: --corpus FILE is required (the corpus the model was trained on)")?;
-    let mut pc = recipe::prune_config(&a)?;
+    let mut pc = recipe::config(&a)?.prune;
     if pc.kind == PruneKind::None || pc.ratio <= 0.0 {
         return Err("finetune: give --prune R (0 < R <= 0.95) to have something to recover".into());
     }

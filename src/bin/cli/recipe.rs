@@ -3,19 +3,18 @@
 
 use crate::args::Args;
 use tinyopt::model::Gpt;
-use tinyopt::prune::{PruneConfig, PruneKind, PruneStats, Scope, SparseFormat};
+use tinyopt::prune::PruneStats;
 use tinyopt::quality::{self, Agreement};
-use tinyopt::quant::{ActCalib, Clip, Precision, QuantConfig};
 use tinyopt::recipe::{self, Recipe};
 
-/// Options shared by every command that transforms the model.
+/// Options shared by every command that transforms the model: the recipe's flat keys.
 pub const VALUED: [&str; 12] = [
     "precision",
-    "ends-precision",
     "group-size",
     "clip",
     "act-calib",
     "percentile",
+    "ends-precision",
     "prune",
     "prune-kind",
     "prune-heads",
@@ -25,83 +24,16 @@ pub const VALUED: [&str; 12] = [
 ];
 pub const FLAGS: [&str; 1] = ["keep-f32-ends"];
 
-pub fn quant_config(a: &Args) -> Result<QuantConfig, String> {
-    let precision =
-        Precision::parse(a.str("precision").unwrap_or("f32")).map_err(|e| e.to_string())?;
-    let clip = match a.str("clip").unwrap_or("max-abs") {
-        "max-abs" => Clip::MaxAbs,
-        "search" => Clip::Search,
-        o => return Err(format!("unknown --clip {o:?}; choose max-abs or search")),
-    };
-    let act = match a.str("act-calib").unwrap_or("dynamic") {
-        "dynamic" => ActCalib::Dynamic,
-        "minmax" => ActCalib::MinMax,
-        "percentile" => ActCalib::Percentile,
-        o => {
-            return Err(format!(
-                "unknown --act-calib {o:?}; choose dynamic, minmax or percentile"
-            ))
-        }
-    };
-    let qc = QuantConfig {
-        precision,
-        group_size: a.get("group-size", 32)?,
-        clip,
-        act,
-        percentile: a.get("percentile", 99.9)?,
-        quantize_ends: !a.flag("keep-f32-ends"),
-        ends_precision: match a.str("ends-precision") {
-            Some(p) => Some(Precision::parse(p).map_err(|e| e.to_string())?),
-            None => None,
-        },
-    };
-    qc.validate().map_err(|e| e.to_string())?;
-    Ok(qc)
-}
-
-pub fn prune_config(a: &Args) -> Result<PruneConfig, String> {
-    let ratio: f32 = a.get("prune", 0.0)?;
-    let kind = match a.str("prune-kind") {
-        Some(k) => PruneKind::parse(k).map_err(|e| e.to_string())?,
-        None if ratio > 0.0 => PruneKind::Unstructured,
-        None => PruneKind::None,
-    };
-    let scope = match a.str("prune-scope").unwrap_or("global") {
-        "global" => Scope::Global,
-        "per-matrix" => Scope::PerMatrix,
-        o => {
-            return Err(format!(
-                "unknown --prune-scope {o:?}; choose global or per-matrix"
-            ))
-        }
-    };
-    let format = match a.str("sparse-format") {
-        Some(f) => SparseFormat::parse(f).map_err(|e| e.to_string())?,
-        // Unstructured zeros only save anything in a sparse format.
-        None if kind == PruneKind::Unstructured => SparseFormat::Csr,
-        None => SparseFormat::Dense,
-    };
-    let pc = PruneConfig {
-        kind,
-        ratio,
-        heads: a.get("prune-heads", 0.0)?,
-        scope,
-        format,
-    };
-    pc.validate().map_err(|e| e.to_string())?;
-    Ok(pc)
-}
-
 pub fn config(a: &Args) -> Result<Recipe, String> {
-    let kernel = match a.str("kernel") {
-        Some(k) => tinyopt::kernels::Kernel::from_name(k).map_err(|e| e.to_string())?,
-        None => tinyopt::kernels::Kernel::default(),
-    };
-    Ok(Recipe {
-        quant: quant_config(a)?,
-        prune: prune_config(a)?,
-        kernel,
-    })
+    let mut r = Recipe::default();
+    for k in tinyopt::recipe::KEYS {
+        if let Some(v) = a.str(k) {
+            r.set(k, v).map_err(|e| e.to_string())?;
+        } else if k == "keep-f32-ends" && a.flag(k) {
+            r.set(k, "1").map_err(|e| e.to_string())?;
+        }
+    }
+    r.normalized().map_err(|e| e.to_string())
 }
 
 /// Builds the recipe's model (calibrating if it asks for static activation scales)
@@ -109,7 +41,7 @@ pub fn config(a: &Args) -> Result<Recipe, String> {
 pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), String> {
     let e = |e: tinyopt::Error| e.to_string();
     let (m, stats) = build(base, r)?;
-    let agree = if r.quant.precision == Precision::F32 && r.prune.kind == PruneKind::None {
+    let agree = if r.is_identity() {
         Agreement {
             kld: 0.0,
             top1_agreement: 1.0,

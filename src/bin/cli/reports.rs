@@ -32,9 +32,9 @@ pub fn quant_report(raw: &[String]) -> Result<(), String> {
     flags.extend(recipe::FLAGS);
     let a = Args::parse("quant-report", raw, &valued, &flags)?;
     let base = load::model(a.str("model"))?;
-    let chosen = recipe::quant_config(&a)?;
+    let chosen = recipe::config(&a)?.quant;
     let e = |e: tinyopt::Error| e.to_string();
-    for p in tinyopt::quant::Precision::ALL {
+    for &p in tinyopt::quant::Precision::ALL {
         let rc = tinyopt::recipe::Recipe {
             quant: tinyopt::quant::QuantConfig {
                 precision: p,
@@ -96,7 +96,7 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
             let mut by_format = serde_json::Map::new();
             let mut bytes = m.weight_bytes();
             if kind == PruneKind::Unstructured {
-                for f in SparseFormat::ALL {
+                for &f in SparseFormat::ALL {
                     let mut sparse = m.clone();
                     tinyopt::prune::sparsify_blocks(&mut sparse, f).map_err(e)?;
                     by_format.insert(f.name().into(), sparse.weight_bytes().into());
