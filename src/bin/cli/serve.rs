@@ -350,7 +350,13 @@ fn io_fail(e: io::Error) -> Fail {
 /// [`MAX_HEADER_BYTES`] and [`MAX_HEADER_LINES`]; keeps only what we use.
 fn read_head(r: &mut impl BufRead) -> Result<Request, Fail> {
     let mut line = Vec::new();
-    match read_line_capped(r, MAX_REQUEST_LINE, &mut line).map_err(io_fail)? {
+    // A connection that never sent a byte (a browser's speculative preconnect) is
+    // closed quietly: a 408 there could cross a request the browser just sent.
+    let first = match read_line_capped(r, MAX_REQUEST_LINE, &mut line) {
+        Err(_) if line.is_empty() => return Err(Fail::Gone),
+        read => read.map_err(io_fail)?,
+    };
+    match first {
         Line::Done => {}
         Line::Eof if line.is_empty() => return Err(Fail::Gone),
         Line::Eof => return Err(Fail::Status(400)),
@@ -947,6 +953,29 @@ mod tests {
         assert_eq!(buf, b"GET / HTTP/1.1");
         assert_eq!(read_line_capped(&mut r, 100, &mut buf).unwrap(), Line::Eof);
         assert_eq!(buf, b"rest");
+    }
+
+    /// Some bytes, then what a read timeout gives.
+    struct Stalls(&'static [u8]);
+
+    impl Read for Stalls {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(ErrorKind::WouldBlock.into());
+            }
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_stalled_head_times_out() {
+        let head = |bytes| read_head(&mut BufReader::new(Stalls(bytes))).unwrap_err();
+        assert_eq!(head(b""), Fail::Gone);
+        assert_eq!(head(b"GET / HT"), Fail::Status(408));
+        assert_eq!(head(b"GET / HTTP/1.1\r\nHost: x\r\n"), Fail::Status(408));
     }
 
     #[test]
