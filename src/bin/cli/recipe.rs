@@ -8,7 +8,8 @@ use tinyopt::quality::{self, Agreement};
 use tinyopt::recipe::{self, Recipe};
 
 /// Options shared by every command that transforms the model: the recipe's flat keys.
-pub const VALUED: [&str; 12] = [
+pub const VALUED: [&str; 13] = [
+    "recipe",
     "precision",
     "group-size",
     "clip",
@@ -25,6 +26,17 @@ pub const VALUED: [&str; 12] = [
 pub const FLAGS: [&str; 1] = ["keep-f32-ends"];
 
 pub fn config(a: &Args) -> Result<Recipe, String> {
+    if let Some(text) = a.str("recipe") {
+        if let Some(k) = tinyopt::recipe::KEYS
+            .iter()
+            .find(|k| a.str(k).is_some() || a.flag(k))
+        {
+            return Err(format!(
+                "--recipe and --{k} both set the recipe: give one or the other"
+            ));
+        }
+        return Recipe::parse(text).map_err(|e| e.to_string());
+    }
     let mut r = Recipe::default();
     for k in tinyopt::recipe::KEYS {
         if let Some(v) = a.str(k) {
