@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod choice;
 pub mod clock;
+pub mod detmath;
 mod dispatch;
 pub mod error;
 pub mod eval;
@@ -26,6 +27,8 @@ pub mod web;
 
 pub use error::{Error, Result};
 
-/// Counts heap bytes (current and peak) for the memory profiler; forwards to `System`.
+/// The unit tests count heap bytes like the CLI and the wasm entry do (they install
+/// `profile::CountingAlloc` themselves; a crate linking the library keeps its own).
+#[cfg(all(test, not(target_arch = "wasm32")))]
 #[global_allocator]
 static ALLOC: profile::CountingAlloc = profile::CountingAlloc;

@@ -2,6 +2,7 @@
 //! top-1 next-token agreement on a fixed evaluation set, perplexity on any text, and
 //! per-matrix sensitivity. Shared by quantization and pruning.
 
+use crate::detmath::{exp, ln};
 use crate::error::{input_err, Result};
 use crate::model::gpt::ActObserver;
 use crate::model::matrix_names;
@@ -43,10 +44,10 @@ fn all_logits(m: &Gpt, seq: &[u32], kv: &mut KvCache, s: &mut Scratch) -> Result
     Ok(s.logits[..seq.len() * m.cfg.vocab].to_vec())
 }
 
-/// log-softmax in f64, for stable metrics.
+/// log-softmax in f64, for stable metrics (`detmath`: the same bits on every face).
 fn log_softmax(x: &[f32]) -> Vec<f64> {
     let max = x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
-    let lse = x.iter().map(|&v| (v as f64 - max).exp()).sum::<f64>().ln() + max;
+    let lse = ln(x.iter().map(|&v| exp(v as f64 - max)).sum::<f64>()) + max;
     x.iter().map(|&v| v as f64 - lse).collect()
 }
 
@@ -73,7 +74,7 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
             kl += la
                 .iter()
                 .zip(&lb)
-                .map(|(p, q)| p.exp() * (p - q))
+                .map(|(p, q)| exp(*p) * (p - q))
                 .sum::<f64>();
             agree +=
                 (crate::model::sampler::argmax(ra) == crate::model::sampler::argmax(rb)) as usize;

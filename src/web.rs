@@ -12,6 +12,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// The wasm entry counts heap bytes for the memory profiler (the library itself installs
+/// no allocator).
+#[global_allocator]
+static ALLOC: crate::profile::CountingAlloc = crate::profile::CountingAlloc;
+
 /// Installs a panic hook that keeps the message where the worker can read it after
 /// the trap (`globalThis.__tinyoptPanic`), and logs it to the console.
 #[wasm_bindgen(start)]

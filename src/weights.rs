@@ -129,7 +129,14 @@ impl Matrix {
             Storage::F32(_) => "f32",
             Storage::F16(_) => "f16",
             Storage::Int8 { act: Act::F32, .. } => "int8",
+            Storage::Int8 {
+                act: Act::Static(_),
+                ..
+            } => "int8-w8a8-static",
             Storage::Int8 { .. } => "int8-w8a8",
+            Storage::Int4 {
+                act_scale: Some(_), ..
+            } => "int4-static",
             Storage::Int4 { .. } => "int4",
             Storage::CsrF32 { .. } => "csr-f32",
             Storage::CsrInt8 { .. } => "csr-int8",

@@ -10,6 +10,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+#[path = "common/recipe_canon.rs"]
+mod recipe_canon;
+
 fn tiny(ctx: usize, seed: u64) -> Gpt {
     let cfg = Config {
         vocab: 65,
@@ -208,4 +211,31 @@ fn golden_text_matches_the_native_fixture() {
         let steps = run(&mut pg, prompt, o);
         assert_eq!(text(&steps), want, "kv_cache = {kv}");
     }
+}
+
+/// The same recipes, measured in the browser, give the natively pinned rows: the same
+/// `recipe_id` (canonical JSON), storage census, KL and top-1 bits.
+#[wasm_bindgen_test]
+fn recipes_match_the_native_fixture() {
+    let pinned: Vec<recipe_canon::Row> =
+        serde_json::from_str(include_str!("fixtures/recipes.json")).unwrap();
+    assert_eq!(recipe_canon::rows(), pinned);
+}
+
+/// The page's entry points read a query and report the same id as the core.
+#[wasm_bindgen_test]
+fn recipe_views_carry_the_canonical_id() {
+    let q = "?precision=int8&prune=0.9&sparse-format=csr&prompt=hi";
+    let v = tinyopt::web::recipe_from_query(q)
+        .map_err(JsValue::from)
+        .unwrap();
+    let id = js_sys::Reflect::get(&v, &"recipe_id".into()).unwrap();
+    let want = tinyopt::recipe::Recipe::parse(q).unwrap().id().unwrap();
+    assert_eq!(id.as_string().unwrap(), want);
+    let bad = tinyopt::web::recipe_from_query("?precision=%3Cb%3E")
+        .map_err(JsValue::from)
+        .unwrap();
+    let problems = js_sys::Reflect::get(&bad, &"problems".into()).unwrap();
+    let first = js_sys::Array::from(&problems).get(0).as_string().unwrap();
+    assert!(first.contains("<b>"), "{first}");
 }

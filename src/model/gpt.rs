@@ -11,7 +11,7 @@ use super::ops;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, input_err, Error, Result};
 use crate::kernels::Kernel;
-use crate::profile::{Laps, Op, OpTimes};
+use crate::profile::ops::{Laps, Op, OpTimes};
 use crate::rng::Rng;
 use crate::weights::Matrix;
 use std::collections::{BTreeMap, HashMap};

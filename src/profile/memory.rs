@@ -1,17 +1,26 @@
 //! Memory by kind: weights by storage format, KV cache, activation scratch, and the
 //! heap as the allocator sees it (current and peak, through a counting allocator).
 //!
-//! `CountingAlloc` wraps the system allocator with two relaxed atomic counters; the
-//! library installs it as the global allocator, so the CLI and the wasm build share it.
+//! `CountingAlloc` wraps the system allocator with two relaxed atomic counters. The
+//! library does not install it (a crate that links tinyopt keeps its own allocator):
+//! the CLI binary and the wasm entry (`web.rs`) do; without it the heap reads "not
+//! counted" rather than zero.
 
 use crate::model::{Gpt, KvCache, Scratch};
 use serde::Serialize;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Set by the first allocation through `CountingAlloc`: is it the global allocator?
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether `CountingAlloc` is this program's global allocator (heap figures are real).
+pub fn counting() -> bool {
+    INSTALLED.load(Relaxed)
+}
 
 /// The system allocator, counting live bytes and their high-water mark.
 pub struct CountingAlloc;
@@ -19,6 +28,7 @@ pub struct CountingAlloc;
 impl CountingAlloc {
     #[inline]
     fn grew(by: usize) {
+        INSTALLED.store(true, Relaxed);
         let now = CURRENT.fetch_add(by, Relaxed) + by;
         PEAK.fetch_max(now, Relaxed);
     }
@@ -155,7 +165,15 @@ pub fn report(m: &Gpt, kv: Option<&KvCache>, scratch: Option<&Scratch>) -> Memor
             kv_bytes,
         ),
         ("activations", "forward scratch buffers", act),
-        ("heap", "live heap (counting allocator)", heap),
+        (
+            "heap",
+            if counting() {
+                "live heap (counting allocator)"
+            } else {
+                "not counted: this program did not install profile::CountingAlloc"
+            },
+            heap,
+        ),
         ("heap_peak", "peak live heap", peak),
         ("linear_memory", lin_detail, lin),
     ] {

@@ -4,7 +4,8 @@
 //! - `timer`: warm-up, repeated samples, median / p90 / p99 / IQR through the one clock;
 //! - `flops`: analytic FLOPs per op and per token for any config and position;
 //! - `memory`: bytes by kind, and the counting allocator behind the heap figures;
-//! - `ops`: the op list and the lap clock `Gpt::forward` reports to;
+//! - `ops`: the op list and the lap clock `Gpt::forward` reports to. A leaf (it needs
+//!   only the clock), so the model may use it while the rest of `profile` uses the model;
 //! - `kernel_bench`: the kernel table (`tinyopt kernels`).
 
 pub mod flops;
