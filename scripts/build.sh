@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the native CLI and the playground's wasm (www/pkg/), release mode.
+# Builds the playground's wasm (www/pkg/), the native CLI (release) and the static
+# site to upload (dist/: the page, the wasm, the models, the service worker).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -10,3 +11,5 @@ wasm-bindgen --target web --no-typescript --out-dir www/pkg \
   target/wasm32-unknown-unknown/release/tinyopt.wasm
 echo "[build] native CLI (release)"
 cargo build --release --bin tinyopt
+echo "[build] static site (dist/)"
+node scripts/site.mjs
