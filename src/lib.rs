@@ -2,6 +2,7 @@
 //! measured for real, natively and in the browser.
 
 pub mod bench;
+pub mod benchmark;
 pub mod choice;
 pub mod clock;
 pub mod detmath;

@@ -88,6 +88,23 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
     })
 }
 
+/// Mean negative log-likelihood (nats/token) of `m` predicting each next token of
+/// `seqs`; `detmath` only, so the same bits on every face.
+pub fn nll(m: &Gpt, seqs: &[Vec<u32>]) -> Result<f64> {
+    let v = m.cfg.vocab;
+    let mut kv = KvCache::new(&m.cfg);
+    let mut s = Scratch::new(&m.cfg);
+    let (mut total, mut n) = (0.0f64, 0usize);
+    for seq in seqs {
+        let logits = all_logits(m, seq, &mut kv, &mut s)?;
+        for (row, &next) in logits.chunks_exact(v).zip(&seq[1..]) {
+            total -= log_softmax(row)[next as usize];
+            n += 1;
+        }
+    }
+    Ok(total / n.max(1) as f64)
+}
+
 /// Mean negative log-likelihood (nats/char) and perplexity of `text`, read in
 /// non-overlapping windows of `ctx` characters; each window predicts its own next chars
 /// (the protocol of the trainer's held-out loss, `eval::evaluate_tokens`).

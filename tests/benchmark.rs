@@ -1,0 +1,148 @@
+//! Benchmark records: a quick suite run on a tiny model, sealed, round-tripped,
+//! verified; every kind of tampering caught; hostile files rejected with reasons.
+
+#[path = "common/recipe_canon.rs"]
+#[allow(dead_code)] // this file uses only the tiny model
+mod recipe_canon;
+
+use tinyopt::benchmark::verify::{verify, ModelFile};
+use tinyopt::benchmark::{self, Environment, Record, Subject, Suite, SuiteRun};
+use tinyopt::model::io;
+use tinyopt::recipe::{self, Recipe};
+
+fn sha(m: &tinyopt::model::Gpt) -> String {
+    benchmark::suite::sha256_hex(&io::save(m).unwrap())
+}
+
+fn record(query: &str) -> (Record, Vec<ModelFile>) {
+    let base = recipe_canon::tiny();
+    let r = Recipe::parse(query).unwrap();
+    let (cand, _) = recipe::build(&base, &r, None).unwrap();
+    let suite = Suite::quick();
+    let mut run = SuiteRun::new(suite, &base, &cand).unwrap();
+    while !run.done() {
+        run.step(&base, &cand).unwrap();
+    }
+    let base_sha = sha(&base);
+    let subject = Subject {
+        reference: &base,
+        reference_model_sha256: base_sha.clone(),
+        candidate_model_sha256: base_sha.clone(),
+        candidate: &cand,
+        recipe: r,
+    };
+    let env = Environment {
+        face: "cli".into(),
+        platform: "test".into(),
+        ..Default::default()
+    };
+    let rec = benchmark::record(&run, &subject, env, "<b>ada</b>", 1_764_000_000).unwrap();
+    let models = vec![ModelFile {
+        sha256: base_sha,
+        model: base,
+    }];
+    (rec, models)
+}
+
+fn failed(rec: &Record, models: &[ModelFile]) -> Vec<&'static str> {
+    verify(rec, models)
+        .failures()
+        .iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+#[test]
+fn a_record_round_trips_and_verifies_to_the_bit() {
+    let (rec, models) = record("precision=int8");
+    let text = serde_json::to_string_pretty(&rec).unwrap();
+    let back = Record::parse(text.as_bytes()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&back).unwrap(),
+        serde_json::to_string(&rec).unwrap()
+    );
+    assert_eq!(back, rec);
+    let v = verify(&back, &models);
+    assert!(v.passed, "{:?}", v.failures());
+    assert_eq!(v.status, "verified");
+    assert_eq!(rec.scores.latency.rounds, 3);
+    assert!(
+        rec.scores.footprint.ratio > 3.0,
+        "int8 holds ~1/4 of the bytes"
+    );
+    assert_eq!(rec.division, benchmark::Division::Closed);
+    // Without the model file, nothing is recomputed: self-reported, not failed.
+    let v = verify(&back, &[]);
+    assert!(v.passed && v.status == "self-reported", "{:?}", v.checks);
+}
+
+#[test]
+fn every_kind_of_tampering_is_caught() {
+    let (rec, models) = record("precision=int4");
+    // Edited samples, unsealed: the seal breaks.
+    let mut t = rec.clone();
+    for q in &mut t.candidate.queries {
+        q.token_ms.iter_mut().for_each(|x| *x *= 0.5);
+    }
+    assert_eq!(failed(&t, &models), ["seal", "statistics"]);
+    // ... and resealed: the statistics no longer follow from the samples.
+    let mut t2 = t.clone();
+    t2.record_sha256 = t2.compute_hash();
+    assert_eq!(failed(&t2, &models), ["statistics"]);
+    // Edited quality, resealed (scores recomputed too): the recomputation disagrees.
+    let mut t = rec.clone();
+    t.quality.kld *= 0.5;
+    t.quality.nll_candidate = t.quality.nll_reference;
+    let t = t.seal();
+    assert!(failed(&t, &models).contains(&"quality"));
+    // Edited recipe (a better-looking label), resealed with its own id.
+    let mut t = rec.clone();
+    t.recipe = Recipe::parse("precision=int8").unwrap();
+    t.recipe_id = t.recipe.id().unwrap();
+    let t = t.seal();
+    let f = failed(&t, &models);
+    assert!(f.contains(&"quality") && f.contains(&"bytes"), "{f:?}");
+    // Edited scores only, resealed.
+    let mut t = rec.clone();
+    t.scores.all_round *= 2.0;
+    t.record_sha256 = t.compute_hash();
+    assert_eq!(failed(&t, &models), ["statistics"]);
+}
+
+#[test]
+fn hostile_records_are_clear_errors() {
+    let (rec, _) = record("");
+    let good = serde_json::to_value(&rec).unwrap();
+    let err = |v: serde_json::Value| {
+        Record::parse(v.to_string().as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    let mut v = good.clone();
+    v["schema"] = "tinyopt-submission/9".into();
+    assert!(err(v).contains("newer"));
+    let mut v = good.clone();
+    v["candidate"]["queries"][0]["total_ms"] = "fast".into();
+    assert!(err(v).contains("malformed"));
+    let mut v = good.clone();
+    v["candidate"]["queries"][0]["token_ms"] = serde_json::Value::Array(vec![1.0.into(); 5000]);
+    assert!(err(v).contains("at most 4096"));
+    let mut v = good.clone();
+    v["candidate"]["queries"][0]["total_ms"] = (-1.0).into();
+    assert!(err(v).contains("non-negative"));
+    let mut v = good.clone();
+    v["handle"] = "x".repeat(500).into();
+    assert!(err(v).contains("handle"));
+    let text = good.to_string();
+    assert!(Record::parse(&text.as_bytes()[..text.len() / 2])
+        .unwrap_err()
+        .to_string()
+        .contains("not a JSON record"));
+    assert!(Record::parse(b"NaN").is_err());
+    assert!(Record::parse(&vec![b' '; 9 << 20])
+        .unwrap_err()
+        .to_string()
+        .contains("MiB"));
+    // HTML in the handle is kept as text; showing it is the face's job.
+    assert_eq!(rec.handle, "<b>ada</b>");
+}
