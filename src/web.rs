@@ -81,6 +81,10 @@ struct Started {
 #[wasm_bindgen]
 pub struct Playground {
     base: Gpt,
+    /// sha256 of the file `base` was loaded from (records name their models by it).
+    base_sha256: String,
+    /// A benchmark-suite run in progress: the run, the reference model and its hash.
+    bench: Option<(crate::benchmark::SuiteRun, Gpt, String)>,
     model: Gpt,
     gen: Option<Generator>,
     /// Fixed evaluation sequences sampled from `base`, made on first use.
@@ -93,8 +97,10 @@ pub struct Playground {
 }
 
 impl Playground {
-    fn new(model: Gpt) -> Playground {
+    fn new(model: Gpt, sha256: String) -> Playground {
         Playground {
+            base_sha256: sha256,
+            bench: None,
             base: model.clone(),
             model,
             gen: None,
@@ -243,13 +249,18 @@ impl Playground {
     /// A seeded, randomly initialised model of the default config.
     #[wasm_bindgen(js_name = randomInit)]
     pub fn random_init(seed: u32) -> Playground {
-        Playground::new(Gpt::default_random(seed as u64))
+        let m = Gpt::default_random(seed as u64);
+        let sha = io::save(&m)
+            .map(|b| crate::benchmark::suite::sha256_hex(&b))
+            .unwrap_or_default();
+        Playground::new(m, sha)
     }
 
     /// Loads a safetensors model file.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Playground, JsError> {
-        Ok(Playground::new(io::load(bytes).map_err(err)?))
+        let sha = crate::benchmark::suite::sha256_hex(bytes);
+        Ok(Playground::new(io::load(bytes).map_err(err)?, sha))
     }
 
     /// `{config, n_params, weight_bytes, vocab, kernel, meta}`.
@@ -533,6 +544,123 @@ impl Playground {
     #[wasm_bindgen(js_name = exportModel)]
     pub fn export_model(&self) -> Result<Vec<u8>, JsError> {
         io::save(&self.model).map_err(err)
+    }
+}
+
+// ---- Benchmarking: the suite, submission records, verification ----
+
+#[wasm_bindgen]
+impl Playground {
+    /// Starts a benchmark-suite run of the running model (the candidate) against a
+    /// reference: `reference` is the bytes of the reference model file (the shipped f32
+    /// model; the open division), or empty for the loaded model itself (the closed
+    /// division). `suite`: "tinymlperf-v1" or "tinymlperf-v1-quick". Returns the suite.
+    #[wasm_bindgen(js_name = benchStart)]
+    pub fn bench_start(&mut self, suite: &str, reference: &[u8]) -> Result<JsValue, JsError> {
+        let suite = crate::benchmark::Suite::known(suite).map_err(err)?;
+        let (reference, sha) = if reference.is_empty() {
+            (self.base.clone(), self.base_sha256.clone())
+        } else {
+            (
+                io::load(reference).map_err(err)?,
+                crate::benchmark::suite::sha256_hex(reference),
+            )
+        };
+        let run =
+            crate::benchmark::SuiteRun::new(suite.clone(), &reference, &self.model).map_err(err)?;
+        self.bench = Some((run, reference, sha));
+        to_js(&suite)
+    }
+
+    /// Runs one round (a reference and a candidate query, alternating order).
+    /// Returns `{rounds, done}`.
+    #[wasm_bindgen(js_name = benchStep)]
+    pub fn bench_step(&mut self) -> Result<JsValue, JsError> {
+        let (run, reference, _) = self
+            .bench
+            .as_mut()
+            .ok_or_else(|| JsError::new("no benchmark run: call benchStart first"))?;
+        if !run.done() {
+            run.step(reference, &self.model).map_err(err)?;
+        }
+        to_js(&serde_json::json!({"rounds": run.rounds(), "done": run.done()}))
+    }
+
+    /// Flags the last round as disturbed (the tab was hidden while it ran).
+    #[wasm_bindgen(js_name = benchInvalidateLast)]
+    pub fn bench_invalidate_last(&mut self) {
+        if let Some((run, _, _)) = self.bench.as_mut() {
+            run.invalidate_last();
+        }
+    }
+
+    /// Seals the finished run into a submission record (JSON text). `env`:
+    /// `{platform, cross_origin_isolated, timer_resolution_ms}`; `handle`: the
+    /// participant's name (kept as text); `timestamp`: seconds since 1970.
+    #[wasm_bindgen(js_name = benchRecord)]
+    pub fn bench_record(
+        &self,
+        recipe: JsValue,
+        env: JsValue,
+        handle: &str,
+        timestamp: f64,
+    ) -> Result<String, JsError> {
+        #[derive(serde::Deserialize)]
+        struct Env {
+            platform: String,
+            cross_origin_isolated: bool,
+            timer_resolution_ms: f64,
+        }
+        let e: Env = serde_wasm_bindgen::from_value(env)
+            .map_err(|e| JsError::new(&format!("bad environment: {e}")))?;
+        let (run, reference, sha) = self
+            .bench
+            .as_ref()
+            .ok_or_else(|| JsError::new("no benchmark run: call benchStart first"))?;
+        if !run.done() {
+            return Err(JsError::new("the suite has not finished yet"));
+        }
+        let subject = crate::benchmark::Subject {
+            reference,
+            reference_model_sha256: sha.clone(),
+            candidate_model_sha256: self.base_sha256.clone(),
+            candidate: &self.model,
+            recipe: recipe_from_js(recipe)?,
+        };
+        let env = crate::benchmark::Environment {
+            face: "page".into(),
+            platform: e.platform.chars().take(200).collect(),
+            cross_origin_isolated: e.cross_origin_isolated,
+            timer_resolution_ms: e.timer_resolution_ms,
+            simd: if cfg!(target_feature = "simd128") {
+                "simd128".into()
+            } else {
+                "none".into()
+            },
+        };
+        let rec = crate::benchmark::record(run, &subject, env, handle, timestamp.max(0.0) as u64)
+            .map_err(err)?;
+        serde_json::to_string_pretty(&rec).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Reads and checks a submission record (untrusted text): `{record, verdict}` or a
+    /// clear error. Quality and tokens are recomputed when the record's models are the
+    /// loaded one (by sha256); otherwise they stay self-reported.
+    #[wasm_bindgen(js_name = checkRecord)]
+    pub fn check_record(&self, text: &str) -> Result<JsValue, JsError> {
+        let rec = crate::benchmark::Record::parse(text.as_bytes()).map_err(err)?;
+        let models = [crate::benchmark::verify::ModelFile {
+            sha256: self.base_sha256.clone(),
+            model: self.base.clone(),
+        }];
+        let verdict = crate::benchmark::verify::verify(&rec, &models);
+        to_js(&serde_json::json!({"record": rec, "verdict": verdict}))
+    }
+
+    /// sha256 of the loaded model file.
+    #[wasm_bindgen(js_name = modelSha256)]
+    pub fn model_sha256(&self) -> String {
+        self.base_sha256.clone()
     }
 }
 
