@@ -1,20 +1,22 @@
 // Wires the page: form -> state (<-> URL) -> worker; worker messages -> state -> render.
 // Rendering is batched to one pass per animation frame, however fast tokens arrive.
 
-import { createState, sanitize, syncUrl, defaults, panelFromQuery } from './state.js';
+import { createState, sanitize, syncUrl, fromQuery, panelFromQuery } from './state.js';
+import { loadRecipes, recipeFromQuery, recipeView, recipeWith } from './recipe.js';
 import { ModelClient } from './client.js';
 import { render, readForm, writeForm } from './render.js';
 import { fmt, summarize } from './metrics.js';
 import { TaskRunner } from './tasks.js';
 import { setupTabs } from './tabs.js';
 import { placeholders, redraw } from './plot.js';
-import { readRecipe, writeRecipe } from './recipe-controls.js';
+import { buildRecipeControls, readControl, writeRecipe } from './recipe-controls.js';
+import { setupRecipeCard, showRecipeCard } from './recipe-card.js';
 import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
 import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
 
-const state = createState(window.location.search);
+const state = createState(); // the link is read once the recipe rules are loaded (boot)
 const $ = (id) => document.getElementById(id);
 
 let frame = 0;
@@ -40,6 +42,7 @@ function onMessage(m) {
       break;
     case 'recipe':
       state.recipe = { report: m.report, settings: m.settings };
+      showRecipeCard(m.report);
       for (const p of panels) if (p.onRecipe) p.onRecipe(m.report, m.settings);
       if (state.phase !== 'running') {
         state.status = `${state.readyStatus || 'Ready.'} Running model: ${m.report.precision}, ` +
@@ -56,8 +59,8 @@ function onMessage(m) {
       if (state.loadingFile) {
         // A loaded file becomes the reference: its recipe starts from "as loaded".
         state.loadingFile = false;
-        state.settings = sanitize({ ...defaults(), ...pickGen(state.settings), kernel: state.settings.kernel });
-        writeRecipe(state.settings);
+        const fresh = recipeWith(recipeFromQuery('').recipe, 'kernel', state.settings.recipe.kernel);
+        setRecipe(fresh);
         syncUrl(state.settings);
       }
       state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated };
@@ -68,6 +71,7 @@ function onMessage(m) {
         : 'Ready.';
       state.readyStatus = state.status;
       state.recipe = null;
+      showRecipeCard(null);
       for (const p of panels) if (p.onReady) p.onReady({ ...state.model, matrices: m.matrices });
       if ($('tab-quantize').getAttribute('aria-selected') === 'true') panels[0].visible();
       // Build (or re-build after a restart) the model the settings describe and measure
@@ -164,7 +168,6 @@ const panelCtx = {
     state.loadingFile = on;
   },
 };
-const pickGen = (s) => ({ prompt: s.prompt, tokens: s.tokens, temp: s.temp, seed: s.seed, kv: s.kv });
 const panels = [
   createQuantizePanel(panelCtx),
   createPrunePanel(panelCtx),
@@ -176,8 +179,9 @@ const panels = [
  *  browsers throttle pages that call replaceState hundreds of times). */
 let urlTimer = 0;
 function updateSettings(now = false) {
-  state.settings = sanitize({ ...readForm(), ...readRecipe() });
+  state.settings = sanitize({ ...readForm(), recipe: state.settings.recipe });
   clearTimeout(urlTimer);
+  if (!state.settings.recipe) return; // not loaded: the address keeps the link as it came
   if (now === true) syncUrl(state.settings);
   else urlTimer = setTimeout(() => syncUrl(state.settings), 200);
   scheduleRender();
@@ -186,7 +190,7 @@ function updateSettings(now = false) {
 function generate() {
   if (state.phase === 'broken') {
     state.error = '';
-    client.start();
+    boot();
     return;
   }
   if (!(state.phase === 'ready' || state.phase === 'running')) return;
@@ -239,11 +243,33 @@ if (['1', 'true'].includes(new URLSearchParams(window.location.search).get('embe
   document.body.classList.add('embed');
 }
 
-// Recipe controls: every change is validated, mirrored into the URL and applied.
-function onRecipeChange() {
-  updateSettings(true);
-  writeRecipe(state.settings);
+/** Makes `view` (from the wasm module) the recipe of the settings and the controls. */
+function setRecipe(view) {
+  state.settings = { ...state.settings, recipe: view.recipe };
+  state.view = view;
+  writeRecipe(view);
+}
+
+// Recipe controls: each change is one flat key, set and normalised by the wasm module;
+// a refused combination keeps the running recipe and says why, as text.
+function onRecipeChange(e) {
+  const c = readControl(e.target);
+  if (!c || !state.settings.recipe) return;
   clearErrors();
+  state.linkProblems = []; // the link's recipe is no longer what is asked for
+  try {
+    setRecipe(recipeWith(state.settings.recipe, c.key, c.value));
+  } catch (x) {
+    const message = (x && x.message) || String(x);
+    // In both recipe panels, as for a recipe the worker refuses (and on Kernels if set there).
+    showError('q', message);
+    showError('p', message);
+    if (e.target.closest('#panel-kernels')) showError('k', message);
+    writeRecipe(state.view); // the controls go back to the recipe before this change
+    scheduleRender();
+    return;
+  }
+  updateSettings(true);
   if (state.model) applyRecipe();
 }
 for (const id of ['q-form', 'p-form']) {
@@ -284,8 +310,36 @@ window.__tinyopt = {
   debugPanic: () => client.debugPanic(),
 };
 
+/** Reads the link into the state once the recipe rules are there. */
+function readLink() {
+  const { settings, problems } = fromQuery(window.location.search);
+  state.settings = settings;
+  state.linkProblems = problems;
+  buildRecipeControls();
+  setRecipe(recipeView(settings.recipe));
+  writeForm(settings);
+  syncUrl(settings);
+}
+
+/** Loads the recipe rules (main thread) and starts the model worker; Retry calls it again. */
+async function boot() {
+  state.phase = 'loading';
+  state.status = 'Loading the WebAssembly module…';
+  render(state);
+  try {
+    await loadRecipes();
+  } catch (e) {
+    state.phase = 'broken';
+    state.status = 'The page could not be loaded.';
+    state.error = `${(e && e.message) || e}: the WebAssembly module could not be loaded. Is the wasm ` +
+      'package built into www/pkg? (scripts/build.sh builds it)';
+    render(state);
+    return;
+  }
+  if (!state.settings.recipe) readLink();
+  client.start();
+}
+
+setupRecipeCard();
 writeForm(state.settings);
-writeRecipe(state.settings);
-syncUrl(state.settings);
-client.start();
-render(state);
+boot();

@@ -39,8 +39,8 @@ export function createPrunePanel(ctx) {
   let model = null;
   const resetPerplexity = bindPerplexity('p', ctx, err);
 
-  function onRecipe(report, s) {
-    $('p-recipe').textContent = `· ${describeRecipe(report, s)}`;
+  function onRecipe(report) {
+    $('p-recipe').textContent = `· ${describeRecipe(report)}`;
     put('p-sparsity', fmt(100 * report.sparsity, 4), report.sparsity);
     $('p-sparsity').title = `${report.sparsity} of the block weights are zero`;
     putBytes('p-bytes', report.weight_bytes, report.base_weight_bytes);

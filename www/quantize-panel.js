@@ -18,8 +18,8 @@ export function createQuantizePanel(ctx) {
   let histo = null; // {name, key, info, before, after} of the last fetched matrix
 
   // --- cards
-  function onRecipe(report, s) {
-    $('q-recipe').textContent = `· ${describeRecipe(report, s)}`;
+  function onRecipe(report) {
+    $('q-recipe').textContent = `· ${describeRecipe(report)}`;
     putBytes('q-bytes', report.weight_bytes, report.base_weight_bytes);
     put('q-kld', fmtSmall(report.kld, 3), report.kld);
     $('q-kld-d').textContent = report.positions > 0
@@ -153,13 +153,13 @@ export function createQuantizePanel(ctx) {
           label: r.matrix,
           bars: [{ value: r.kld, colour: COLOURS[0], text: `${fmtSmall(r.kld, 3)} (top-1 ${fmt(100 * r.top1_agreement, 4)} %)` }],
         })),
-        { xLabel: `KL divergence vs f32 (nats/token), ${s.precision}`, barH: 16 },
+        { xLabel: `KL divergence vs f32 (nats/token), ${s.recipe.quant.precision}`, barH: 16 },
       );
       if (partial) return;
       const worst = [...value].sort((x, y) => y.kld - x.kld).slice(0, 3);
       canvas.setAttribute(
         'aria-label',
-        `Sensitivity to ${s.precision} per matrix, ${value.length} matrices. Most sensitive: ` +
+        `Sensitivity to ${s.recipe.quant.precision} per matrix, ${value.length} matrices. Most sensitive: ` +
           worst.map((r) => `${r.matrix} ${fmtSmall(r.kld, 3)} nats/token`).join(', ') + '.',
       );
       canvas.dataset.count = String(value.length);
@@ -178,7 +178,8 @@ export function createQuantizePanel(ctx) {
       const url = URL.createObjectURL(new Blob([value], { type: 'application/octet-stream' }));
       const a = document.createElement('a');
       a.href = url;
-      a.download = `tinyopt-${s.precision}${s.prune > 0 ? `-${s.pkind}${Math.round(s.prune * 100)}` : ''}.safetensors`;
+      const p = s.recipe.prune;
+      a.download = `tinyopt-${s.recipe.quant.precision}${p.kind !== 'none' ? `-${p.kind}${Math.round(p.ratio * 100)}` : ''}.safetensors`;
       document.body.appendChild(a);
       a.click();
       a.remove();

@@ -1,65 +1,110 @@
-// The recipe's controls (spread over the Quantize, Prune and Kernels panels) <-> the
-// settings object, and the shared figures every panel shows about the running model.
+// The recipe's controls (spread over the Quantize, Prune and Kernels panels), built from
+// the fields the wasm module exports: each control names its flat key in `data-recipe-key`
+// (the URL's and the CLI's spelling), and `data-scale` shows a ratio in per cent.
+// Also the shared figures every panel shows about the running model.
 
 import { fmt, fmtBytes } from './metrics.js';
+import { recipeFields, recipeWith } from './recipe.js';
 
 const $ = (id) => document.getElementById(id);
+const controls = () => [...document.querySelectorAll('[data-recipe-key]')];
 
-/** Puts the recipe settings into their controls, and shows which ones apply. */
-export function writeRecipe(s) {
-  $('q-precision').value = s.precision;
-  $('q-group').value = String(s.group);
-  $('q-clip').value = s.clip;
-  $('q-act').value = s.act;
-  $('q-pct').value = String(s.pct);
-  $('q-ends').checked = s.ends;
-  $('q-endsp').value = s.endsp;
-  $('p-ratio').value = String(Math.round(s.prune * 100));
-  $('p-ratio-val').textContent = `${Math.round(s.prune * 100)} %`;
-  $('p-kind').value = s.pkind;
-  $('p-heads').value = String(Math.round(s.heads * 100));
-  $('p-scope').value = s.scope;
-  $('p-format').value = s.format;
-  $('k-kernel').value = s.kernel;
-  // Settings that do nothing for this recipe are disabled, so the form says what applies.
-  const actQuant = s.precision === 'int8-dynamic' || s.precision === 'int4';
-  $('q-group').disabled = s.precision !== 'int4';
-  $('q-act').disabled = !actQuant;
-  $('q-pct').disabled = !actQuant || s.act !== 'percentile';
-  $('q-clip').disabled = s.precision === 'f32' || s.precision === 'f16';
-  $('q-endsp').disabled = !s.ends || s.precision === 'f32';
-  $('p-heads').disabled = s.pkind !== 'structured';
-  $('p-scope').disabled = s.pkind !== 'unstructured';
-  $('p-format').disabled = s.pkind !== 'unstructured';
-}
+/** Friendlier words for some values; the value itself is the option's value, and any
+ *  value missing here is shown as spelled (so a new choice needs no page change). */
+const LABELS = {
+  precision: {
+    f32: 'f32 (32-bit float, the reference)',
+    f16: 'f16 (half float)',
+    int8: 'int8 weights (W8A32)',
+    'int8-dynamic': 'int8 weights + activations (W8A8)',
+    int4: 'int4 weights, int8 activations (W4A8)',
+  },
+  'ends-precision': { '': 'the same precision as the body' },
+  clip: { 'max-abs': 'max |w|' },
+  'prune-kind': { none: 'none (nothing pruned)' },
+  'prune-scope': { 'per-matrix': 'per matrix' },
+  'sparse-format': { csr: 'CSR', sell: 'SELL' },
+  kernel: {
+    simd: 'simd (wasm SIMD128)',
+    naive: 'naive (triple loop)',
+    blocked: 'blocked (cache tiles)',
+    library: 'library (matrixmultiply)',
+  },
+};
 
-/** The raw values of the recipe controls (validated later by `sanitize`). */
-export function readRecipe() {
-  return {
-    precision: $('q-precision').value,
-    group: $('q-group').value,
-    clip: $('q-clip').value,
-    act: $('q-act').value,
-    pct: $('q-pct').value,
-    ends: $('q-ends').checked,
-    endsp: $('q-endsp').value,
-    prune: Number($('p-ratio').value) / 100,
-    pkind: $('p-kind').value,
-    heads: Number($('p-heads').value) / 100,
-    scope: $('p-scope').value,
-    format: $('p-format').value,
-    kernel: $('k-kernel').value,
-  };
-}
+let fields = new Map(); // key -> field, from the wasm module
 
-/** A short name of a recipe report, e.g. "int8 · unstructured 50 % · csr". */
-export function describeRecipe(report, s) {
-  const parts = [report.precision];
-  if (report.prune_kind !== 'none') {
-    parts.push(`${report.prune_kind} ${Math.round(report.prune * 100)} %`);
-    if (report.prune_kind === 'unstructured') parts.push(s.format);
+/** Fills the controls' options and ranges from `recipeFields()` (once, after loading). */
+export function buildRecipeControls() {
+  fields = new Map(recipeFields().map((f) => [f.key, f]));
+  for (const el of controls()) {
+    const f = fields.get(el.dataset.recipeKey);
+    if (!f) throw new Error(`the page has a control for an unknown recipe key ${el.dataset.recipeKey}`);
+    const k = f.kind;
+    if (k.type === 'choice' && el.tagName === 'SELECT') {
+      el.textContent = '';
+      // An unset default (e.g. ends-precision: follow the body) is an option too.
+      const values = k.choices.includes(f.default) ? k.choices : [f.default, ...k.choices];
+      for (const v of values) el.add(new Option((LABELS[f.key] || {})[v] || v, v));
+    } else if (k.type === 'number') {
+      // Bounds are f32 in Rust (0.95 arrives as 0.9499999…): 7 digits give the decimal back.
+      const bound = (x) => String(Number((x * Number(el.dataset.scale || 1)).toPrecision(7)));
+      el.min = bound(k.min);
+      el.max = bound(k.max);
+    }
+    el.title = f.help;
   }
-  parts.push(`${s.kernel} kernel`);
+}
+
+/** The flat `{key, value}` a control holds now (the wasm spelling), or null. */
+export function readControl(el) {
+  const key = el && el.dataset && el.dataset.recipeKey;
+  if (!key) return null;
+  if (el.type === 'checkbox') return { key, value: el.checked ? '1' : '0' };
+  const scale = Number(el.dataset.scale || 1);
+  // Scaled controls hold whole per cents; the division gives the decimal a user means.
+  const value = scale === 1 ? el.value : String(Number(el.value) / scale);
+  return { key, value };
+}
+
+/** Whether changing `key` could do anything: change the recipe, or be refused with a
+ *  reason worth reading. Only a control whose every value is normalised away is
+ *  disabled. Asked of the wasm module, so the page keeps no copy of the rules. */
+function applies(view, f) {
+  const k = f.kind;
+  const tries =
+    k.type === 'choice' ? [f.default, ...k.choices] : k.type === 'flag' ? ['1', '0'] : [String(k.min), String(k.max)];
+  return tries.some((v) => {
+    try {
+      return recipeWith(view.recipe, f.key, v).recipe_id !== view.recipe_id;
+    } catch {
+      return true; // refused: the error says why, so the control stays usable
+    }
+  });
+}
+
+/** Puts a recipe view into the controls, and disables those that do nothing for it. */
+export function writeRecipe(view) {
+  for (const el of controls()) {
+    const f = fields.get(el.dataset.recipeKey);
+    const v = view.values[f.key];
+    if (el.type === 'checkbox') el.checked = v === '1';
+    else if (el.dataset.scale) el.value = String(Math.round(Number(v ?? f.default) * Number(el.dataset.scale)));
+    else el.value = v ?? f.default;
+    el.disabled = !applies(view, f);
+  }
+  $('p-ratio-val').textContent = `${Math.round(Number(view.values.prune) * 100)} %`;
+}
+
+/** A short name of a recipe report, e.g. "int8 · unstructured 50 % · csr · simd kernel". */
+export function describeRecipe(report) {
+  const r = report.recipe;
+  const parts = [r.quant.precision];
+  if (r.prune.kind !== 'none') {
+    parts.push(`${r.prune.kind} ${Math.round(r.prune.ratio * 100)} %`);
+    if (r.prune.kind === 'unstructured') parts.push(r.prune.format);
+  }
+  parts.push(`${r.kernel} kernel`);
   return parts.join(' · ');
 }
 

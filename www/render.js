@@ -2,7 +2,7 @@
 // and model text goes in through `textContent`/text nodes, never as HTML.
 
 import { summarize, fmt, fmtBytes } from './metrics.js';
-import { toQuery } from './state.js';
+import { linkFor } from './state.js';
 import { drawChart, describeChart } from './chart.js';
 import { quantMeta } from './quantize-panel.js';
 
@@ -229,14 +229,25 @@ function renderControls(state) {
   $('generate').textContent = state.phase === 'broken' ? 'Retry' : running ? 'Restart' : 'Generate';
   $('stop').disabled = !running;
   $('kv-state').textContent = $('kv').checked ? 'on' : 'off';
-  $('permalink').href = toQuery(state.settings); // works inside an iframe too, where no address bar shows
+  // Works inside an iframe too, where no address bar shows; before the recipe rules are
+  // loaded, the link is the one the page came with.
+  $('permalink').href = state.settings.recipe ? linkFor(state.settings, window.location.search) : window.location.search || './';
   document.body.dataset.phase = state.phase;
+}
+
+/** What of the link's recipe was not used, as text (a link is untrusted input). */
+function renderLinkNote(problems) {
+  const note = $('link-note');
+  const text = problems.length ? `Not used from the link: ${problems.join('; ')}. The recipe card in the lab below shows what runs.` : '';
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !text;
 }
 
 export function render(state) {
   renderControls(state);
   if ($('status').textContent !== state.status) $('status').textContent = state.status;
   if ($('error').textContent !== state.error) $('error').textContent = state.error;
+  renderLinkNote(state.linkProblems);
   renderModelCard(state);
   renderOutput(state.run);
   renderMetrics(state);

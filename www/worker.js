@@ -11,8 +11,7 @@
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
-import init, { Playground, kernelNames } from './pkg/tinyopt.js';
-import { defaults, recipeOf } from './state.js';
+import init, { Playground, kernelNames, recipeFromQuery, recipeView } from './pkg/tinyopt.js';
 
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
@@ -21,9 +20,12 @@ const SLICE_MS = 8;
 let pg = null; // the Playground, once loaded
 let current = null; // {id, cancelled} of the generation in progress
 let queue = Promise.resolve(); // generations and tasks run one after another
-/** The recipe (as JSON) the running model was built with; the loaded model = default. */
-const DEFAULT_RECIPE = JSON.stringify(recipeOf(defaults()));
-let applied = DEFAULT_RECIPE;
+/** The default recipe as JSON (the loaded model), read from the wasm module once it is
+ *  loaded; and the recipe (as JSON) the running model was built with. Recipes arrive in
+ *  the settings already canonical (the page gets them from the same module), so equal
+ *  recipes have equal JSON; `setRecipe` normalises again anyway. */
+let DEFAULT_RECIPE = '';
+let applied = '';
 
 const post = (m, transfer = []) => self.postMessage(m, transfer);
 
@@ -58,6 +60,7 @@ function report(e, id) {
 async function load() {
   post({ type: 'loading', message: 'Loading the WebAssembly module…' });
   await init();
+  DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
   post({ type: 'loading', message: 'Loading the model…' });
   let source = 'random';
   let notice = '';
@@ -108,7 +111,7 @@ let loadedQuantized = false; // a quantized file was loaded: it cannot be re-qua
 /** Brings the running model to the recipe `settings` describe (rebuilding only when
  *  more than the kernel changed); posts `recipe` with the report when anything changed. */
 function ensureRecipe(settings, force = false) {
-  const r = recipeOf(settings);
+  const r = settings.recipe;
   const key = JSON.stringify(r);
   if (key === applied && !force) return lastReport;
   if (loadedQuantized && shapeKey(r) === shapeKey(JSON.parse(DEFAULT_RECIPE))) {
@@ -120,7 +123,8 @@ function ensureRecipe(settings, force = false) {
   let report;
   if (!force && lastReport && applied && shapeKey(JSON.parse(applied)) === shapeKey(r)) {
     pg.setKernel(r.kernel);
-    report = lastReport;
+    // Same model, other kernel: the figures stand, the recipe and its id change.
+    report = { ...lastReport, recipe: r, recipe_id: recipeView(r).recipe_id };
   } else {
     post({ type: 'busy', message: 'Applying the recipe (and measuring its quality)…' });
     // On failure the model stays as it was, so `applied` changes only after.
@@ -193,7 +197,7 @@ async function generate(job, s) {
 
 /** f32, nothing pruned, with the chosen kernel: the reference a speed ratio divides by. */
 function baselineOf(settings) {
-  return recipeOf({ ...defaults(), kernel: settings.kernel });
+  return { ...JSON.parse(DEFAULT_RECIPE), kernel: settings.recipe.kernel };
 }
 
 /**
@@ -213,7 +217,7 @@ const TASKS = {
 
   /** Same-run decode speed: f32 and the recipe alternate, `rounds` × `tokens` each. */
   async speed({ settings, rounds, tokens }, job, progress) {
-    const recipes = { f32: baselineOf(settings), recipe: recipeOf(settings) };
+    const recipes = { f32: baselineOf(settings), recipe: settings.recipe };
     return TASKS.decodeTimes({ recipes, rounds, tokens }, job, progress);
   },
 
@@ -237,7 +241,7 @@ const TASKS = {
 
   /** KL per matrix when only that matrix is quantized, one matrix per wasm call. */
   async sensitivity({ settings }, job, progress) {
-    const quant = recipeOf(settings).quant;
+    const quant = settings.recipe.quant;
     const names = pg.matrixNames();
     const out = [];
     for (const name of names) {

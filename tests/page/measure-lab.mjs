@@ -54,20 +54,27 @@ const q = (x) => {
   return { median: at(0.5), min: s[0], max: s[s.length - 1], iqr: at(0.75) - at(0.25) };
 };
 
-const recipe = (quant = {}, prune = {}) => ({
-  quant: { precision: 'f32', group_size: 32, clip: 'max-abs', act: 'dynamic', percentile: 99.9, quantize_ends: true, ...quant },
-  prune: { kind: 'none', ratio: 0, heads: 0, scope: 'global', format: 'dense', ...prune },
-  kernel: 'simd',
-});
-const recipes = {
-  f32: recipe(),
-  'int8 (W8A32)': recipe({ precision: 'int8' }),
-  'int8-dynamic (W8A8)': recipe({ precision: 'int8-dynamic' }),
-  'int4 g32 (W4A8)': recipe({ precision: 'int4', group_size: 32 }),
-  'structured 50 %': recipe({}, { kind: 'structured', ratio: 0.5 }),
-  'unstructured 90 % CSR': recipe({}, { kind: 'unstructured', ratio: 0.9, format: 'csr' }),
-  'unstructured 90 % SELL': recipe({}, { kind: 'unstructured', ratio: 0.9, format: 'sell' }),
+/** The configurations compared, as page links spell them; the page's wasm module turns
+ *  them into canonical recipes (no hand-written recipe objects to drift). */
+const QUERIES = {
+  f32: '',
+  'int8 (W8A32)': 'precision=int8',
+  'int8-dynamic (W8A8)': 'precision=int8-dynamic',
+  'int4 g32 (W4A8)': 'precision=int4&group-size=32',
+  'structured 50 %': 'prune=0.5&prune-kind=structured',
+  'unstructured 90 % CSR': 'prune=0.9&sparse-format=csr',
+  'unstructured 90 % SELL': 'prune=0.9&sparse-format=sell',
 };
+const recipes = await page.evaluate(async (qs) => {
+  const { recipeFromQuery } = await import(new URL('www/recipe.js', document.baseURI));
+  return Object.fromEntries(
+    Object.entries(qs).map(([name, q]) => {
+      const v = recipeFromQuery(q);
+      if (v.problems.length) throw new Error(`${name}: ${v.problems.join('; ')}`);
+      return [name, v.recipe];
+    }),
+  );
+}, QUERIES);
 
 const info = await page.evaluate(() => window.__tinyopt.state.model.info);
 const out = {

@@ -6,11 +6,13 @@
 // --no-typescript) and a static server on the repo root: TINYOPT_URL (default
 // http://127.0.0.1:8000/). If nothing answers there, the test serves the repo itself
 // with `python3 -m http.server` on a free port. Chromium: CHROMIUM, default /usr/bin/chromium.
-// Screenshots go to artifacts/.
+// Screenshots go to artifacts/. The recipe test runs the native CLI: build it first
+// (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,6 +23,8 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'artifacts');
 const HOSTILE_PROMPT = '<img src=x onerror=alert(1)>';
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const CLI = path.join(ROOT, 'target/release/tinyopt');
 
 let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
 let server = null;
@@ -360,8 +364,8 @@ test('URL settings are validated and clamped (state.js in the browser)', async (
       '?prompt=' + encodeURIComponent('a\r\nb'),
       '?prompt=' + 'x'.repeat(5000),
     ];
-    const out = cases.map((c) => fromQuery(c));
-    out.push(fromQuery(toQuery(out[0])));
+    const out = cases.map((c) => fromQuery(c).settings);
+    out.push(fromQuery(toQuery(out[0])).settings);
     return { out, LIMITS };
   });
   const [a, b, c, d, e, roundTrip] = got.out;
@@ -475,15 +479,28 @@ test('quantize: int8 is ~26 % of the f32 bytes with measured KL, top-1, speed, h
   await page.close();
 });
 
-test('quantize: a recipe the formats cannot do shows its error as text', async () => {
-  const { page } = await open('?panel=prune&precision=f16&prune=0.5&pkind=unstructured&format=csr');
-  await page.waitForFunction(() => document.getElementById('p-error').textContent.length > 0, null, { timeout: 60000 });
-  assert.match(await page.textContent('#p-error'), /sparse format composes with f32 and int8 weights, not f16/);
+test('a link with a recipe the formats cannot do says why as text and runs the default', async () => {
+  const { page, seen } = await open('?panel=prune&precision=f16&prune=0.5&prune-kind=unstructured&sparse-format=csr');
+  await waitRecipe(page);
+  assert.match(await page.textContent('#link-note'), /sparse-format csr holds f32 or int8 weights, not f16/);
+  assert.equal(await page.isVisible('#link-note'), true);
+  assert.equal(await page.inputValue('#q-precision'), 'f32');
+  assert.equal(new URL(page.url()).searchParams.get('precision'), null, 'the address holds what runs');
+  // Changing the recipe makes the note moot.
+  await page.$eval('#p-ratio', (el) => {
+    el.value = '50';
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'unstructured:50', null, { timeout: 60000 });
+  assert.equal(await page.isVisible('#link-note'), false);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });
 
 test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achieved sparsity and bytes', async () => {
-  const { page, seen } = await open('?panel=prune&pkind=unstructured&format=csr&scope=global');
+  // Old spellings (pkind, format, scope) are ignored; unstructured pruning stores CSR by default.
+  const { page, seen } = await open('?panel=prune&pkind=structured&format=dense&scope=permatrix');
+  assert.equal(await page.textContent('#link-note'), '');
   // The two charts first (they do not depend on the running model), so the shots show them.
   await page.click('#p-curve');
   await page.click('#p-sweep');
@@ -506,7 +523,9 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
     await page.waitForFunction((w) => document.getElementById('panel-prune').dataset.applied === w, want, { timeout: 60000 });
     await waitRecipe(page);
     assert.equal(await page.textContent('#p-ratio-val'), `${pct} %`);
-    assert.match(page.url(), new RegExp(`[?&]prune=${pct / 100}(&|$)`));
+    // The address holds only what differs from the default recipe.
+    assert.equal(new URL(page.url()).searchParams.get('prune'), pct ? String(pct / 100) : null);
+    assert.equal(await page.inputValue('#p-format'), pct ? 'csr' : 'dense');
     got[pct] = {
       sparsity: await num(page, '#p-sparsity'),
       bytes: await num(page, '#p-bytes'),
@@ -535,7 +554,7 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
   await page.selectOption('#p-format', 'sell');
   await page.waitForFunction(() => /sell/.test(document.getElementById('p-recipe').textContent), null, { timeout: 60000 });
   await waitRecipe(page);
-  assert.match(page.url(), /[?&]format=sell(&|$)/);
+  assert.match(page.url(), /[?&]sparse-format=sell(&|$)/);
   const sellBytes = await num(page, '#p-bytes');
   assert.ok(sellBytes > csrBytes && sellBytes < got[0].bytes, `SELL ${sellBytes} B, CSR ${csrBytes} B, dense ${got[0].bytes} B`);
   assert.equal(await page.textContent('#p-error'), '');
@@ -543,10 +562,51 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
   await page.close();
 });
 
-test('prune: SELL with int8 weights shows its error as text', async () => {
-  const { page } = await open('?panel=prune&precision=int8&prune=0.5&pkind=unstructured&format=sell');
-  await page.waitForFunction(() => document.getElementById('p-error').textContent.length > 0, null, { timeout: 60000 });
-  assert.match(await page.textContent('#p-error'), /SELL: the sparse format composes with f32 weights, not int8 \(CSR holds int8 values\)/);
+/** Sets a recipe control as a user would (a slider is moved, then let go). */
+async function setControl(page, sel, value) {
+  if ((await page.$eval(sel, (el) => el.tagName)) === 'SELECT') {
+    await page.selectOption(sel, value);
+  } else {
+    await page.$eval(sel, (el, v) => {
+      el.value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }, value);
+  }
+}
+
+test('controls: W8A8 with CSR and int8 with SELL are refused with a clear error as text; the page keeps working', async () => {
+  const { page, seen } = await open('?panel=prune&precision=int8&prune=0.5');
+  await waitRecipe(page);
+  assert.equal(await page.inputValue('#p-format'), 'csr', 'unstructured pruning stores CSR by default');
+  const applied = await page.getAttribute('#recipe-card', 'data-recipe-id');
+  // int8 weights + int8 activations (W8A8) have no CSR kernel.
+  await page.click('#tab-quantize');
+  await setControl(page, '#q-precision', 'int8-dynamic');
+  await page.waitForFunction(() => document.getElementById('q-error').textContent.length > 0);
+  assert.match(await page.textContent('#q-error'), /csr holds int8 weights with f32 activations \(W8A32\) and has no W8A8 kernel/);
+  assert.equal(await page.inputValue('#q-precision'), 'int8', 'the controls show what runs');
+  assert.equal(new URL(page.url()).searchParams.get('precision'), 'int8');
+  // SELL holds f32 values only.
+  await page.click('#tab-prune');
+  await setControl(page, '#p-format', 'sell');
+  await page.waitForFunction(() => /sparse-format sell holds f32 weights, not int8/.test(document.getElementById('p-error').textContent));
+  assert.equal(await page.inputValue('#p-format'), 'csr');
+  assert.equal(await page.$$eval('#p-error *', (els) => els.length), 0, 'the message is text, not markup');
+  await waitRecipe(page);
+  assert.equal(await page.getAttribute('#recipe-card', 'data-recipe-id'), applied, 'the running recipe is unchanged');
+  // The page keeps working: a valid combination applies, and generation runs.
+  await setControl(page, '#p-format', 'dense');
+  await page.click('#tab-quantize');
+  await setControl(page, '#q-precision', 'int8-dynamic');
+  await waitRecipe(page);
+  await page.waitForFunction(() => /int8-dynamic/.test(document.getElementById('q-recipe').textContent), null, { timeout: 60000 });
+  assert.equal(await page.textContent('#q-error'), '');
+  assert.equal(await page.textContent('#rc-storage'), '19 int8-w8a8', 'W8A8, every matrix dense');
+  await page.fill('#tokens', '10');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done: 10 tokens/);
+  assert.deepEqual(seen.errors, []);
   await page.close();
 });
 
@@ -598,12 +658,16 @@ test('kernels: the four kernels with GFLOP/s on 512×512 and the model shapes; t
   await page.fill('#tokens', '20');
   await page.click('#generate');
   await waitDone(page);
-  assert.equal(await page.evaluate(() => window.__tinyopt.state.recipe.settings.kernel), 'blocked');
+  assert.equal(await page.evaluate(() => window.__tinyopt.state.recipe.report.recipe.kernel), 'blocked');
+  // The kernel is part of the recipe: the card's id and command follow it.
+  const ids = await page.evaluate(() => [document.getElementById('recipe-card').dataset.recipeId, window.__tinyopt.state.view.recipe_id]);
+  assert.equal(ids[0], ids[1]);
+  assert.match(await page.textContent('#rc-cli'), /"kernel":"blocked"/);
   await page.close();
 });
 
 test('?panel=prune&embed=1 shows the Prune panel alone, for slides', async () => {
-  const { page } = await open('?panel=prune&embed=1&prune=0.3&pkind=structured', { width: 900, height: 700 });
+  const { page } = await open('?panel=prune&embed=1&prune=0.3&prune-kind=structured', { width: 900, height: 700 });
   assert.equal(await page.isVisible('#panel-prune'), true);
   for (const sel of ['#panel-quantize', '#form', '.lab [role="tablist"]']) assert.equal(await page.isVisible(sel), false, sel);
   await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'structured:30', null, { timeout: 60000 });
@@ -611,34 +675,167 @@ test('?panel=prune&embed=1 shows the Prune panel alone, for slides', async () =>
   await page.close();
 });
 
-test('hostile URL values for the recipe are clamped to valid ones', async () => {
-  const q = '?precision=int9&group=33&clip=%3Cb%3E&act=x&pct=-1&ends=maybe&prune=2&pkind=a&heads=NaN&scope=&format=zip&kernel=fast&panel=%3Cscript%3E';
+test('hostile URL values for the recipe keep the defaults, say why as text, and round-trip', async () => {
+  const q = '?precision=int9&group-size=33&clip=%3Cb%3E&act-calib=x&percentile=-1&keep-f32-ends=maybe&prune=2' +
+    '&prune-kind=a&prune-heads=NaN&prune-scope=&sparse-format=zip&kernel=fast&panel=%3Cscript%3E';
   const { page, seen } = await open(q);
-  const v = await page.evaluate(() => window.__tinyopt.state.settings);
-  assert.deepEqual(
-    [v.precision, v.group, v.clip, v.act, v.pct, v.ends, v.prune, v.pkind, v.heads, v.scope, v.format, v.kernel],
-    ['f32', 32, 'max-abs', 'dynamic', 50, true, 0.95, 'unstructured', 0, 'global', 'dense', 'simd'],
-  );
+  await waitRecipe(page);
+  const v = await page.evaluate(async () => {
+    const { recipeFromQuery } = await import(new URL('www/recipe.js', document.baseURI));
+    return { got: window.__tinyopt.state.settings.recipe, want: recipeFromQuery('').recipe };
+  });
+  assert.deepEqual(v.got, v.want, 'every bad value keeps its default');
   assert.equal(await page.inputValue('#q-precision'), 'f32');
-  assert.equal(await page.inputValue('#p-ratio'), '95');
+  assert.equal(await page.inputValue('#p-ratio'), '0');
   assert.equal(await page.inputValue('#k-kernel'), 'simd');
+  const note = await page.textContent('#link-note');
+  for (const bad of ['"int9"', 'group-size', '"<b>"', '"x"', 'percentile', 'keep-f32-ends', '"a"', 'prune-heads', '"zip"', '"fast"']) {
+    assert.ok(note.includes(bad), `the note names ${bad}: ${note}`);
+  }
   assert.equal(await page.getAttribute('#tab-quantize', 'aria-selected'), 'true', 'an unknown panel opens the first tab');
   const url = new URL(page.url()).searchParams;
-  assert.equal(url.get('precision'), 'f32');
-  assert.equal(url.get('prune'), '0.95');
-  assert.equal(url.get('kernel'), 'simd');
+  for (const k of ['precision', 'prune', 'kernel', 'group-size']) assert.equal(url.get(k), null, `${k} is the default: not in the address`);
+
+  // A recipe with every key set survives the round trip link -> state -> link; old
+  // spellings are ignored.
   const more = await page.evaluate(async () => {
     const { fromQuery, toQuery } = await import(new URL('www/state.js', document.baseURI));
-    const a = fromQuery('?precision=INT4&group=128&pct=1e9&prune=0.33&heads=0.5&pkind=structured&scope=permatrix&format=csr&kernel=library&ends=0');
-    return { a, round: fromQuery(toQuery(a)) };
+    const a = fromQuery('?precision=int4&group-size=128&act-calib=percentile&percentile=99.5&ends-precision=int8' +
+      '&prune=0.35&prune-kind=structured&prune-heads=0.5&kernel=library&pkind=unstructured&format=sell');
+    return { a, round: fromQuery(toQuery(a.settings)), query: toQuery(a.settings) };
   });
+  assert.deepEqual(more.a.problems, []);
+  const r = more.a.settings.recipe;
   assert.deepEqual(
-    [more.a.precision, more.a.group, more.a.pct, more.a.prune, more.a.heads, more.a.pkind, more.a.scope, more.a.format, more.a.kernel, more.a.ends],
-    ['int4', 128, 100, 0.35, 0.5, 'structured', 'permatrix', 'csr', 'library', false],
+    [r.quant.precision, r.quant.group_size, r.quant.act, r.quant.percentile, r.quant.ends_precision, r.prune.kind, r.prune.ratio, r.prune.heads, r.kernel],
+    // Numbers are f32 in Rust: 0.35 arrives as the double nearest to that f32.
+    ['int4', 128, 'percentile', 99.5, 'int8', 'structured', Math.fround(0.35), 0.5, 'library'],
   );
   assert.deepEqual(more.round, more.a);
-  await waitRecipe(page);
+  assert.match(more.query, /&precision=int4&group-size=128&act-calib=percentile&percentile=99.5&ends-precision=int8&prune=0.35&prune-kind=structured&prune-heads=0.5&kernel=library$/);
   assert.deepEqual(seen.dialogs, []);
   assert.deepEqual(seen.errors, []);
   await page.close();
+});
+
+test('a hostile ?precision=<script>&prune=9 link opens with the defaults and shows the problem as text', async () => {
+  const { page, seen } = await open('?precision=%3Cscript%3E&prune=9');
+  await waitRecipe(page);
+  const note = await page.textContent('#link-note');
+  assert.match(note, /unknown precision "<script>"/);
+  assert.match(note, /prune must be in 0\.\.=0\.95, not 9/);
+  assert.equal(await page.$$eval('#link-note *', (els) => els.length), 0, 'text, not markup');
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'nothing was injected');
+  assert.equal(await page.inputValue('#q-precision'), 'f32');
+  assert.equal(await page.inputValue('#p-ratio'), '0');
+  assert.equal(await page.textContent('#rc-storage'), '19 f32');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done/);
+  assert.deepEqual(seen.dialogs, []);
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+test('a recipe set through the controls, copied as a CLI command and run natively, gives the same recipe_id, KL and top-1 bits', async () => {
+  const { page, seen } = await open('?panel=quantize&tokens=20');
+  await setControl(page, '#q-precision', 'int8');
+  await page.click('#tab-prune');
+  await setControl(page, '#p-ratio', 90);
+  await setControl(page, '#p-kind', 'unstructured');
+  await setControl(page, '#p-format', 'csr');
+  await page.waitForFunction(() => document.getElementById('panel-prune').dataset.applied === 'unstructured:90', null, { timeout: 60000 });
+  await waitRecipe(page);
+  assert.match(page.url(), /[?&]precision=int8&prune=0\.9(&|$)/);
+  const card = await page.evaluate(() => {
+    const el = document.getElementById('recipe-card');
+    return { ...el.dataset, storage: document.getElementById('rc-storage').textContent, cli: document.getElementById('rc-cli').textContent };
+  });
+  // The census is read off the built model: the pruned block matrices are CSR with int8
+  // values, the embeddings and LM head int8.
+  assert.equal(card.storage, '16 csr-int8 · 3 int8');
+  assert.equal(await page.textContent('#rc-id'), card.recipeId);
+
+  // Copy: the clipboard holds exactly the command the card shows.
+  await browser.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(base).origin });
+  await page.click('#rc-copy');
+  await page.waitForFunction(() => document.getElementById('rc-copy-status').textContent.length > 0);
+  assert.equal(await page.textContent('#rc-copy-status'), 'Copied.');
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, card.cli);
+  await page.locator('#recipe-card').screenshot({ path: path.join(ARTIFACTS, 'recipe-card.png') });
+
+  // The command, run natively (with a short timing: the quality figures do not depend on it).
+  const m = /^tinyopt bench --json --kv-cache --recipe '(\{.*\})'$/.exec(copied);
+  assert.ok(m, `a command with the canonical JSON: ${copied}`);
+  assert.ok(fs.existsSync(CLI), `${CLI} is not built (scripts/build.sh)`);
+  const out = execFileSync(CLI, ['bench', '--json', '--kv-cache', '--tokens', '2', '--runs', '1', '--recipe', m[1]], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  const native = JSON.parse(out.trim().split('\n').pop());
+  assert.equal(native.recipe_id, card.recipeId);
+  assert.deepEqual(native.recipe, JSON.parse(m[1]));
+  assert.equal(native.kld, Number(card.kld), 'the same KL bits');
+  assert.equal(native.top1_agreement, Number(card.top1), 'the same top-1 bits');
+  assert.deepEqual(native.storage, { 'csr-int8': 16, int8: 3 });
+
+  // Without a clipboard (e.g. a page that is not a secure context), the command is
+  // selected for the user to copy, and the page says so.
+  await page.evaluate(() => Object.defineProperty(navigator, 'clipboard', { value: undefined }));
+  await page.click('#rc-copy');
+  await page.waitForFunction(() => /Ctrl\+C/.test(document.getElementById('rc-copy-status').textContent));
+  assert.equal(await page.evaluate(() => String(window.getSelection())), card.cli);
+
+  // The card fits a phone-sized window without widening the page.
+  await page.setViewportSize({ width: 360, height: 800 });
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth), 'no sideways scroll at 360 px');
+  await page.locator('.lab').screenshot({ path: path.join(ARTIFACTS, 'recipe-card-narrow.png') });
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
+// ---- Accessibility ----
+
+/** Runs axe-core on the page; fails on serious or critical violations, printing them. */
+async function axeCheck(page, where) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const { found, review } = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations', 'incomplete'] });
+    const serious = (list) =>
+      list
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
+    return { found: serious(r.violations), review: serious(r.incomplete) };
+  });
+  // What axe cannot decide alone (e.g. an empty table before a measurement) is printed, not failed.
+  if (review.length) console.log(`axe needs review, ${where}: ${review.map((v) => `${v.id} (${v.nodes.length})`).join(', ')}`);
+  if (found.length) console.log(`axe, ${where}:\n${JSON.stringify(found, null, 2)}`);
+  assert.deepEqual(found.map((v) => `${v.impact} ${v.id}`), [], `axe found serious or critical violations on ${where}`);
+}
+
+test('axe: no serious or critical violations on the page, every lab tab and the embed view', async () => {
+  // A link with a problem, so the note shows too; a run, so the output holds text.
+  const { page } = await open('?prompt=ROMEO%3A&tokens=20&precision=int3');
+  await page.click('#generate');
+  await waitDone(page);
+  await waitRecipe(page);
+  await axeCheck(page, 'the page');
+  for (const name of ['quantize', 'prune', 'profile', 'kernels']) {
+    await page.click(`#tab-${name}`);
+    await axeCheck(page, `the ${name} tab`);
+  }
+  // A refused recipe: its error shows in the panels.
+  await page.click('#tab-prune');
+  await setControl(page, '#p-ratio', 50);
+  await setControl(page, '#p-format', 'sell');
+  await waitRecipe(page);
+  await page.click('#tab-quantize');
+  await setControl(page, '#q-precision', 'int4');
+  await page.waitForFunction(() => document.getElementById('q-error').textContent.length > 0);
+  await axeCheck(page, 'the quantize tab with an error');
+  await page.close();
+  const embed = await open('?panel=prune&embed=1&prune=0.5', { width: 900, height: 700 });
+  await waitRecipe(embed.page);
+  await axeCheck(embed.page, 'the embed view');
+  await embed.page.close();
 });
