@@ -60,7 +60,9 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -d tests/page/node_modules/playwright-core ]; then
-  say "installing the page-test dependencies (playwright-core, no browser download)"
+# Re-install whenever the lockfile is newer than the last install (a dependency was added).
+installed=tests/page/node_modules/.package-lock.json
+if [ ! -f "$installed" ] || [ tests/page/package-lock.json -nt "$installed" ]; then
+  say "installing the page-test dependencies (playwright-core, axe-core; no browser download)"
   (cd tests/page && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

@@ -109,6 +109,14 @@ macro_rules! choice_enum {
     };
 }
 
+/// Serialises an f32 setting as its shortest decimal (0.35, not the f64 value of the
+/// nearest f32, 0.3499999940395355), so a JS face gets the number the user chose.
+/// JSON text is unchanged: serde_json prints f32 by its shortest decimal already.
+pub fn f32_decimal<S: serde::Serializer>(x: &f32, s: S) -> std::result::Result<S::Ok, S::Error> {
+    let d: f64 = x.to_string().parse().unwrap_or(*x as f64);
+    s.serialize_f64(d)
+}
+
 #[cfg(test)]
 mod tests {
 

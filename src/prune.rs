@@ -51,8 +51,10 @@ crate::choice_enum! {
 pub struct PruneConfig {
     pub kind: PruneKind,
     /// Fraction removed: of weights (unstructured) or of MLP neurons (structured), 0..=0.95.
+    #[serde(serialize_with = "crate::choice::f32_decimal")]
     pub ratio: f32,
     /// Structured only: fraction of attention heads removed per layer, 0..=0.75.
+    #[serde(serialize_with = "crate::choice::f32_decimal")]
     pub heads: f32,
     pub scope: Scope,
     pub format: SparseFormat,

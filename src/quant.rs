@@ -45,6 +45,7 @@ pub struct QuantConfig {
     pub clip: Clip,
     pub act: ActCalib,
     /// Percentile of |x| for `ActCalib::Percentile`, e.g. 99.9.
+    #[serde(serialize_with = "crate::choice::f32_decimal")]
     pub percentile: f32,
     /// Quantize the embeddings and the LM head too (the sensitive ends), or keep them f32.
     pub quantize_ends: bool,

@@ -85,9 +85,15 @@ fn names<C: Choice>() -> FieldKind {
 /// controls are built from this).
 pub fn fields() -> Vec<Field> {
     let d = Recipe::default();
+    // As decimals (0.95, not the f64 nearest the f32 0.95), for faces that show them.
+    let dec = |x: f32| {
+        x.to_string()
+            .parse::<f64>()
+            .expect("a float prints as a float")
+    };
     let num = |(min, max): (f32, f32)| FieldKind::Number {
-        min: min as f64,
-        max: max as f64,
+        min: dec(min),
+        max: dec(max),
     };
     let kinds = |key: &str| -> (FieldKind, &'static str) {
         match key {
@@ -166,9 +172,10 @@ fn flag(key: &str, v: &str) -> Result<bool> {
     }
 }
 
-fn in_range(key: &str, x: f32, (lo, hi): (f32, f32)) -> Result<()> {
+/// `x` if it is within the bounds (checked before anything is assigned).
+fn in_range(key: &str, x: f32, (lo, hi): (f32, f32)) -> Result<f32> {
     if (lo..=hi).contains(&x) {
-        Ok(())
+        Ok(x)
     } else {
         Err(input_err(format!("{key} must be in {lo}..={hi}, not {x}")))
     }
@@ -215,10 +222,7 @@ impl Recipe {
             }
             "clip" => q.clip = Clip::parse(v)?,
             "act-calib" => q.act = ActCalib::parse(v)?,
-            "percentile" => {
-                q.percentile = number(key, v)?;
-                in_range(key, q.percentile, PERCENTILE)?;
-            }
+            "percentile" => q.percentile = in_range(key, number(key, v)?, PERCENTILE)?,
             "keep-f32-ends" => q.quantize_ends = !flag(key, v)?,
             "ends-precision" => {
                 q.ends_precision = match v {
@@ -226,15 +230,9 @@ impl Recipe {
                     _ => Some(Precision::parse(v)?),
                 }
             }
-            "prune" => {
-                p.ratio = number(key, v)?;
-                in_range(key, p.ratio, PRUNE_RATIO)?;
-            }
+            "prune" => p.ratio = in_range(key, number(key, v)?, PRUNE_RATIO)?,
             "prune-kind" => p.kind = PruneKind::parse(v)?,
-            "prune-heads" => {
-                p.heads = number(key, v)?;
-                in_range(key, p.heads, PRUNE_HEADS)?;
-            }
+            "prune-heads" => p.heads = in_range(key, number(key, v)?, PRUNE_HEADS)?,
             "prune-scope" => p.scope = Scope::parse(v)?,
             "sparse-format" => p.format = SparseFormat::parse(v)?,
             "kernel" => self.kernel = Kernel::parse(v)?,
@@ -248,8 +246,9 @@ impl Recipe {
         Ok(())
     }
 
-    /// Checks every rule and resets what does not apply, so two recipes that build the
-    /// same model are equal (and share a `recipe_id`). The error says what to change.
+    /// Checks every rule and resets what does not apply to its default, so two recipes
+    /// that build the same model are equal (and share a `recipe_id`), and the default
+    /// recipe is its own normal form. The error says what to change.
     pub fn normalized(&self) -> Result<Recipe> {
         let mut r = *self;
         let (q, p) = (&mut r.quant, &mut r.prune);
@@ -271,7 +270,7 @@ impl Recipe {
         }
         if p.kind != PruneKind::Unstructured {
             p.scope = Scope::default();
-            p.format = SparseFormat::Dense;
+            p.format = SparseFormat::default();
         }
 
         // Precision: f32 quantizes nothing; the ends follow the body unless told.
@@ -305,7 +304,12 @@ impl Recipe {
         }
 
         // Which body precisions each sparse format can hold.
-        match (p.format, q.precision) {
+        let format = if p.kind == PruneKind::Unstructured {
+            p.format
+        } else {
+            SparseFormat::Dense
+        };
+        match (format, q.precision) {
             (SparseFormat::Dense, _) | (SparseFormat::Csr, Precision::F32 | Precision::Int8) => {}
             (SparseFormat::Sell, Precision::F32) => {}
             (SparseFormat::Csr, Precision::Int8Dynamic) => {
@@ -521,7 +525,7 @@ mod tests {
 
     #[test]
     fn default_is_the_identity_with_an_empty_query() {
-        let d = Recipe::default().normalized().unwrap();
+        let d = Recipe::default();
         assert_eq!(d.normalized().unwrap(), d);
         assert!(d.is_identity());
         assert_eq!(d.to_query(), "");
@@ -582,8 +586,16 @@ mod tests {
             q("precision=int4").id().unwrap(),
             q("precision=int8").id().unwrap()
         );
-        // Unstructured pruning defaults to CSR on every face.
+        // Unstructured pruning defaults to CSR on every face, from a query or from a
+        // canonical recipe that had no pruning.
         assert_eq!(q("prune=0.5").prune.format, SparseFormat::Csr);
+        let mut r = q("precision=int8");
+        r.set("prune", "0.5").unwrap();
+        assert_eq!(r.normalized().unwrap().prune.format, SparseFormat::Csr);
+        // A range is checked before the value is kept.
+        let mut r = q("");
+        assert!(r.set("prune", "9").is_err());
+        assert_eq!(r, q(""));
     }
 
     #[test]

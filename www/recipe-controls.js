@@ -47,8 +47,8 @@ export function buildRecipeControls() {
       const values = k.choices.includes(f.default) ? k.choices : [f.default, ...k.choices];
       for (const v of values) el.add(new Option((LABELS[f.key] || {})[v] || v, v));
     } else if (k.type === 'number') {
-      // Bounds are f32 in Rust (0.95 arrives as 0.9499999…): 7 digits give the decimal back.
-      const bound = (x) => String(Number((x * Number(el.dataset.scale || 1)).toPrecision(7)));
+      // Percent sliders scale the ratio; rounding drops the float noise of the product.
+      const bound = (x) => String(Number((x * Number(el.dataset.scale || 1)).toPrecision(12)));
       el.min = bound(k.min);
       el.max = bound(k.max);
     }

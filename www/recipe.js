@@ -28,19 +28,9 @@ export const recipeFields = () => wasm.recipeFields();
  *  bad values keep their defaults and are described in `problems` (plain text). */
 export const recipeFromQuery = (search) => wasm.recipeFromQuery(search);
 
-/**
- * `recipe` with one flat key set: the same view, or throws a clear error. The key is set
- * in the recipe's flat query (the keys that differ from the defaults), which is then
- * parsed and normalised whole, as a link would be. Unlike `wasm.recipeWith` on the
- * nested form, a setting that normalisation had reset because it did not apply comes
- * back as its default: moving the prune slider up from 0 stores CSR, as `?prune=0.5`
- * does, not the `dense` an unpruned canonical recipe carries.
- */
-export function recipeWith(recipe, key, value) {
-  const q = new URLSearchParams(wasm.recipeView(recipe).query);
-  q.set(key, String(value));
-  return wasm.recipeView('?' + q.toString());
-}
+/** `recipe` with one flat key set and normalised by the core: the same view, or
+ *  throws a clear error (a refused value leaves `recipe` as it was). */
+export const recipeWith = (recipe, key, value) => wasm.recipeWith(recipe, key, String(value));
 
 /** The view of a recipe (nested object, or canonical JSON / query text). */
 export const recipeView = (recipe) => wasm.recipeView(recipe);

@@ -525,7 +525,7 @@ test('prune: the slider at 0, 50 and 90 % (unstructured, CSR) updates the achiev
     assert.equal(await page.textContent('#p-ratio-val'), `${pct} %`);
     // The address holds only what differs from the default recipe.
     assert.equal(new URL(page.url()).searchParams.get('prune'), pct ? String(pct / 100) : null);
-    assert.equal(await page.inputValue('#p-format'), pct ? 'csr' : 'dense');
+    assert.equal(await page.inputValue('#p-format'), 'csr', 'CSR is the default storage, pruned or not');
     got[pct] = {
       sparsity: await num(page, '#p-sparsity'),
       bytes: await num(page, '#p-bytes'),
@@ -708,8 +708,8 @@ test('hostile URL values for the recipe keep the defaults, say why as text, and 
   const r = more.a.settings.recipe;
   assert.deepEqual(
     [r.quant.precision, r.quant.group_size, r.quant.act, r.quant.percentile, r.quant.ends_precision, r.prune.kind, r.prune.ratio, r.prune.heads, r.kernel],
-    // Numbers are f32 in Rust: 0.35 arrives as the double nearest to that f32.
-    ['int4', 128, 'percentile', 99.5, 'int8', 'structured', Math.fround(0.35), 0.5, 'library'],
+    // Numbers are f32 in Rust but cross as the decimal the user chose: 0.35, not 0.34999999….
+    ['int4', 128, 'percentile', 99.5, 'int8', 'structured', 0.35, 0.5, 'library'],
   );
   assert.deepEqual(more.round, more.a);
   assert.match(more.query, /&precision=int4&group-size=128&act-calib=percentile&percentile=99.5&ends-precision=int8&prune=0.35&prune-kind=structured&prune-heads=0.5&kernel=library$/);
