@@ -1,23 +1,35 @@
 //! `tinyopt profile`: where a decode step's time goes, per op, with FLOPs and memory.
 
-use crate::args::Args;
-use crate::load;
-use crate::recipe;
+use crate::load::ModelArg;
+use crate::recipe::{self, RecipeArgs};
+use crate::values;
 use tinyopt::profile::profile;
 
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["model", "tokens", "runs"];
-    valued.extend(recipe::VALUED);
-    let mut flags = vec!["json"];
-    flags.extend(recipe::FLAGS);
-    let a = Args::parse("profile", raw, &valued, &flags)?;
-    let base = load::model(a.str("model"))?;
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the report as one JSON line
+    #[arg(long)]
+    json: bool,
+    /// Decode steps per run, from position 0 [default: the model's context length]
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    tokens: Option<usize>,
+    /// Runs of the decode steps
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = values::count)]
+    runs: usize,
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let base = a.model.load()?;
     // Any recipe `bench` takes: profile the quantized or pruned model it builds.
-    let rc = recipe::config(&a)?;
+    let rc = a.recipe.recipe;
     let (model, _) = recipe::build(&base, &rc).map_err(|e| format!("profile: {e}"))?;
-    let tokens = a.get("tokens", model.cfg.ctx)?;
-    let r = profile(&model, tokens, a.get("runs", 5)?).map_err(|e| e.to_string())?;
-    if a.flag("json") {
+    let tokens = a.tokens.unwrap_or(model.cfg.ctx);
+    let r = profile(&model, tokens, a.runs).map_err(|e| e.to_string())?;
+    if a.json {
         println!("{}", serde_json::to_string(&r).expect("report serialises"));
         return Ok(());
     }

@@ -6,6 +6,21 @@ use tinyopt::model::{io, Gpt};
 /// The shipped model, looked up from the working directory, then from the source tree.
 pub const DEFAULT_MODEL: &str = "models/shakespeare-char.safetensors";
 
+/// `--model PATH`, which every command that runs the model takes.
+#[derive(clap::Args)]
+pub struct ModelArg {
+    /// Model file (safetensors) [default: models/shakespeare-char.safetensors, from
+    /// the working directory or the source tree]
+    #[arg(long, value_name = "PATH")]
+    model: Option<String>,
+}
+
+impl ModelArg {
+    pub fn load(&self) -> Result<Gpt, String> {
+        model(self.model.as_deref())
+    }
+}
+
 /// Loads `--model PATH`, else the shipped model, else (with a notice) a seeded random one.
 pub fn model(path: Option<&str>) -> Result<Gpt, String> {
     let path: Option<PathBuf> = match path {

@@ -1,16 +1,54 @@
 //! `tinyopt export`, `quant-report` and `prune-report`: a recipe's model written out,
 //! and size/quality tables across precisions and sparsities.
 
-use crate::args::Args;
-use crate::{load, recipe};
+use crate::load::ModelArg;
+use crate::recipe::{self, RecipeArgs, Settings};
+use crate::values;
+use tinyopt::quant::Precision;
+use tinyopt::recipe::Recipe;
 
-pub fn export(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["out", "model"];
-    valued.extend(recipe::VALUED);
-    let a = Args::parse("export", raw, &valued, &recipe::FLAGS)?;
-    let out = a.str("out").ok_or("export: --out PATH is required")?;
-    let base = load::model(a.str("model"))?;
-    let rc = recipe::config(&a)?;
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// File to write (safetensors)
+    #[arg(long, value_name = "PATH")]
+    out: String,
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(clap::Args)]
+pub struct QuantArgs {
+    /// Print one JSON line per row
+    #[arg(long)]
+    json: bool,
+    /// The quantization settings of every row; sensitivity of --precision (if not f32)
+    #[command(flatten)]
+    recipe: RecipeArgs<Settings>,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+#[derive(clap::Args)]
+pub struct PruneArgs {
+    /// Print one JSON line per row
+    #[arg(long)]
+    json: bool,
+    /// Skip the dense-vs-sparse kernel sweep (quality rows only)
+    #[arg(long)]
+    no_sweep: bool,
+    /// Timed samples per sweep point
+    #[arg(long, value_name = "R", default_value_t = 15, value_parser = values::count)]
+    runs: usize,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+pub fn export(a: ExportArgs) -> Result<(), String> {
+    let out = &a.out;
+    let base = a.model.load()?;
+    let rc = a.recipe.recipe;
     let (m, agree, _) = recipe::prepare(&base, &rc)?;
     let bytes = tinyopt::model::io::save(&m).map_err(|e| e.to_string())?;
     std::fs::write(out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
@@ -25,23 +63,24 @@ pub fn export(raw: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-pub fn quant_report(raw: &[String]) -> Result<(), String> {
-    let mut valued = vec!["model"];
-    valued.extend(recipe::VALUED);
-    let mut flags = vec!["json"];
-    flags.extend(recipe::FLAGS);
-    let a = Args::parse("quant-report", raw, &valued, &flags)?;
-    let base = load::model(a.str("model"))?;
-    let chosen = recipe::config(&a)?.quant;
+pub fn quant_report(a: QuantArgs) -> Result<(), String> {
+    let base = a.model.load()?;
+    let given = a.recipe.recipe.quant;
     let e = |e: tinyopt::Error| e.to_string();
-    for &p in tinyopt::quant::Precision::ALL {
-        let rc = tinyopt::recipe::Recipe {
-            quant: tinyopt::quant::QuantConfig {
-                precision: p,
-                ..chosen
-            },
+    // Every precision with the given settings (f32 is the loaded model itself).
+    let with = |precision: Precision| -> Result<Recipe, String> {
+        if precision == Precision::F32 {
+            return Ok(Recipe::default());
+        }
+        let quant = tinyopt::quant::QuantConfig { precision, ..given };
+        let r = Recipe {
+            quant,
             ..Default::default()
         };
+        r.normalized().map_err(|e| format!("{precision}: {e}"))
+    };
+    for &p in Precision::ALL {
+        let rc = with(p)?;
         let (m, agree, _) = recipe::prepare(&base, &rc)?;
         let row = serde_json::json!({
             "kind": "precision",
@@ -51,9 +90,10 @@ pub fn quant_report(raw: &[String]) -> Result<(), String> {
             "kld": agree.kld,
             "top1_agreement": agree.top1_agreement,
         });
-        print_row(&a, &row);
+        print_row(a.json, &row);
     }
-    if chosen.precision != tinyopt::quant::Precision::F32 {
+    if given.precision != Precision::F32 {
+        let chosen = with(given.precision)?.quant;
         let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
         let calib = tinyopt::quality::calibration_for(&base, &chosen).map_err(e)?;
         for s in tinyopt::quality::sensitivity(&base, &chosen, calib.as_ref(), &seqs).map_err(e)? {
@@ -64,20 +104,14 @@ pub fn quant_report(raw: &[String]) -> Result<(), String> {
                 "kld": s.kld,
                 "top1_agreement": s.top1_agreement,
             });
-            print_row(&a, &row);
+            print_row(a.json, &row);
         }
     }
     Ok(())
 }
 
-pub fn prune_report(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse(
-        "prune-report",
-        raw,
-        &["model", "runs"],
-        &["json", "no-sweep"],
-    )?;
-    let base = load::model(a.str("model"))?;
+pub fn prune_report(a: PruneArgs) -> Result<(), String> {
+    let base = a.model.load()?;
     let e = |e: tinyopt::Error| e.to_string();
     let seqs = tinyopt::quality::fixed_eval_set(&base).map_err(e)?;
     use tinyopt::prune::{PruneConfig, PruneKind, SparseFormat};
@@ -118,12 +152,12 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
             if !by_format.is_empty() {
                 row["weight_bytes_by_format"] = by_format.into();
             }
-            print_row(&a, &row);
+            print_row(a.json, &row);
         }
     }
-    if !a.flag("no-sweep") {
+    if !a.no_sweep {
         let timer = tinyopt::profile::timer::Timer {
-            runs: a.get("runs", 15)?,
+            runs: a.runs,
             ..Default::default()
         };
         let d = base.cfg.d_model;
@@ -135,7 +169,7 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
             for p in &pts {
                 let mut row = serde_json::to_value(p).expect("row serialises");
                 row["kind"] = "sweep".into();
-                print_row(&a, &row);
+                print_row(a.json, &row);
             }
             let cross = |f| tinyopt::sparsity_sweep::crossover(&pts, f);
             let row = serde_json::json!({
@@ -143,14 +177,14 @@ pub fn prune_report(raw: &[String]) -> Result<(), String> {
                 "csr_crossover_sparsity": cross(SparseFormat::Csr),
                 "sell_crossover_sparsity": cross(SparseFormat::Sell),
             });
-            print_row(&a, &row);
+            print_row(a.json, &row);
         }
     }
     Ok(())
 }
 
-fn print_row(a: &Args, row: &serde_json::Value) {
-    if a.flag("json") {
+fn print_row(json: bool, row: &serde_json::Value) {
+    if json {
         println!("{row}");
     } else {
         let cells: Vec<String> = row

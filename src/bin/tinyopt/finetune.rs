@@ -1,10 +1,11 @@
 //! `tinyopt finetune`: prunes the model, then trains it briefly with the pruned weights
 //! held at zero, and reports how much of the lost quality came back.
 
-use crate::args::Args;
 use crate::corpus;
-use crate::recipe;
+use crate::load::ModelArg;
+use crate::recipe::{Pruning, RecipeArgs};
 use crate::train::{hms, write_atomic, Progress};
+use crate::values;
 use tinyopt::clock;
 use tinyopt::eval;
 use tinyopt::model::{io, Gpt};
@@ -12,20 +13,41 @@ use tinyopt::prune::{prune_model, prune_model_in_place, PruneKind, SparseFormat}
 use tinyopt::quality;
 use tinyopt::train::{TrainOptions, Trainer};
 
-const VALUED: &[&str] = &[
-    "model",
-    "corpus",
-    "out",
-    "prune",
-    "prune-kind",
-    "prune-scope",
-    "steps",
-    "batch",
-    "lr",
-    "warmup",
-    "seed",
-    "eval-every",
-];
+#[derive(clap::Args)]
+pub struct Args {
+    /// UTF-8 text the model was trained on (its held-out 10% measures the quality)
+    #[arg(long, value_name = "FILE")]
+    corpus: String,
+    /// Write the fine-tuned model here (safetensors)
+    #[arg(long, value_name = "PATH")]
+    out: Option<String>,
+    /// Fine-tuning steps
+    #[arg(long, value_name = "S", default_value_t = 200, value_parser = values::count)]
+    steps: usize,
+    /// Sequences per step
+    #[arg(long, value_name = "B", default_value_t = 16, value_parser = values::count)]
+    batch: usize,
+    /// Peak learning rate
+    #[arg(long, value_name = "LR", default_value_t = 5e-4, allow_negative_numbers = true,
+          value_parser = values::positive)]
+    lr: f32,
+    /// Warm-up steps [default: steps/20, at least 1]
+    #[arg(long, value_name = "W", value_parser = values::whole)]
+    warmup: Option<usize>,
+    /// Seed of the batch sampling
+    #[arg(long, value_name = "S", default_value_t = 1337)]
+    seed: u64,
+    /// Held-out loss every N steps (0: never)
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = values::whole)]
+    eval_every: usize,
+    /// Print one JSON line per stage
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    prune: RecipeArgs<Pruning>,
+    #[command(flatten)]
+    model: ModelArg,
+}
 
 /// One row of the before/after table.
 #[derive(serde::Serialize)]
@@ -37,28 +59,25 @@ struct Row {
     top1_agreement: f64,
 }
 
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse("finetune", raw, VALUED, &["json"])?;
-    let corpus_path = a
-        .str("corpus")
-        .ok_or("finetune: --corpus FILE is required (the corpus the model was trained on)")?;
-    let mut pc = recipe::config(&a)?.prune;
+pub fn run(a: Args) -> Result<(), String> {
+    let corpus_path = &a.corpus;
+    let mut pc = a.prune.recipe.prune;
     if pc.kind == PruneKind::None || pc.ratio <= 0.0 {
         return Err("finetune: give --prune R (0 < R <= 0.95) to have something to recover".into());
     }
     pc.format = SparseFormat::Dense;
-    let base = crate::load::model(a.str("model"))?;
+    let base = a.model.load()?;
     let text = corpus::read(corpus_path)?;
-    let steps: usize = a.get("steps", 200)?;
+    let steps = a.steps;
     let opts = TrainOptions {
         steps,
-        batch: a.get("batch", 16)?,
-        lr: a.get("lr", 5e-4)?,
-        warmup: a.get("warmup", (steps / 20).max(1))?,
-        seed: a.get("seed", 1337)?,
+        batch: a.batch,
+        lr: a.lr,
+        warmup: a.warmup.unwrap_or((steps / 20).max(1)),
+        seed: a.seed,
         ..TrainOptions::default()
     };
-    let eval_every: usize = a.get("eval-every", 50)?;
+    let eval_every = a.eval_every;
 
     let (zeroed, stats) = prune_model_in_place(&base, &pc).map_err(|e| e.to_string())?;
     eprintln!(
@@ -127,7 +146,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         &final_form(&tuned)?,
     )?);
 
-    if let Some(out) = a.str("out") {
+    if let Some(out) = &a.out {
         // Structured: the smaller model itself; unstructured: dense with its zeros
         // (`--sparse-format csr` at load time stores only the nonzeros).
         let mut m = final_form(&tuned)?;
@@ -141,7 +160,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         eprintln!("wrote {out} ({} weight bytes)", m.weight_bytes());
     }
 
-    if a.flag("json") {
+    if a.json {
         for r in &rows {
             println!("{}", serde_json::to_string(r).expect("row serialises"));
         }

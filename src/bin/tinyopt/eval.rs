@@ -1,21 +1,30 @@
 //! `tinyopt eval`: held-out loss and perplexity of a model on a corpus
 //! (protocol in `tinyopt::eval`).
 
-use crate::args::Args;
-use crate::{corpus, load};
+use crate::corpus;
+use crate::load::ModelArg;
 use tinyopt::clock;
 use tinyopt::eval;
 
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse("eval", raw, &["corpus", "model"], &["json"])?;
-    let path = a
-        .str("corpus")
-        .ok_or("eval: --corpus FILE is required (its last 10% is evaluated)")?;
+#[derive(clap::Args)]
+pub struct Args {
+    /// UTF-8 text; its last 10% is evaluated (the split the trainer held out)
+    #[arg(long, value_name = "FILE")]
+    corpus: String,
+    /// Print the result as one JSON line
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let path = &a.corpus;
     let text = corpus::read(path)?;
-    let model = load::model(a.str("model"))?;
+    let model = a.model.load()?;
     let (r, ms) = clock::time_ms(|| eval::evaluate_corpus(&model, &text));
     let r = r.map_err(|e| format!("{path}: {e}"))?;
-    if a.flag("json") {
+    if a.json {
         let mut v = serde_json::to_value(&r).expect("report serialises");
         v["seconds"] = serde_json::json!(ms / 1e3);
         println!("{v}");

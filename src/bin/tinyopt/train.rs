@@ -1,8 +1,10 @@
 //! `tinyopt train`: trains the GPT on a UTF-8 corpus, shows progress on stderr,
 //! checkpoints every N steps and writes the model with its training facts.
 
-use crate::args::Args;
 use crate::corpus;
+use crate::values;
+use clap::parser::ValueSource;
+use clap::ArgMatches;
 use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Write};
 use tinyopt::clock;
@@ -10,58 +12,97 @@ use tinyopt::eval;
 use tinyopt::model::io;
 use tinyopt::train::{TrainOptions, Trainer};
 
-const VALUED: &[&str] = &[
-    "corpus",
-    "out",
-    "n-layer",
-    "n-head",
-    "d-model",
-    "ctx",
-    "steps",
-    "batch",
-    "lr",
-    "warmup",
-    "weight-decay",
-    "seed",
-    "eval-every",
-    "ckpt-every",
-    "checkpoint",
-];
+fn d() -> TrainOptions {
+    TrainOptions::default()
+}
 
-pub fn run(raw: &[String]) -> Result<(), String> {
-    let a = Args::parse("train", raw, VALUED, &["resume"])?;
-    let corpus_path = a.str("corpus").ok_or("train: --corpus FILE is required")?;
-    let out = a.str("out").ok_or("train: --out PATH is required")?;
+#[derive(clap::Args)]
+pub struct Args {
+    /// UTF-8 text to train on (its last 10% is held out)
+    #[arg(long, value_name = "FILE")]
+    corpus: String,
+    /// Where the trained model goes (safetensors)
+    #[arg(long, value_name = "PATH")]
+    out: String,
+    /// Transformer blocks
+    #[arg(long, value_name = "N", default_value_t = d().cfg.n_layer, value_parser = values::count)]
+    n_layer: usize,
+    /// Attention heads per block
+    #[arg(long, value_name = "H", default_value_t = d().cfg.n_head, value_parser = values::count)]
+    n_head: usize,
+    /// Width of the residual stream
+    #[arg(long, value_name = "D", default_value_t = d().cfg.d_model, value_parser = values::count)]
+    d_model: usize,
+    /// Context length in characters
+    #[arg(long, value_name = "T", default_value_t = d().cfg.ctx, value_parser = values::count)]
+    ctx: usize,
+    /// Optimizer steps
+    #[arg(long, value_name = "S", default_value_t = d().steps, value_parser = values::count)]
+    steps: usize,
+    /// Sequences per step
+    #[arg(long, value_name = "B", default_value_t = d().batch, value_parser = values::count)]
+    batch: usize,
+    /// Peak learning rate (the cosine ends at a tenth of it)
+    #[arg(long, value_name = "LR", default_value_t = d().lr, allow_negative_numbers = true,
+          value_parser = values::positive)]
+    lr: f32,
+    /// Warm-up steps [default: 100, or steps/10 if fewer, at least 1]
+    #[arg(long, value_name = "W", value_parser = values::whole)]
+    warmup: Option<usize>,
+    /// AdamW weight decay
+    #[arg(long, value_name = "WD", default_value_t = d().weight_decay,
+          allow_negative_numbers = true, value_parser = values::non_negative)]
+    weight_decay: f32,
+    /// Seed of the initialisation and the batch sampling
+    #[arg(long, value_name = "S", default_value_t = d().seed)]
+    seed: u64,
+    /// Held-out loss every N steps (0: only at the end)
+    #[arg(long, value_name = "N", default_value_t = 250, value_parser = values::whole)]
+    eval_every: usize,
+    /// Checkpoint every N steps (0: only at the end)
+    #[arg(long, value_name = "N", default_value_t = 250, value_parser = values::whole)]
+    ckpt_every: usize,
+    /// Checkpoint file [default: <out>.ckpt]
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<String>,
+    /// Continue from the checkpoint (its options rule; given ones must agree)
+    #[arg(long)]
+    resume: bool,
+}
+
+/// `m`: the command's matches, to tell a given option from a default on `--resume`.
+pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
+    let corpus_path = &a.corpus;
+    let out = &a.out;
     let ckpt_path = a
-        .str("checkpoint")
-        .map(String::from)
+        .checkpoint
+        .clone()
         .unwrap_or_else(|| format!("{out}.ckpt"));
-    let eval_every: usize = a.get("eval-every", 250)?;
-    let ckpt_every: usize = a.get("ckpt-every", 250)?;
+    let (eval_every, ckpt_every) = (a.eval_every, a.ckpt_every);
     let text = corpus::read(corpus_path)?;
 
-    let d = TrainOptions::default();
-    let steps = a.get("steps", d.steps)?;
+    let d = d();
+    let steps = a.steps;
     let mut opts = TrainOptions {
         steps,
-        batch: a.get("batch", d.batch)?,
-        lr: a.get("lr", d.lr)?,
+        batch: a.batch,
+        lr: a.lr,
         // Short runs warm up over a tenth of their steps at most.
-        warmup: a.get("warmup", d.warmup.min(steps / 10).max(1))?,
-        weight_decay: a.get("weight-decay", d.weight_decay)?,
-        seed: a.get("seed", d.seed)?,
+        warmup: a.warmup.unwrap_or(d.warmup.min(steps / 10).max(1)),
+        weight_decay: a.weight_decay,
+        seed: a.seed,
         ..d
     };
-    opts.cfg.n_layer = a.get("n-layer", d.cfg.n_layer)?;
-    opts.cfg.n_head = a.get("n-head", d.cfg.n_head)?;
-    opts.cfg.d_model = a.get("d-model", d.cfg.d_model)?;
-    opts.cfg.ctx = a.get("ctx", d.cfg.ctx)?;
+    opts.cfg.n_layer = a.n_layer;
+    opts.cfg.n_head = a.n_head;
+    opts.cfg.d_model = a.d_model;
+    opts.cfg.ctx = a.ctx;
 
-    let mut tr = if a.flag("resume") {
+    let mut tr = if a.resume {
         let bytes = std::fs::read(&ckpt_path)
             .map_err(|e| format!("--resume: cannot read checkpoint {ckpt_path}: {e}"))?;
         let tr = Trainer::resume(&bytes, &text).map_err(|e| format!("{ckpt_path}: {e}"))?;
-        check_flags_match(&a, &tr.opts)?;
+        check_flags_match(m, &opts, &tr.opts)?;
         eprintln!(
             "resuming from {ckpt_path} at step {}/{}",
             tr.step_count(),
@@ -172,27 +213,48 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// On `--resume`, the checkpoint's options rule; a flag given explicitly must agree.
-fn check_flags_match(a: &Args, o: &TrainOptions) -> Result<(), String> {
-    let checks: [(&str, String); 10] = [
-        ("n-layer", o.cfg.n_layer.to_string()),
-        ("n-head", o.cfg.n_head.to_string()),
-        ("d-model", o.cfg.d_model.to_string()),
-        ("ctx", o.cfg.ctx.to_string()),
-        ("steps", o.steps.to_string()),
-        ("batch", o.batch.to_string()),
-        ("lr", o.lr.to_string()),
-        ("warmup", o.warmup.to_string()),
-        ("weight-decay", o.weight_decay.to_string()),
-        ("seed", o.seed.to_string()),
+/// On `--resume`, the checkpoint's options (`have`) rule; an option given explicitly
+/// (`given`, read from the command line) must agree.
+fn check_flags_match(
+    m: &ArgMatches,
+    given: &TrainOptions,
+    have: &TrainOptions,
+) -> Result<(), String> {
+    let values = |o: &TrainOptions| -> [String; 10] {
+        [
+            o.cfg.n_layer.to_string(),
+            o.cfg.n_head.to_string(),
+            o.cfg.d_model.to_string(),
+            o.cfg.ctx.to_string(),
+            o.steps.to_string(),
+            o.batch.to_string(),
+            o.lr.to_string(),
+            o.warmup.to_string(),
+            o.weight_decay.to_string(),
+            o.seed.to_string(),
+        ]
+    };
+    // The argument ids (fields of `Args`) of those values.
+    let ids = [
+        "n_layer",
+        "n_head",
+        "d_model",
+        "ctx",
+        "steps",
+        "batch",
+        "lr",
+        "warmup",
+        "weight_decay",
+        "seed",
     ];
-    for (name, have) in checks {
-        if let Some(given) = a.str(name) {
+    for ((id, given), have) in ids.iter().zip(values(given)).zip(values(have)) {
+        if m.value_source(id) == Some(ValueSource::CommandLine) {
             let same = match (given.parse::<f64>(), have.parse::<f64>()) {
                 (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * y.abs().max(1.0),
                 _ => given == have,
             };
             if !same {
+                let name = id.replace('_', "-");
                 return Err(format!(
                     "--resume: --{name} {given} differs from the checkpoint's {have}; drop the flag or start a new run"
                 ));

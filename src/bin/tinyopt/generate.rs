@@ -1,0 +1,66 @@
+//! `tinyopt generate`: text from a prompt, streamed token by token.
+
+use crate::load::ModelArg;
+use crate::values;
+use std::io::Write;
+use tinyopt::model::{GenOptions, Generator, StopReason};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Text to continue [default: start from a newline]
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
+    /// New tokens to generate
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = values::count)]
+    tokens: usize,
+    /// Sampling seed
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    seed: u64,
+    /// Sampling temperature (0: greedy)
+    #[arg(long, value_name = "T", default_value_t = 0.8, allow_negative_numbers = true,
+          value_parser = values::non_negative)]
+    temperature: f32,
+    /// Sample from the K most likely tokens only (0: no cut)
+    #[arg(long, value_name = "K", default_value_t = 0, allow_negative_numbers = true,
+          value_parser = values::whole)]
+    top_k: usize,
+    /// Re-run the whole sequence every step instead of caching keys and values
+    #[arg(long)]
+    no_kv_cache: bool,
+    #[command(flatten)]
+    model: ModelArg,
+}
+
+pub fn run(a: Args) -> Result<(), String> {
+    let model = a.model.load()?;
+    let opts = GenOptions {
+        max_new_tokens: a.tokens,
+        temperature: a.temperature,
+        top_k: a.top_k,
+        seed: a.seed,
+        kv_cache: !a.no_kv_cache,
+    };
+    let prompt = a.prompt.as_deref().unwrap_or("");
+    let mut g = Generator::new(&model, prompt, opts).map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{prompt}");
+    let mut ms = Vec::new();
+    while let Some(s) = g.step(&model).map_err(|e| e.to_string())? {
+        let _ = write!(out, "{}", s.text);
+        let _ = out.flush();
+        ms.push(s.ms);
+    }
+    let _ = writeln!(out);
+    let total: f64 = ms.iter().sum();
+    eprintln!(
+        "[{} tokens, {:.0} tokens/s, kv cache {}{}]",
+        ms.len(),
+        ms.len() as f64 / (total / 1e3),
+        if opts.kv_cache { "on" } else { "off" },
+        match g.stop {
+            Some(r @ StopReason::ContextFull) => format!("; {}", r.message(model.cfg.ctx)),
+            _ => String::new(),
+        }
+    );
+    Ok(())
+}
