@@ -19,10 +19,21 @@ impl ModelArg {
     pub fn load(&self) -> Result<Gpt, String> {
         model(self.model.as_deref())
     }
+
+    /// The model and the sha256 of its file (benchmark records name models by it).
+    pub fn load_with_sha256(&self) -> Result<(Gpt, String), String> {
+        model_with_sha256(self.model.as_deref())
+    }
 }
 
 /// Loads `--model PATH`, else the shipped model, else (with a notice) a seeded random one.
 pub fn model(path: Option<&str>) -> Result<Gpt, String> {
+    model_with_sha256(path).map(|(m, _)| m)
+}
+
+/// `model`, with the sha256 of the bytes it came from (of the saved file for the random one).
+pub fn model_with_sha256(path: Option<&str>) -> Result<(Gpt, String), String> {
+    let sha = tinyopt::benchmark::suite::sha256_hex;
     let path: Option<PathBuf> = match path {
         Some(p) => Some(PathBuf::from(p)),
         None => [
@@ -36,11 +47,14 @@ pub fn model(path: Option<&str>) -> Result<Gpt, String> {
         Some(p) => {
             let bytes =
                 std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            io::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+            let m = io::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok((m, sha(&bytes)))
         }
         None => {
             eprintln!("note: no trained model at {DEFAULT_MODEL}; using a randomly initialised one (seed 0)");
-            Ok(Gpt::default_random(0))
+            let m = Gpt::default_random(0);
+            let bytes = io::save(&m).map_err(|e| e.to_string())?;
+            Ok((m, sha(&bytes)))
         }
     }
 }

@@ -21,8 +21,13 @@ macro_rules! native_modules {
 
 native_modules!(
     bench, corpus, eval, finetune, generate, info, kernels, load, profile, recipe, reports, serve,
-    train, values,
+    suite, train, values,
 );
+
+/// The CLI counts heap bytes for `profile` (the library installs no allocator).
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOC: tinyopt::profile::CountingAlloc = tinyopt::profile::CountingAlloc;
 
 #[cfg(not(target_arch = "wasm32"))]
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -68,6 +73,12 @@ enum Cmd {
     PruneReport(reports::PruneArgs),
     /// Serve the page (static files with cross-origin isolation)
     Serve(ServeArgs),
+    /// Run the benchmark suite (the recipe vs the f32 reference, alternating) and write a submission record
+    BenchSuite(suite::SuiteArgs),
+    /// Verify submission records: seal, statistics, quality and tokens recomputed, plausibility
+    Verify(suite::VerifyArgs),
+    /// Verify the records in leaderboard/ and write the ranking the page shows
+    Leaderboard(suite::BoardArgs),
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -135,6 +146,9 @@ fn main() {
         Cmd::QuantReport(a) => reports::quant_report(a),
         Cmd::PruneReport(a) => reports::prune_report(a),
         Cmd::Serve(a) => serve::run(&a.root, &a.host, a.port),
+        Cmd::BenchSuite(a) => suite::bench_suite(a),
+        Cmd::Verify(a) => suite::verify_cmd(a),
+        Cmd::Leaderboard(a) => suite::leaderboard(a),
     };
     // Runtime errors (a missing file, a corpus too short) exit 1.
     if let Err(e) = result {
