@@ -121,7 +121,7 @@ fn playground_profiles_and_reports_memory() {
     assert!(p.kernel_bench_case(16, 99, 3).is_err());
     assert_eq!(
         tinyopt::web::kernel_names(),
-        ["naive", "blocked", "simd", "library"]
+        ["simd", "naive", "blocked", "library"] // the default first
     );
 }
 

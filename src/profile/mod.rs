@@ -6,12 +6,14 @@
 //! - `memory`: bytes by kind, and the counting allocator behind the heap figures;
 //! - `ops`: the op list and the lap clock `Gpt::forward` reports to. A leaf (it needs
 //!   only the clock), so the model may use it while the rest of `profile` uses the model;
-//! - `kernel_bench`: the kernel table (`tinyopt kernels`).
+//! - `kernel_bench`: the kernel table (`tinyopt kernels`);
+//! - `scaling`: what size costs (decode speed vs model size, against measured bandwidth).
 
 pub mod flops;
 pub mod kernel_bench;
 pub mod memory;
 pub mod ops;
+pub mod scaling;
 pub mod timer;
 
 pub use memory::{CountingAlloc, MemoryReport};

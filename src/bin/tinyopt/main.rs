@@ -20,8 +20,8 @@ macro_rules! native_modules {
 }
 
 native_modules!(
-    bench, corpus, eval, finetune, generate, info, kernels, load, profile, recipe, reports, serve,
-    suite, train, values,
+    bench, corpus, eval, finetune, generate, info, kernels, load, profile, recipe, reports,
+    scaling, serve, suite, train, values,
 );
 
 /// The CLI counts heap bytes for `profile` (the library installs no allocator).
@@ -73,6 +73,8 @@ enum Cmd {
     PruneReport(reports::PruneArgs),
     /// Serve the page (static files with cross-origin isolation)
     Serve(ServeArgs),
+    /// What size costs: decode speed, bytes and FLOPs over model sizes, against the measured roofline
+    Scaling(scaling::Args),
     /// Run the benchmark suite (the recipe vs the f32 reference, alternating) and write a submission record
     BenchSuite(suite::SuiteArgs),
     /// Verify submission records: seal, statistics, quality and tokens recomputed, plausibility
@@ -146,6 +148,7 @@ fn main() {
         Cmd::QuantReport(a) => reports::quant_report(a),
         Cmd::PruneReport(a) => reports::prune_report(a),
         Cmd::Serve(a) => serve::run(&a.root, &a.host, a.port),
+        Cmd::Scaling(a) => scaling::run(a),
         Cmd::BenchSuite(a) => suite::bench_suite(a),
         Cmd::Verify(a) => suite::verify_cmd(a),
         Cmd::Leaderboard(a) => suite::leaderboard(a),

@@ -1,0 +1,166 @@
+//! What size costs: decode speed, bytes and FLOPs of models of several sizes (random
+//! weights: they teach speed and memory, not quality), each next to the roofline it is
+//! bound by. A decode step reads every weight once, so its speed limit is the read
+//! bandwidth of the cache level the weights fit in; `bandwidth` measures those levels
+//! here (one core, sequential f32 reads), rather than trusting a datasheet.
+
+use crate::clock;
+use crate::error::Result;
+use crate::model::{Config, GenOptions, Generator, Gpt, KvCache, Tokenizer};
+use crate::profile::flops;
+use crate::stats::Summary;
+use serde::Serialize;
+
+/// Read bandwidth of one cache level, measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Level {
+    pub name: &'static str,
+    /// The buffer size that was read (fits this level, not the one above).
+    pub bytes: usize,
+    /// Weights up to this size are served from this level (assumed per-core share).
+    pub holds: usize,
+    pub gbps: f64,
+}
+
+/// Sums a buffer of `bytes` repeatedly (eight independent lanes, so the adds keep up
+/// with the loads) and returns GB/s, the median of `runs` samples of ≥ `min_ms` each.
+pub fn read_gbps(bytes: usize, runs: usize, min_ms: f64) -> f64 {
+    let v: Vec<f32> = (0..bytes / 4).map(|i| (i % 7) as f32).collect();
+    let pass = |v: &[f32]| -> f32 {
+        let mut acc = [0.0f32; 8];
+        for c in v.chunks_exact(8) {
+            for k in 0..8 {
+                acc[k] += c[k];
+            }
+        }
+        acc.iter().sum()
+    };
+    let mut sink = 0.0f32;
+    sink += pass(&v); // warm: page in, fill the cache
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let t0 = clock::now_ms();
+        let mut reps = 0usize;
+        while clock::now_ms() - t0 < min_ms || reps == 0 {
+            sink += pass(std::hint::black_box(&v));
+            reps += 1;
+        }
+        let ms = clock::now_ms() - t0;
+        samples.push((reps * v.len() * 4) as f64 / (ms * 1e6));
+    }
+    std::hint::black_box(sink);
+    Summary::of(&samples).median
+}
+
+/// L2, L3 and DRAM read bandwidth of one core: buffers of 1 MiB, 12 MiB and 512 MiB.
+/// Weights up to 2 MiB are taken to come from L2 (the per-core L2 of the machines this
+/// was written on), up to 32 MiB from L3 (a core's fair share of a shared L3), beyond
+/// that from DRAM.
+pub fn bandwidth(runs: usize) -> Vec<Level> {
+    [
+        ("L2", 1usize << 20, 2usize << 20),
+        ("L3", 12 << 20, 32 << 20),
+        ("DRAM", 512 << 20, usize::MAX),
+    ]
+    .into_iter()
+    .map(|(name, bytes, holds)| Level {
+        name,
+        bytes,
+        holds,
+        gbps: read_gbps(bytes, runs, 30.0),
+    })
+    .collect()
+}
+
+/// One size of the sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct Point {
+    pub n_layer: usize,
+    pub d_model: usize,
+    pub n_params: usize,
+    pub weight_bytes: usize,
+    pub kv_cache_bytes: usize,
+    /// Decode steps (KV cache on), median over runs, with the spread.
+    pub tokens_per_s: f64,
+    pub tokens_per_s_min: f64,
+    pub tokens_per_s_max: f64,
+    pub flops_per_token: f64,
+    pub gflops: f64,
+    /// Weight bytes read per second (each decode step reads every weight once).
+    pub gbps: f64,
+    /// The level the weights fit in, its measured bandwidth, and the tokens/s it allows.
+    pub bound_by: &'static str,
+    pub bound_gbps: f64,
+    pub roofline_tokens_per_s: f64,
+    /// Achieved / roofline.
+    pub of_roofline: f64,
+}
+
+/// Times greedy decoding of `tokens` steps on a random model of `(n_layer, d_model)`.
+pub fn point(
+    n_layer: usize,
+    d_model: usize,
+    tokens: usize,
+    runs: usize,
+    levels: &[Level],
+) -> Result<Point> {
+    let cfg = Config {
+        vocab: 65,
+        ctx: 256,
+        n_layer,
+        n_head: (d_model / 32).max(1),
+        d_model,
+    };
+    let tok = Tokenizer::new(crate::model::tokenizer::DEFAULT_VOCAB)?;
+    let m = Gpt::random(cfg, tok, 1)?;
+    let tokens = tokens.clamp(2, cfg.ctx - 1);
+    let opts = GenOptions {
+        max_new_tokens: tokens,
+        temperature: 0.0,
+        top_k: 0,
+        seed: 0,
+        kv_cache: true,
+    };
+    let decode = |m: &Gpt| -> Result<f64> {
+        let mut g = Generator::new(m, "\n", opts)?;
+        g.step(m)?; // the first step is the prefill
+        let t0 = clock::now_ms();
+        let mut n = 0;
+        while g.step(m)?.is_some() {
+            n += 1;
+        }
+        Ok(n as f64 / ((clock::now_ms() - t0) / 1e3))
+    };
+    decode(&m)?; // warm-up
+    let tps = Summary::of(
+        &(0..runs.max(1))
+            .map(|_| decode(&m))
+            .collect::<Result<Vec<_>>>()?,
+    );
+    let fpt = flops::generation(&m, 1, tokens, true) as f64 / tokens as f64;
+    let wb = m.weight_bytes();
+    // The smallest level that holds the weights (the last, DRAM, holds everything).
+    let level = levels
+        .iter()
+        .find(|l| wb <= l.holds)
+        .or(levels.last())
+        .expect("at least one level");
+    let roof = level.gbps * 1e9 / wb as f64;
+    Ok(Point {
+        n_layer,
+        d_model,
+        n_params: m.n_params(),
+        weight_bytes: wb,
+        kv_cache_bytes: KvCache::new(&cfg).bytes(),
+        tokens_per_s: tps.median,
+        tokens_per_s_min: tps.min,
+        tokens_per_s_max: tps.max,
+        flops_per_token: fpt,
+        gflops: tps.median * fpt / 1e9,
+        gbps: tps.median * wb as f64 / 1e9,
+        bound_by: level.name,
+        bound_gbps: level.gbps,
+        roofline_tokens_per_s: roof,
+        of_roofline: tps.median / roof,
+    })
+}
