@@ -236,6 +236,23 @@ impl Matrix {
     pub fn matmul(&self, kernel: Kernel, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
         match &self.data {
             Storage::F32(w) => kernels::matmul(kernel, w, x, bias, y, self.cols),
+            Storage::Int8 { codes, scales, act } if *act != Act::F32 => XQ.with(|xq| {
+                // Every token quantized first (its own scale), then one pass over W.
+                let fixed = if let Act::Static(s) = act {
+                    Some(*s)
+                } else {
+                    None
+                };
+                let t = x.len() / self.cols;
+                let mut xq = xq.borrow_mut();
+                xq.resize(t * self.cols, 0);
+                let xs: Vec<f32> = x
+                    .chunks_exact(self.cols)
+                    .zip(xq.chunks_exact_mut(self.cols))
+                    .map(|(xr, qr)| int8::quantize_act(xr, fixed, qr))
+                    .collect();
+                int8::matmul_w8a8(codes, scales, self.cols, &xq, &xs, bias, y)
+            }),
             Storage::Int4 {
                 packed,
                 scales_t,
