@@ -205,7 +205,7 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
             }
             Storage::Int4 {
                 packed,
-                scales,
+                scales_t: int4::scales_group_major(&scales, rows, cols / g),
                 group: g,
                 act_scale,
             }

@@ -55,11 +55,13 @@ pub enum Storage {
         act: Act,
     },
     /// Symmetric int4 in groups of `group` along a row, two codes per byte (see
-    /// `kernels::int4` for the layout). packed (rows, cols/2), scales (rows, cols/group).
+    /// `kernels::int4` for the layout). packed (rows, cols/2); scales_t (cols/group, rows),
+    /// group-major so a panel of rows reads one group's scales with one load (files keep
+    /// them row-major: see `int4::scales_row_major`).
     /// Activations are always int8 (dynamic unless `act_scale` was calibrated).
     Int4 {
         packed: Vec<u8>,
-        scales: Vec<f16>,
+        scales_t: Vec<f16>,
         group: usize,
         act_scale: Option<f32>,
     },
@@ -114,10 +116,10 @@ impl Matrix {
             }
             Storage::Int4 {
                 packed,
-                scales,
+                scales_t,
                 act_scale,
                 ..
-            } => packed.len() + scales.len() * 2 + if act_scale.is_some() { 4 } else { 0 },
+            } => packed.len() + scales_t.len() * 2 + if act_scale.is_some() { 4 } else { 0 },
             Storage::CsrF32(m) => m.bytes(),
             Storage::CsrInt8 { codes, scales } => codes.bytes() + scales.len() * 2,
             Storage::SellF32(m) => m.bytes(),
@@ -171,17 +173,17 @@ impl Matrix {
             }
             Storage::Int4 {
                 packed,
-                scales,
+                scales_t,
                 group,
                 ..
             } => {
-                let (bpr, gpr) = (c / 2, c / group);
+                let bpr = c / 2;
                 let mut blk = [0i8; int4::BLOCK];
                 for b in 0..c / int4::BLOCK {
                     int4::unpack_block(&packed[r * bpr + b * 16..r * bpr + b * 16 + 16], &mut blk);
                     for (j, &q) in blk.iter().enumerate() {
                         let i = b * int4::BLOCK + j;
-                        out[i] = q as f32 * scales[r * gpr + i / group].to_f32();
+                        out[i] = q as f32 * scales_t[(i / group) * self.rows + r].to_f32();
                     }
                 }
             }
@@ -251,27 +253,52 @@ impl Matrix {
                 let xs = int8::quantize_act(x, fixed, &mut xq);
                 int8::matvec_w8a8(codes, scales, &xq, xs, bias, y)
             }),
-            Storage::Int4 {
-                packed,
-                scales,
-                group,
-                act_scale,
-            } => XQ.with(|xq| {
-                let mut xq = xq.borrow_mut();
-                xq.resize(self.cols, 0);
-                let xs = int8::quantize_act(x, *act_scale, &mut xq);
-                int4::matvec_w4a8(packed, scales, *group, &xq, xs, bias, y)
-            }),
+            Storage::Int4 { .. } => self.matmul(kernel, x, bias, y),
             Storage::CsrF32(m) => sparse::csr_matvec(m, x, bias, y),
             Storage::CsrInt8 { codes, scales } => sparse::csr_matvec_i8(codes, scales, x, bias, y),
             Storage::SellF32(m) => m.matvec(x, bias, y),
         }
     }
 
-    /// Y (t, rows) = X Wᵀ (+ b), X (t, cols).
+    /// Y (t, rows) = X Wᵀ (+ b), X (t, cols). Each row of Y has the bits of a `matvec`
+    /// of its row of X.
     pub fn matmul(&self, kernel: Kernel, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
         match &self.data {
             Storage::F32(w) => kernels::matmul(kernel, w, x, bias, y, self.cols),
+            Storage::Int8 { codes, scales, act } if *act != Act::F32 => XQ.with(|xq| {
+                // Every token quantized first (its own scale), then one pass over W.
+                let fixed = if let Act::Static(s) = act {
+                    Some(*s)
+                } else {
+                    None
+                };
+                let t = x.len() / self.cols;
+                let mut xq = xq.borrow_mut();
+                xq.resize(t * self.cols, 0);
+                let xs: Vec<f32> = x
+                    .chunks_exact(self.cols)
+                    .zip(xq.chunks_exact_mut(self.cols))
+                    .map(|(xr, qr)| int8::quantize_act(xr, fixed, qr))
+                    .collect();
+                int8::matmul_w8a8(codes, scales, self.cols, &xq, &xs, bias, y)
+            }),
+            Storage::Int4 {
+                packed,
+                scales_t,
+                group,
+                act_scale,
+            } => XQ.with(|xq| {
+                // Every token quantized first (its own scale), then one pass over W.
+                let t = x.len() / self.cols;
+                let mut xq = xq.borrow_mut();
+                xq.resize(t * self.cols, 0);
+                let xs: Vec<f32> = x
+                    .chunks_exact(self.cols)
+                    .zip(xq.chunks_exact_mut(self.cols))
+                    .map(|(xr, qr)| int8::quantize_act(xr, *act_scale, qr))
+                    .collect();
+                int4::matmul_w4a8(packed, scales_t, *group, self.cols, &xq, &xs, bias, y)
+            }),
             _ => {
                 for (xr, yr) in x.chunks_exact(self.cols).zip(y.chunks_exact_mut(self.rows)) {
                     self.matvec(kernel, xr, bias, yr);

@@ -3,6 +3,8 @@
 
 #[path = "common/fingerprint.rs"]
 mod fingerprint;
+#[path = "common/int4_canon.rs"]
+mod int4_canon;
 #[path = "common/w8a32_canon.rs"]
 mod w8a32_canon;
 
@@ -22,4 +24,10 @@ fn seeded_run_matches_the_golden_fingerprint() {
 #[test]
 fn w8a32_follows_its_canonical_order() {
     w8a32_canon::check().unwrap();
+}
+
+/// The int4 panel kernels (AVX2 / AVX-512 VNNI) follow the spelled-out W4A8 order.
+#[test]
+fn w4a8_follows_its_canonical_order() {
+    int4_canon::check().unwrap();
 }

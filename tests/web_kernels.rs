@@ -6,6 +6,8 @@
 
 #[path = "common/fingerprint.rs"]
 mod fingerprint;
+#[path = "common/int4_canon.rs"]
+mod int4_canon;
 #[path = "common/sparse_canon.rs"]
 mod sparse_canon;
 #[path = "common/w8a32_canon.rs"]
@@ -181,6 +183,11 @@ fn op_breakdown_in_the_browser() {
 #[wasm_bindgen_test]
 fn w8a32_is_bitwise_canonical_in_wasm() {
     w8a32_canon::check().unwrap();
+}
+
+#[wasm_bindgen_test]
+fn w4a8_panels_are_bitwise_canonical_in_wasm() {
+    int4_canon::check().unwrap();
 }
 
 /// The vectorised GELU and softmax loops give the scalar functions' bits (NaN,

@@ -6,7 +6,8 @@
 //! a[8c + l] * b[8c + l] over chunks c = 0, 1, ... (a multiply, then an add: never
 //! fused); the lanes reduced as ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)); then the tail
 //! k & !7 .. k added in order; then the bias. On wasm the eight lanes are two `v128`
-//! accumulators; on x86-64 with AVX one `__m256` (picked at run time); elsewhere an
+//! accumulators; on x86-64 with AVX one `__m256` (picked at run time), and for prefill
+//! with AVX-512 one half of a `__m512` (two tokens per register); elsewhere an
 //! `[f32; 8]` that the compiler vectorises.
 //!
 //! Speed comes from tiling, which never changes that order: each load of x feeds four
@@ -93,9 +94,20 @@ mod imp {
     /// two registers). AVX adds no fused multiply-add, so both give the canonical bits.
     pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU has AVX (checked just above).
-            return unsafe { super::avx::matmul(w, x, bias, y, k) };
+        {
+            let t = x.len() / k;
+            if t >= super::avx512::TT
+                && k.is_multiple_of(8)
+                && std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512dq")
+            {
+                // SAFETY: the CPU has AVX-512 F and DQ (and so AVX); k is whole chunks.
+                return unsafe { super::avx512::matmul(w, x, bias, y, k) };
+            }
+            if std::is_x86_feature_detected!("avx") {
+                // SAFETY: the CPU has AVX (checked just above).
+                return unsafe { super::avx::matmul(w, x, bias, y, k) };
+            }
         }
         tiled::<4, 2, 2>(w, x, bias, y, k);
     }
@@ -189,7 +201,13 @@ mod avx {
 
     /// Caller guarantees AVX and the shapes checked in `super::matmul`.
     #[target_feature(enable = "avx")]
-    pub unsafe fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+    pub(super) unsafe fn matmul(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+    ) {
         let t = x.len() / k;
         let n = y.len() / t.max(1);
         let mut r = 0;
@@ -221,7 +239,7 @@ mod avx {
     /// [reduce(v0), .., reduce(v3)]: lanes i and i+4 added in each register, then two
     /// rounds of horizontal adds give ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)) for all four.
     #[inline(always)]
-    unsafe fn reduce4(v: [__m256; 4]) -> __m128 {
+    pub(super) unsafe fn reduce4(v: [__m256; 4]) -> __m128 {
         let h: [__m128; 4] = std::array::from_fn(|b| {
             _mm_add_ps(
                 _mm256_castps256_ps128(v[b]),
@@ -281,6 +299,128 @@ mod avx {
                     Some(bv) => s + bv[i + b],
                     None => s,
                 };
+            }
+        }
+    }
+}
+
+/// x86-64 AVX-512 prefill (t >= 8, k a multiple of 8): one `__m512` holds the canonical
+/// 8 lanes of two tokens' dot products with one row ([token 2a | token 2a+1]), so each
+/// 32-byte chunk of W, broadcast to both halves, feeds eight tokens and each pair of X
+/// chunks four rows: a register tile of 8 tokens x 4 rows, 16 accumulators. Multiply
+/// then add, never fused: the same bits as the matvec. Cache blocking: a block of W
+/// rows (about 256 KiB, kept in L2) is swept by every 8-token tile of X (in L1).
+#[cfg(all(target_arch = "x86_64", not(target_arch = "wasm32")))]
+mod avx512 {
+    use std::arch::x86_64::*;
+    use std::cell::RefCell;
+
+    /// Tokens per register tile (as TT / 2 pairs) and rows per register tile.
+    pub const TT: usize = 8;
+    const TN: usize = 4;
+
+    thread_local! {
+        /// X repacked by token pairs: (t/2, k/8, 16), lanes 0..8 token 2p, 8..16 token 2p+1.
+        static XP: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// # Safety
+    /// AVX-512 F and DQ present; t >= TT; k a multiple of 8; shapes as `super::matmul`.
+    #[target_feature(enable = "avx512f,avx512dq,avx")]
+    pub unsafe fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        let t = x.len() / k;
+        let n = y.len() / t;
+        let (t8, n4) = (t - t % TT, n - n % TN);
+        let kc = k / 8; // chunks of 8 per row
+        XP.with(|buf| {
+            let mut xp = buf.borrow_mut();
+            xp.resize(t8 * k, 0.0);
+            for p in 0..t8 / 2 {
+                let (x0, x1) = (
+                    &x[2 * p * k..(2 * p + 1) * k],
+                    &x[(2 * p + 1) * k..(2 * p + 2) * k],
+                );
+                let dst = &mut xp[p * 2 * k..(p + 1) * 2 * k];
+                for c in 0..kc {
+                    dst[16 * c..16 * c + 8].copy_from_slice(&x0[8 * c..8 * c + 8]);
+                    dst[16 * c + 8..16 * c + 16].copy_from_slice(&x1[8 * c..8 * c + 8]);
+                }
+            }
+            // Rows per cache block: about 256 KiB of W.
+            let nb = ((65536 / k) / TN).max(1) * TN;
+            let mut i0 = 0;
+            while i0 < n4 {
+                let i1 = (i0 + nb).min(n4);
+                for r in (0..t8).step_by(TT) {
+                    for i in (i0..i1).step_by(TN) {
+                        tile(w, &xp[r * k..(r + TT) * k], bias, y, k, n, r, i);
+                    }
+                }
+                i0 = i1;
+            }
+        });
+        // Edges: the last rows for the tiled tokens, one canonical dot each; then the
+        // remaining tokens through the AVX tiles.
+        for r in 0..t8 {
+            for i in n4..n {
+                let s = super::dot(&w[i * k..(i + 1) * k], &x[r * k..(r + 1) * k]);
+                y[r * n + i] = match bias {
+                    Some(b) => s + b[i],
+                    None => s,
+                };
+            }
+        }
+        if t8 < t {
+            super::avx::matmul(w, &x[t8 * k..], bias, &mut y[t8 * n..], k);
+        }
+    }
+
+    /// Y[r..r+8, i..i+4]; xp holds the 4 token pairs of this tile, (4, k/8, 16).
+    #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+    #[inline(always)]
+    unsafe fn tile(
+        w: &[f32],
+        xp: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+        n: usize,
+        r: usize,
+        i: usize,
+    ) {
+        const A: usize = TT / 2;
+        let ws = &w[i * k..(i + TN) * k];
+        assert!(xp.len() >= A * 2 * k);
+        let (pw, px) = (ws.as_ptr(), xp.as_ptr());
+        let mut acc = [[_mm512_setzero_ps(); TN]; A];
+        let mut c = 0;
+        while c < k {
+            let xv: [__m512; A] =
+                std::array::from_fn(|a| _mm512_loadu_ps(px.add(a * 2 * k + 2 * c)));
+            for b in 0..TN {
+                let wv = _mm512_broadcast_f32x8(_mm256_loadu_ps(pw.add(b * k + c)));
+                for a in 0..A {
+                    acc[a][b] = _mm512_add_ps(acc[a][b], _mm512_mul_ps(wv, xv[a]));
+                }
+            }
+            c += 8;
+        }
+        let bv = bias.map(|b| _mm_loadu_ps(b[i..i + TN].as_ptr()));
+        for (a, row) in acc.iter().enumerate() {
+            for half in 0..2 {
+                let v: [__m256; TN] = std::array::from_fn(|b| {
+                    if half == 0 {
+                        _mm512_castps512_ps256(row[b])
+                    } else {
+                        _mm512_extractf32x8_ps::<1>(row[b])
+                    }
+                });
+                let mut s = super::avx::reduce4(v);
+                if let Some(bv) = bv {
+                    s = _mm_add_ps(s, bv);
+                }
+                let o = (r + 2 * a + half) * n + i;
+                _mm_storeu_ps(y[o..o + TN].as_mut_ptr(), s);
             }
         }
     }
@@ -466,7 +606,21 @@ mod tests {
 
     #[test]
     fn matmul_is_bitwise_canonical_for_every_tile_shape() {
-        for &(t, n, k) in &[(1, 13, 37), (5, 9, 16), (3, 4, 8), (7, 11, 3), (2, 5, 64)] {
+        let shapes = [
+            (1, 13, 37),
+            (5, 9, 16),
+            (3, 4, 8),
+            (7, 11, 3),
+            (2, 5, 64),
+            // The AVX-512 prefill tiles with ragged edges in t and n, and several
+            // cache blocks of rows.
+            (8, 4, 8),
+            (19, 23, 64),
+            (16, 70, 1024),
+            (9, 9, 24),
+            (12, 6, 20),
+        ];
+        for &(t, n, k) in &shapes {
             let w: Vec<f32> = (0..n * k)
                 .map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.13)
                 .collect();

@@ -3,10 +3,22 @@
 //! (codes -8..=7). Unpacking a block then yields two in-order runs of 16, which line
 //! up with contiguous activations: no shuffles needed.
 //!
-//! Products are W4A8: activations are quantized to int8 per token, each group of
-//! `group` weights accumulates exactly in i32 and is scaled once by its own scale.
+//! Scales are held group-major, (k/group, n): one group's scales of neighbouring rows
+//! are contiguous, so a panel of rows converts them with one load (`vcvtph2ps`).
+//!
+//! Products are W4A8: activations are quantized to int8 per token. Canonical order of
+//! an output y[j, r] (token j, row r): each group's sum Σ w·x is exact in i32; then
+//! s = 0.0f32, s += (sum_g as f32) · scale_g for g ascending (multiply, then add);
+//! then s · xs[j]; then + bias. The fast kernels keep exactly that order: they run a
+//! panel of rows at once, one float lane per row, so the group-by-group float sum is a
+//! vertical vector add, and each group's integer sums of the panel come out of one
+//! transposing reduction (no per-row horizontal sum, no per-row scale conversion).
+//!
+//! The stored nibbles are used unsigned (u = w + 8, 0..=15), which is what the u8×i8
+//! instructions want: Σ w·x = Σ u·x - 8 Σ x, with Σ x per group computed once per token.
 
 use half::f16;
+use std::cell::RefCell;
 
 /// Weights per packed block.
 pub const BLOCK: usize = 32;
@@ -28,102 +40,509 @@ pub fn unpack_block(bytes: &[u8], out: &mut [i8]) {
     }
 }
 
-/// y[r] = xs · Σ_g scales[r, g] · (Σ_{i in g} w[r, i]·xq[i]) (+ b[r]).
-/// packed (n, k/2), scales (n, k/group), xq (k), y (n). `k` and `group` are multiples of 32.
+/// Row-major scales (rows, gpr) → the kernels' group-major (gpr, rows).
+pub fn scales_group_major(row_major: &[f16], rows: usize, gpr: usize) -> Vec<f16> {
+    assert_eq!(
+        row_major.len(),
+        rows * gpr,
+        "int4 scales are not (rows, groups)"
+    );
+    let mut out = vec![f16::ZERO; rows * gpr];
+    for r in 0..rows {
+        for g in 0..gpr {
+            out[g * rows + r] = row_major[r * gpr + g];
+        }
+    }
+    out
+}
+
+/// Group-major scales (gpr, rows) → row-major (rows, gpr), as files store them.
+pub fn scales_row_major(group_major: &[f16], rows: usize, gpr: usize) -> Vec<f16> {
+    assert_eq!(
+        group_major.len(),
+        rows * gpr,
+        "int4 scales are not (groups, rows)"
+    );
+    let mut out = vec![f16::ZERO; rows * gpr];
+    for r in 0..rows {
+        for g in 0..gpr {
+            out[r * gpr + g] = group_major[g * rows + r];
+        }
+    }
+    out
+}
+
+thread_local! {
+    /// Activations of the current product, prepared once for every row (see `Prepared`).
+    static PREP: RefCell<Prepared> = RefCell::new(Prepared::default());
+}
+
+/// Per-token activation side data. xp (t, k): codes with the middle two 16-byte quarters
+/// of every 64 swapped, to match a 32-byte load of two packed blocks (x86); x16 (t, k):
+/// codes widened to i16 (wasm); sums (t, k/group): 8 · Σ x over each group.
+#[derive(Default)]
+struct Prepared {
+    xp: Vec<i8>,
+    x16: Vec<i16>,
+    sums: Vec<i32>,
+}
+
+impl Prepared {
+    fn fill(&mut self, xq: &[i8], k: usize, group: usize, permute: bool, widen: bool) {
+        let t = xq.len() / k;
+        self.sums.clear();
+        for g in xq.chunks_exact(group) {
+            self.sums.push(8 * g.iter().map(|&v| v as i32).sum::<i32>());
+        }
+        debug_assert_eq!(self.sums.len(), t * (k / group));
+        if permute {
+            self.xp.clear();
+            self.xp.extend_from_slice(xq);
+            for row in self.xp.chunks_exact_mut(k) {
+                for c in row.chunks_exact_mut(64) {
+                    let (a, b) = c.split_at_mut(32);
+                    a[16..32].swap_with_slice(&mut b[..16]);
+                }
+            }
+        }
+        if widen {
+            self.x16.clear();
+            self.x16.extend(xq.iter().map(|&v| v as i16));
+        }
+    }
+}
+
+/// y[r] = xs · Σ_g scales[g, r] · (Σ_{i in g} w[r, i]·xq[i]) (+ b[r]).
+/// packed (n, k/2), scales_t (k/group, n), xq (k), y (n). `k` and `group` are multiples of 32.
 pub fn matvec_w4a8(
     packed: &[u8],
-    scales: &[f16],
+    scales_t: &[f16],
     group: usize,
     xq: &[i8],
     xs: f32,
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    let k = xq.len();
-    let (bpr, gpr) = (k / 2, k / group); // bytes and groups per row
+    matmul_w4a8(packed, scales_t, group, xq.len(), xq, &[xs], bias, y)
+}
+
+/// Y (t, n) = per token j: xs[j] · Σ_g scales[g, r] · (Σ_{i in g} w[r, i]·xq[j, i]) (+ b).
+/// packed (n, k/2), scales_t (k/group, n), xq (t, k), xs (t), y (t, n). Every output in
+/// the canonical order (module doc): the same bits as one `matvec_w4a8` per token.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_w4a8(
+    packed: &[u8],
+    scales_t: &[f16],
+    group: usize,
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    let t = xs.len();
     assert!(
-        group.is_multiple_of(BLOCK) && k.is_multiple_of(group),
+        group.is_multiple_of(BLOCK) && k > 0 && k.is_multiple_of(group),
         "W4A8: k and the group must be multiples of 32"
     );
+    assert!(t > 0 && xq.len() == t * k, "W4A8: X is not (t, k)");
+    let n = y.len() / t;
+    assert_eq!(y.len(), t * n, "W4A8: Y is not (t, n)");
     assert!(
-        packed.len() >= y.len() * bpr && scales.len() >= y.len() * gpr,
+        packed.len() >= n * k / 2 && scales_t.len() >= n * (k / group),
         "W4A8: packed codes or scales too short"
     );
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        let dot = |b: &[u8], x: &[i8]| {
-            // SAFETY: AVX2 is present; b holds whole 16-byte blocks of x's 32 codes.
-            unsafe { avx2::group_dot(b, x) }
-        };
-        return rows(packed, scales, group, xq, xs, bias, y, dot);
-    }
-    rows(packed, scales, group, xq, xs, bias, y, imp::group_dot)
+    assert!(bias.is_none_or(|b| b.len() >= n), "W4A8: bias too short");
+    with_path(Path::Best, packed, scales_t, group, k, xq, xs, bias, y)
 }
 
-/// The row loop around an exact group dot product (the float steps in one order).
+/// Which implementation `with_path` may take (tests force the slower ones).
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Best,
+    #[cfg_attr(not(test), allow(dead_code))]
+    NoVnni,
+}
+
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn rows(
+fn with_path(
+    path: Path,
     packed: &[u8],
-    scales: &[f16],
+    scales_t: &[f16],
     group: usize,
+    k: usize,
     xq: &[i8],
-    xs: f32,
+    xs: &[f32],
     bias: Option<&[f32]>,
     y: &mut [f32],
-    group_dot: impl Fn(&[u8], &[i8]) -> i32,
 ) {
-    let k = xq.len();
-    let (bpr, gpr) = (k / 2, k / group);
-    for (r, yr) in y.iter_mut().enumerate() {
-        let row = &packed[r * bpr..(r + 1) * bpr];
-        let sc = &scales[r * gpr..(r + 1) * gpr];
-        let mut s = 0.0f32;
-        for (g, sg) in sc.iter().enumerate() {
-            let acc = group_dot(
-                &row[g * group / 2..(g + 1) * group / 2],
-                &xq[g * group..(g + 1) * group],
-            );
-            s += acc as f32 * super::f16_to_f32(*sg);
+    let n = y.len() / xs.len();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (avx2, f16c) = (
+            std::arch::is_x86_feature_detected!("avx2"),
+            std::arch::is_x86_feature_detected!("f16c"),
+        );
+        if avx2 && f16c {
+            let vnni = path == Path::Best
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+                && std::arch::is_x86_feature_detected!("avx512vl");
+            return PREP.with(|p| {
+                let mut p = p.borrow_mut();
+                p.fill(xq, k, group, true, false);
+                let a = x86::Args {
+                    packed,
+                    scales_t,
+                    group,
+                    k,
+                    n,
+                    xp: &p.xp,
+                    sums: &p.sums,
+                    xs,
+                    bias,
+                };
+                // SAFETY: AVX2 and F16C (and AVX-512 VNNI + VL for the first) are
+                // present; the shapes were checked above.
+                let done = unsafe {
+                    if vnni {
+                        x86::panels_vnni(&a, y)
+                    } else {
+                        x86::panels_avx2(&a, y)
+                    }
+                };
+                portable_rows(packed, scales_t, group, k, xq, xs, bias, y, done);
+            });
         }
-        let v = s * xs;
-        *yr = match bias {
-            Some(b) => v + b[r],
-            None => v,
-        };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let _ = path;
+        return PREP.with(|p| {
+            let mut p = p.borrow_mut();
+            p.fill(xq, k, group, false, true);
+            let done = simd128::panels(packed, scales_t, group, k, n, &p.x16, &p.sums, xs, bias, y);
+            portable_rows(packed, scales_t, group, k, xq, xs, bias, y, done);
+        });
+    }
+    #[allow(unreachable_code)]
+    portable_rows(packed, scales_t, group, k, xq, xs, bias, y, 0)
+}
+
+/// Rows `from..n` of every token, one row at a time: the canonical order spelled out.
+#[allow(clippy::too_many_arguments)]
+fn portable_rows(
+    packed: &[u8],
+    scales_t: &[f16],
+    group: usize,
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    from: usize,
+) {
+    let t = xs.len();
+    let n = y.len() / t;
+    let (bpr, gpr) = (k / 2, k / group); // bytes and groups per row
+    for (j, (xr, yr)) in xq.chunks_exact(k).zip(y.chunks_exact_mut(n)).enumerate() {
+        for (r, yv) in yr.iter_mut().enumerate().skip(from) {
+            let row = &packed[r * bpr..(r + 1) * bpr];
+            let mut s = 0.0f32;
+            for g in 0..gpr {
+                let acc = imp::group_dot(
+                    &row[g * group / 2..(g + 1) * group / 2],
+                    &xr[g * group..(g + 1) * group],
+                );
+                s += acc as f32 * super::f16_to_f32(scales_t[g * n + r]);
+            }
+            let v = s * xs[j];
+            *yv = match bias {
+                Some(b) => v + b[r],
+                None => v,
+            };
+        }
     }
 }
 
-/// AVX2: a block's 32 codes in one register, signed products through `vpmaddubsw`
-/// (|w| ≤ 8 times x with w's sign, so no i16 saturation), then `vpmaddwd` into i32.
+/// x86-64: panels of 8 rows; per 64 weights of a row one 32-byte load of two packed
+/// blocks, two `and`s and a shift split the nibbles, and the products go through
+/// `vpdpbusd` (AVX-512 VNNI) or `vpmaddubsw` + `vpmaddwd` (AVX2). In the accumulator
+/// of a row, lanes 0..4 hold the first block's sums and lanes 4..8 the second's.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+mod x86 {
+    use half::f16;
     use std::arch::x86_64::*;
 
+    /// Rows per panel: one f32 lane each in a `__m256`.
+    const P: usize = 8;
+
+    pub struct Args<'a> {
+        pub packed: &'a [u8],
+        pub scales_t: &'a [f16],
+        pub group: usize,
+        pub k: usize,
+        pub n: usize,
+        pub xp: &'a [i8],    // (t, k), quarters permuted
+        pub sums: &'a [i32], // (t, k/group)
+        pub xs: &'a [f32],   // (t)
+        pub bias: Option<&'a [f32]>,
+    }
+
     /// # Safety
-    /// AVX2 present; bytes.len() = 16·blocks and xq.len() = 32·blocks.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn group_dot(bytes: &[u8], xq: &[i8]) -> i32 {
-        let blocks = bytes.len() / 16;
-        assert!(xq.len() >= 32 * blocks);
-        let (mask, eight, ones) = (_mm_set1_epi8(0x0F), _mm_set1_epi8(8), _mm256_set1_epi16(1));
-        let mut acc = _mm256_setzero_si256();
-        for b in 0..blocks {
-            let v = _mm_loadu_si128(bytes.as_ptr().add(16 * b) as *const __m128i);
-            let lo = _mm_sub_epi8(_mm_and_si128(v, mask), eight);
-            let hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16::<4>(v), mask), eight);
-            let w = _mm256_set_m128i(hi, lo); // weights 0..16, then 16..32
-            let x = _mm256_loadu_si256(xq.as_ptr().add(32 * b) as *const __m256i);
-            let p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+    /// AVX2, F16C, AVX-512 VNNI and VL present; shapes as checked by `matmul_w4a8`.
+    #[target_feature(enable = "avx2,f16c,avx512vnni,avx512vl")]
+    pub unsafe fn panels_vnni(a: &Args, y: &mut [f32]) -> usize {
+        panels::<true>(a, y)
+    }
+
+    /// # Safety
+    /// AVX2 and F16C present; shapes as checked by `matmul_w4a8`.
+    #[target_feature(enable = "avx2,f16c")]
+    pub unsafe fn panels_avx2(a: &Args, y: &mut [f32]) -> usize {
+        panels::<false>(a, y)
+    }
+
+    /// Every whole panel of rows for every token; returns the first row not done.
+    /// Panel outside, tokens inside: a panel's codes (8 rows of k/2 bytes) stay in L1
+    /// while every token of a prefill passes over them.
+    #[inline(always)]
+    unsafe fn panels<const VNNI: bool>(a: &Args, y: &mut [f32]) -> usize {
+        let t = a.xs.len();
+        let (n, k) = (a.n, a.k);
+        let gpr = k / a.group;
+        let full = n - n % P;
+        for r0 in (0..full).step_by(P) {
+            for j in 0..t {
+                let s = panel::<VNNI>(a, r0, &a.xp[j * k..(j + 1) * k], &a.sums[j * gpr..]);
+                let mut v = _mm256_mul_ps(s, _mm256_set1_ps(a.xs[j]));
+                if let Some(b) = a.bias {
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(b[r0..r0 + P].as_ptr()));
+                }
+                _mm256_storeu_ps(y[j * n + r0..j * n + r0 + P].as_mut_ptr(), v);
+            }
         }
-        let s = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256::<1>(acc),
-        );
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
-        _mm_cvtsi128_si32(s)
+        full
+    }
+
+    /// The group-by-group float sums s of rows r0..r0+8 for one token (lane q = row r0+q).
+    #[inline(always)]
+    unsafe fn panel<const VNNI: bool>(a: &Args, r0: usize, xp: &[i8], sums: &[i32]) -> __m256 {
+        let (k, n, group) = (a.k, a.n, a.group);
+        let bpr = k / 2;
+        let rows = &a.packed[r0 * bpr..(r0 + P) * bpr];
+        let pw = rows.as_ptr();
+        let px = xp.as_ptr();
+        let k64 = k & !63;
+        // s += (sum as f32) · scale for one group of the panel.
+        let step = |s: __m256, gv: __m256i, g: usize| -> __m256 {
+            let gv = _mm256_sub_epi32(gv, _mm256_set1_epi32(sums[g]));
+            let sc = &a.scales_t[g * n + r0..g * n + r0 + P];
+            let sc = _mm256_cvtph_ps(_mm_loadu_si128(sc.as_ptr() as *const __m128i));
+            _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(gv), sc))
+        };
+        let mut s = _mm256_setzero_ps();
+        if group == 32 {
+            // Each 64 weights are two groups: the two halves of the reduction.
+            let mut c = 0;
+            while c < k64 {
+                let acc: [__m256i; P] = std::array::from_fn(|q| {
+                    chunk::<VNNI>(_mm256_setzero_si256(), pw.add(q * bpr + c / 2), px.add(c))
+                });
+                let (lo, hi) = reduce8(acc);
+                s = step(s, lo, c / 32);
+                s = step(s, hi, c / 32 + 1);
+                c += 64;
+            }
+            if k64 < k {
+                // A last lone block (k = 32 mod 64): its 32 weights in natural order.
+                let acc: [__m256i; P] =
+                    std::array::from_fn(|q| block::<VNNI>(pw.add(q * bpr + k64 / 2), px.add(k64)));
+                let (lo, hi) = reduce8(acc);
+                s = step(s, _mm256_add_epi32(lo, hi), k64 / 32);
+            }
+        } else {
+            // group = 64·m, so k is a multiple of 64 and groups hold whole chunks.
+            for g in 0..k / group {
+                let mut acc = [_mm256_setzero_si256(); P];
+                let mut c = g * group;
+                while c < (g + 1) * group {
+                    for (q, aq) in acc.iter_mut().enumerate() {
+                        *aq = chunk::<VNNI>(*aq, pw.add(q * bpr + c / 2), px.add(c));
+                    }
+                    c += 64;
+                }
+                let (lo, hi) = reduce8(acc);
+                s = step(s, _mm256_add_epi32(lo, hi), g);
+            }
+        }
+        s
+    }
+
+    /// acc + the products of 64 weights (two packed blocks at `w`, 32 bytes) with the
+    /// permuted activations at `x` (64 bytes): lanes 0..4 the first block, 4..8 the second.
+    #[inline(always)]
+    unsafe fn chunk<const VNNI: bool>(acc: __m256i, w: *const u8, x: *const i8) -> __m256i {
+        let mask = _mm256_set1_epi8(0x0F);
+        let v = _mm256_loadu_si256(w as *const __m256i);
+        let lo = _mm256_and_si256(v, mask);
+        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask);
+        let xl = _mm256_loadu_si256(x as *const __m256i);
+        let xh = _mm256_loadu_si256(x.add(32) as *const __m256i);
+        dot2::<VNNI>(acc, lo, xl, hi, xh)
+    }
+
+    /// The products of one lone block (16 bytes at `w`) with 32 natural activations.
+    #[inline(always)]
+    unsafe fn block<const VNNI: bool>(w: *const u8, x: *const i8) -> __m256i {
+        let mask = _mm_set1_epi8(0x0F);
+        let v = _mm_loadu_si128(w as *const __m128i);
+        let lo = _mm_and_si128(v, mask);
+        let hi = _mm_and_si128(_mm_srli_epi16::<4>(v), mask);
+        let wv = _mm256_set_m128i(hi, lo);
+        let xv = _mm256_loadu_si256(x as *const __m256i);
+        dot2::<VNNI>(_mm256_setzero_si256(), wv, xv, _mm256_setzero_si256(), xv)
+    }
+
+    /// acc + Σ u·x in groups of four bytes, for (u0, x0) and (u1, x1); u in 0..=15.
+    /// AVX2: `vpmaddubsw` pairs stay within ±3810, their sum within ±7620 (no i16
+    /// saturation), then `vpmaddwd` by ones into i32.
+    #[inline(always)]
+    unsafe fn dot2<const VNNI: bool>(
+        acc: __m256i,
+        u0: __m256i,
+        x0: __m256i,
+        u1: __m256i,
+        x1: __m256i,
+    ) -> __m256i {
+        if VNNI {
+            _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(acc, u0, x0), u1, x1)
+        } else {
+            let p = _mm256_add_epi16(_mm256_maddubs_epi16(u0, x0), _mm256_maddubs_epi16(u1, x1));
+            _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)))
+        }
+    }
+
+    /// Eight rows' accumulators → (Σ lanes 0..4, Σ lanes 4..8) of each row, row q in
+    /// lane q: two rounds of `vphaddd` and a swap of 128-bit halves. Exact (integers).
+    #[inline(always)]
+    unsafe fn reduce8(a: [__m256i; P]) -> (__m256i, __m256i) {
+        let h01 = _mm256_hadd_epi32(a[0], a[1]);
+        let h23 = _mm256_hadd_epi32(a[2], a[3]);
+        let h45 = _mm256_hadd_epi32(a[4], a[5]);
+        let h67 = _mm256_hadd_epi32(a[6], a[7]);
+        let q0 = _mm256_hadd_epi32(h01, h23); // rows 0..4: lo sums | hi sums
+        let q1 = _mm256_hadd_epi32(h45, h67); // rows 4..8
+        (
+            _mm256_permute2x128_si256::<0x20>(q0, q1),
+            _mm256_permute2x128_si256::<0x31>(q0, q1),
+        )
+    }
+}
+
+/// wasm simd128: panels of 4 rows (one f32x4 lane each); per block, the nibbles widened
+/// to i16 and multiplied with `i32x4.dot_i16x8_s` against activations widened once per
+/// token; one transposing reduction per group for the panel.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    use core::arch::wasm32::*;
+    use half::f16;
+
+    const P: usize = 4;
+
+    /// [Σ a0, Σ a1, Σ a2, Σ a3] from pairwise sums of neighbouring lanes (exact).
+    #[inline(always)]
+    fn reduce4(a: [v128; P]) -> v128 {
+        let h = |x: v128, y: v128| {
+            i32x4_add(
+                i32x4_shuffle::<0, 2, 4, 6>(x, y),
+                i32x4_shuffle::<1, 3, 5, 7>(x, y),
+            )
+        };
+        h(h(a[0], a[1]), h(a[2], a[3]))
+    }
+
+    /// Four f16 → f32, the same arithmetic as `kernels::f16_to_f32` (exact).
+    #[inline(always)]
+    fn f16x4_to_f32(p: &[f16]) -> v128 {
+        // SAFETY: p holds at least four f16 (8 bytes).
+        let b = u32x4_extend_low_u16x8(unsafe { v128_load64_zero(p.as_ptr() as *const u64) });
+        let sign = i32x4_shl(v128_and(b, u32x4_splat(0x8000)), 16);
+        let em = v128_and(b, u32x4_splat(0x7FFF));
+        let normal = v128_or(sign, i32x4_shl(i32x4_add(em, u32x4_splat(0x1_C000)), 13));
+        let mant = f32x4_convert_i32x4(v128_and(b, u32x4_splat(0x3FF)));
+        let sub = v128_or(sign, f32x4_mul(mant, f32x4_splat(5.960_464_5e-8)));
+        v128_bitselect(sub, normal, u32x4_lt(em, u32x4_splat(0x400)))
+    }
+
+    /// Every whole panel of rows for every token; returns the first row not done.
+    #[allow(clippy::too_many_arguments)]
+    pub fn panels(
+        packed: &[u8],
+        scales_t: &[f16],
+        group: usize,
+        k: usize,
+        n: usize,
+        x16: &[i16],
+        sums: &[i32],
+        xs: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> usize {
+        let (bpr, gpr) = (k / 2, k / group);
+        let bpg = group / 32; // blocks per group
+        let full = n - n % P;
+        let mask = u8x16_splat(0x0F);
+        for r0 in (0..full).step_by(P) {
+            let rows = &packed[r0 * bpr..(r0 + P) * bpr];
+            for (j, &xsj) in xs.iter().enumerate() {
+                let xr = &x16[j * k..(j + 1) * k];
+                let sj = &sums[j * gpr..(j + 1) * gpr];
+                let mut s = f32x4_splat(0.0);
+                for g in 0..gpr {
+                    let mut acc = [i32x4_splat(0); P];
+                    for b in g * bpg..(g + 1) * bpg {
+                        // SAFETY: block b of each row lies inside `rows`, and its 32
+                        // activations inside `xr` (b < k/32).
+                        unsafe {
+                            let px = xr.as_ptr().add(32 * b);
+                            let x0 = v128_load(px as *const v128);
+                            let x1 = v128_load(px.add(8) as *const v128);
+                            let x2 = v128_load(px.add(16) as *const v128);
+                            let x3 = v128_load(px.add(24) as *const v128);
+                            for (q, aq) in acc.iter_mut().enumerate() {
+                                let v =
+                                    v128_load(rows.as_ptr().add(q * bpr + 16 * b) as *const v128);
+                                let lo = v128_and(v, mask);
+                                let hi = u8x16_shr(v, 4);
+                                let d0 = i32x4_add(
+                                    i32x4_dot_i16x8(u16x8_extend_low_u8x16(lo), x0),
+                                    i32x4_dot_i16x8(u16x8_extend_high_u8x16(lo), x1),
+                                );
+                                let d1 = i32x4_add(
+                                    i32x4_dot_i16x8(u16x8_extend_low_u8x16(hi), x2),
+                                    i32x4_dot_i16x8(u16x8_extend_high_u8x16(hi), x3),
+                                );
+                                *aq = i32x4_add(*aq, i32x4_add(d0, d1));
+                            }
+                        }
+                    }
+                    let gv = i32x4_sub(reduce4(acc), i32x4_splat(sj[g]));
+                    let sc = f16x4_to_f32(&scales_t[g * n + r0..g * n + r0 + P]);
+                    s = f32x4_add(s, f32x4_mul(f32x4_convert_i32x4(gv), sc));
+                }
+                let mut v = f32x4_mul(s, f32x4_splat(xsj));
+                if let Some(b) = bias {
+                    // SAFETY: b holds at least n >= r0 + 4 floats.
+                    v = f32x4_add(v, unsafe {
+                        v128_load(b[r0..r0 + P].as_ptr() as *const v128)
+                    });
+                }
+                let out = &mut y[j * n + r0..j * n + r0 + P];
+                // SAFETY: `out` holds four floats.
+                unsafe { v128_store(out.as_mut_ptr() as *mut v128, v) };
+            }
+        }
+        full
     }
 }
 
@@ -154,6 +573,7 @@ mod imp {
         let eight = i8x16_splat(8);
         let mut acc = i32x4_splat(0);
         let blocks = bytes.len() / 16;
+        assert!(xq.len() >= 32 * blocks);
         // SAFETY: block b reads bytes[16b..16b+16] and xq[32b..32b+32], inside both.
         unsafe {
             for b in 0..blocks {
@@ -184,9 +604,134 @@ mod imp {
 mod tests {
     use super::*;
     use crate::kernels::int8::quantize_act;
+    use crate::rng::Rng;
+
+    /// Random codes packed, random scales (group-major), random int8 activations.
+    fn case(n: usize, k: usize, t: usize, group: usize, seed: u64) -> Case {
+        let mut rng = Rng::new(seed);
+        let codes: Vec<i8> = (0..n * k)
+            .map(|_| (rng.next_u64() % 16) as i8 - 8)
+            .collect();
+        let mut packed = vec![0u8; n * k / 2];
+        for (b, blk) in codes.chunks_exact(32).enumerate() {
+            pack_block(blk, &mut packed[b * 16..(b + 1) * 16]);
+        }
+        let scales_t: Vec<f16> = (0..n * k / group)
+            .map(|_| f16::from_f32(0.001 + rng.normal().abs() * 0.02))
+            .collect();
+        let xq: Vec<i8> = (0..t * k)
+            .map(|_| ((rng.next_u64() % 255) as i32 - 127) as i8)
+            .collect();
+        let xs: Vec<f32> = (0..t).map(|j| 0.01 + 0.003 * j as f32).collect();
+        let bias: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+        Case {
+            codes,
+            packed,
+            scales_t,
+            xq,
+            xs,
+            bias,
+        }
+    }
+
+    struct Case {
+        codes: Vec<i8>,
+        packed: Vec<u8>,
+        scales_t: Vec<f16>,
+        xq: Vec<i8>,
+        xs: Vec<f32>,
+        bias: Vec<f32>,
+    }
+
+    /// The canonical order written out from the unpacked codes: the specification.
+    fn spec(c: &Case, n: usize, k: usize, group: usize, bias: bool, j: usize, r: usize) -> f32 {
+        let mut s = 0.0f32;
+        for g in 0..k / group {
+            let acc: i32 = (g * group..(g + 1) * group)
+                .map(|i| c.codes[r * k + i] as i32 * c.xq[j * k + i] as i32)
+                .sum();
+            s += acc as f32 * c.scales_t[g * n + r].to_f32();
+        }
+        let v = s * c.xs[j];
+        if bias {
+            v + c.bias[r]
+        } else {
+            v
+        }
+    }
 
     #[test]
-    fn pack_round_trip_and_matvec_matches_reference() {
+    fn fast_kernels_give_the_canonical_bits_on_ragged_shapes() {
+        let shapes = [
+            (8, 64, 1),
+            (13, 96, 3),
+            (17, 128, 2),
+            (65, 256, 1),
+            (24, 512, 5),
+            (7, 192, 2),
+            (33, 384, 4),
+        ];
+        for (si, &(n, k, t)) in shapes.iter().enumerate() {
+            for group in [32, 64, 128] {
+                if k % group != 0 {
+                    continue;
+                }
+                let c = case(n, k, t, group, 100 + si as u64);
+                for bias in [false, true] {
+                    let b = bias.then_some(&c.bias[..]);
+                    let mut y = vec![f32::NAN; t * n];
+                    matmul_w4a8(&c.packed, &c.scales_t, group, k, &c.xq, &c.xs, b, &mut y);
+                    for j in 0..t {
+                        let mut yv = vec![f32::NAN; n];
+                        matvec_w4a8(
+                            &c.packed,
+                            &c.scales_t,
+                            group,
+                            &c.xq[j * k..(j + 1) * k],
+                            c.xs[j],
+                            b,
+                            &mut yv,
+                        );
+                        let mut yp = vec![f32::NAN; n];
+                        portable_rows(
+                            &c.packed,
+                            &c.scales_t,
+                            group,
+                            k,
+                            &c.xq[j * k..(j + 1) * k],
+                            &c.xs[j..j + 1],
+                            b,
+                            &mut yp,
+                            0,
+                        );
+                        let mut ya = vec![f32::NAN; n];
+                        with_path(
+                            Path::NoVnni,
+                            &c.packed,
+                            &c.scales_t,
+                            group,
+                            k,
+                            &c.xq[j * k..(j + 1) * k],
+                            &c.xs[j..j + 1],
+                            b,
+                            &mut ya,
+                        );
+                        for r in 0..n {
+                            let want = spec(&c, n, k, group, bias, j, r).to_bits();
+                            assert_eq!(ya[r].to_bits(), want, "no-VNNI path n{n} k{k} g{group}");
+                            let at = format!("n{n} k{k} t{t} g{group} bias {bias} ({j},{r})");
+                            assert_eq!(y[j * n + r].to_bits(), want, "matmul {at}");
+                            assert_eq!(yv[r].to_bits(), want, "matvec {at}");
+                            assert_eq!(yp[r].to_bits(), want, "portable {at}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pack_round_trip_scale_layouts_and_matvec_matches_reference() {
         let codes: Vec<i8> = (0..32).map(|i| (i % 16) as i8 - 8).collect();
         let mut bytes = [0u8; 16];
         pack_block(&codes, &mut bytes);
@@ -204,12 +749,14 @@ mod tests {
         }
         let scales: Vec<f16> = (0..n * k / group)
             .map(|i| f16::from_f32(0.01 * (1 + i) as f32))
-            .collect();
+            .collect(); // (n, k/group)
+        let scales_t = scales_group_major(&scales, n, k / group);
+        assert_eq!(scales_row_major(&scales_t, n, k / group), scales);
         let x: Vec<f32> = (0..k).map(|i| (i as f32 * 0.11).cos()).collect();
         let mut xq = vec![0i8; k];
         let xs = quantize_act(&x, None, &mut xq);
         let mut y = vec![0.0; n];
-        matvec_w4a8(&packed, &scales, group, &xq, xs, None, &mut y);
+        matvec_w4a8(&packed, &scales_t, group, &xq, xs, None, &mut y);
         for r in 0..n {
             let want: f64 = (0..k)
                 .map(|i| {

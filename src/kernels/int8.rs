@@ -53,6 +53,155 @@ pub fn matvec_w8a8(
     imp::matvec_w8a8(codes, scales, xq, xs, bias, y)
 }
 
+/// W8A8 for many tokens: Y (t, n), row j the bits of `matvec_w8a8` of token j.
+/// codes (n, k), xq (t, k), xs (t). The integer sums are exact, so any tiling gives the
+/// same bits; with AVX-512 VNNI a register tile of 4 tokens x 4 rows shares every load.
+pub fn matmul_w8a8(
+    codes: &[i8],
+    scales: &[f16],
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    let t = xs.len();
+    assert!(k > 0 && xq.len() == t * k, "W8A8: X is not (t, k)");
+    let n = y.len() / t.max(1);
+    assert!(
+        y.len() == t * n && codes.len() >= n * k && scales.len() >= n,
+        "W8A8: shapes do not match"
+    );
+    assert!(bias.is_none_or(|b| b.len() >= n), "W8A8: bias too short");
+    // Tokens finished by the tiled kernel.
+    #[cfg(target_arch = "x86_64")]
+    let done = if t >= vnni::TT
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
+    {
+        // SAFETY: AVX-512 F, BW and VNNI are present; shapes checked above.
+        unsafe { vnni::matmul(codes, scales, k, xq, xs, bias, y) }
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for j in done..t {
+        matvec_w8a8(
+            codes,
+            scales,
+            &xq[j * k..(j + 1) * k],
+            xs[j],
+            bias,
+            &mut y[j * n..(j + 1) * n],
+        );
+    }
+}
+
+/// AVX-512 VNNI prefill: `vpdpbusd` wants one unsigned operand, so the activations go
+/// in as u = x + 128 (0..=255) and Σ w·x = Σ w·u - 128 Σ w, with Σ w once per row.
+/// 64 codes per instruction; masked loads take the row tails (zeros add nothing).
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use core::arch::x86_64::*;
+    use half::f16;
+    use std::cell::RefCell;
+
+    /// Tokens and rows per register tile (16 accumulators).
+    pub const TT: usize = 4;
+    const TN: usize = 4;
+
+    thread_local! {
+        /// Activations + 128 as bytes, (t, k); 128 · Σ w per row, (n).
+        static BUF: RefCell<(Vec<u8>, Vec<i32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// Every whole tile of tokens, all rows; returns the number of tokens done.
+    ///
+    /// # Safety
+    /// AVX-512 F, BW and VNNI present; shapes as checked by `matmul_w8a8`; t >= TT.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn matmul(
+        codes: &[i8],
+        scales: &[f16],
+        k: usize,
+        xq: &[i8],
+        xs: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> usize {
+        let t = xs.len();
+        let n = y.len() / t;
+        let (t4, n4) = (t - t % TT, n - n % TN);
+        BUF.with(|b| {
+            let (xu, wsum) = &mut *b.borrow_mut();
+            xu.clear();
+            xu.extend(xq[..t4 * k].iter().map(|&v| (v as i32 + 128) as u8));
+            wsum.clear();
+            wsum.extend(
+                codes[..n * k]
+                    .chunks_exact(k)
+                    .map(|row| 128 * row.iter().map(|&c| c as i32).sum::<i32>()),
+            );
+            // Rows per cache block: about 256 KiB of codes.
+            let nb = ((262_144 / k) / TN).max(1) * TN;
+            let mut i0 = 0;
+            while i0 < n4 {
+                let i1 = (i0 + nb).min(n4);
+                for j in (0..t4).step_by(TT) {
+                    for i in (i0..i1).step_by(TN) {
+                        let acc = tile(codes, xu, k, j, i);
+                        for (a, accs) in acc.iter().enumerate() {
+                            for (bq, &s) in accs.iter().enumerate() {
+                                let r = i + bq;
+                                y[(j + a) * n + r] =
+                                    super::finish(s - wsum[r], scales[r], xs[j + a], bias, r);
+                            }
+                        }
+                    }
+                }
+                i0 = i1;
+            }
+            // The last rows of the tiled tokens: one row at a time.
+            for j in 0..t4 {
+                for r in n4..n {
+                    let s = super::dot_i8(&codes[r * k..(r + 1) * k], &xq[j * k..(j + 1) * k]);
+                    y[j * n + r] = super::finish(s, scales[r], xs[j], bias, r);
+                }
+            }
+        });
+        t4
+    }
+
+    /// Σ w·u for tokens j..j+4 (u = x + 128) and rows i..i+4, exact.
+    #[inline(always)]
+    unsafe fn tile(codes: &[i8], xu: &[u8], k: usize, j: usize, i: usize) -> [[i32; TN]; TT] {
+        let ws = &codes[i * k..(i + TN) * k];
+        let xs = &xu[j * k..(j + TT) * k];
+        let (pw, px) = (ws.as_ptr(), xs.as_ptr());
+        let mut acc = [[_mm512_setzero_si512(); TN]; TT];
+        let mut c = 0;
+        while c < k {
+            let m: __mmask64 = if k - c >= 64 {
+                !0
+            } else {
+                (1u64 << (k - c)) - 1
+            };
+            let wv: [__m512i; TN] =
+                std::array::from_fn(|b| _mm512_maskz_loadu_epi8(m, pw.add(b * k + c)));
+            for (a, row) in acc.iter_mut().enumerate() {
+                let xv = _mm512_maskz_loadu_epi8(m, px.add(a * k + c) as *const i8);
+                for (b, ab) in row.iter_mut().enumerate() {
+                    *ab = _mm512_dpbusd_epi32(*ab, xv, wv[b]);
+                }
+            }
+            c += 64;
+        }
+        acc.map(|row| row.map(|v| _mm512_reduce_add_epi32(v)))
+    }
+}
+
 #[inline]
 pub(crate) fn finish(acc: i32, scale: f16, xs: f32, bias: Option<&[f32]>, r: usize) -> f32 {
     let v = acc as f32 * super::f16_to_f32(scale) * xs;
@@ -492,6 +641,51 @@ mod tests {
                     finish(s, scales[r], 0.02, None, r).to_bits(),
                     "{n}x{k} row {r}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn w8a8_matmul_gives_the_matvec_bits_on_ragged_shapes() {
+        for (t, n, k) in [
+            (4, 4, 64),
+            (9, 13, 128),
+            (5, 7, 77),
+            (12, 33, 512),
+            (6, 5, 200),
+        ] {
+            let codes: Vec<i8> = (0..n * k)
+                .map(|i| (((i * 131 + i / 7) % 255) as i32 - 127) as i8)
+                .collect();
+            let xq: Vec<i8> = (0..t * k)
+                .map(|i| (((i * 53 + i / 5) % 255) as i32 - 127) as i8)
+                .collect();
+            let scales: Vec<f16> = (0..n)
+                .map(|r| f16::from_f32(0.001 * (r + 1) as f32))
+                .collect();
+            let xs: Vec<f32> = (0..t).map(|j| 0.01 + 0.002 * j as f32).collect();
+            let b: Vec<f32> = (0..n).map(|r| r as f32 * 0.3 - 1.0).collect();
+            for bias in [None, Some(&b[..])] {
+                let mut y = vec![f32::NAN; t * n];
+                matmul_w8a8(&codes, &scales, k, &xq, &xs, bias, &mut y);
+                for j in 0..t {
+                    let mut yv = vec![f32::NAN; n];
+                    matvec_w8a8(
+                        &codes,
+                        &scales,
+                        &xq[j * k..(j + 1) * k],
+                        xs[j],
+                        bias,
+                        &mut yv,
+                    );
+                    for r in 0..n {
+                        assert_eq!(
+                            y[j * n + r].to_bits(),
+                            yv[r].to_bits(),
+                            "t{t} n{n} k{k} ({j},{r})"
+                        );
+                    }
+                }
             }
         }
     }

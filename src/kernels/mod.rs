@@ -7,7 +7,7 @@
 //! |-----------|--------------------------------------------------------|-----------------|
 //! | `naive`   | the textbook triple loop, one accumulator              | sequential      |
 //! | `blocked` | cache tiles + 4x4 register tiles, scalar               | tile by tile    |
-//! | `simd`    | wasm simd128; natively AVX or portable vectorised code | canonical       |
+//! | `simd`    | wasm simd128; natively AVX (AVX-512 prefill) or portable | canonical     |
 //! | `library` | ndarray (`general_mat_vec_mul`, `general_mat_mul`)     | ndarray's own   |
 //!
 //! Only `simd` (the default) promises bits: it sums every dot product in one canonical

@@ -96,10 +96,12 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
             }
             Storage::Int4 {
                 packed,
-                scales,
+                scales_t,
                 group,
                 act_scale,
             } => {
+                let gpr = mat.cols / group;
+                let scales = crate::kernels::int4::scales_row_major(scales_t, mat.rows, gpr);
                 owned.push((
                     name.clone(),
                     Dtype::U8,
@@ -109,8 +111,8 @@ pub fn save(model: &Gpt) -> Result<Vec<u8>> {
                 owned.push((
                     format!("{name}.scales"),
                     Dtype::F16,
-                    vec![mat.rows, mat.cols / group],
-                    le_bytes_f16(scales),
+                    vec![mat.rows, gpr],
+                    le_bytes_f16(&scales),
                 ));
                 if let Some(a) = act_scale {
                     owned.push((
@@ -328,7 +330,7 @@ fn quantized_matrix(
             check_scales(&sc)?;
             Storage::Int4 {
                 packed: data.to_vec(),
-                scales: sc,
+                scales_t: crate::kernels::int4::scales_group_major(&sc, rows, cols / group),
                 group,
                 act_scale,
             }
