@@ -16,7 +16,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outArg = process.argv.indexOf('--out');
 const OUT = path.resolve(ROOT, outArg > 0 ? process.argv[outArg + 1] : 'dist');
 
-/** What the page loads: the page, its modules and styles, the wasm package, the models. */
+/** What the page loads: the page, its modules and styles, the wasm package, the models,
+ *  the leaderboard. */
 function siteFiles() {
   const files = ['index.html'];
   for (const f of fs.readdirSync(path.join(ROOT, 'www')).sort()) {
@@ -31,6 +32,11 @@ function siteFiles() {
   }
   for (const f of fs.readdirSync(path.join(ROOT, 'models')).sort()) {
     if (f.endsWith('.safetensors')) files.push(`models/${f}`);
+  }
+  // The leaderboard's ranking and records (the page's Leaderboard view reads board.json).
+  const board = path.join(ROOT, 'leaderboard');
+  if (fs.existsSync(board)) {
+    for (const f of fs.readdirSync(board).sort()) if (f.endsWith('.json')) files.push(`leaderboard/${f}`);
   }
   return files;
 }

@@ -74,6 +74,12 @@ export class ModelClient {
     if (this.worker) this.worker.postMessage({ type: 'cancel', id });
   }
 
+  /** Tells the worker whether the page is hidden (a benchmark round run while hidden
+   *  is flagged invalid). */
+  visibility(hidden) {
+    if (this.worker) this.worker.postMessage({ type: 'visibility', hidden });
+  }
+
   /** Test hook: makes the wasm panic inside the worker. */
   debugPanic() {
     this.worker.postMessage({ type: 'panic' });

@@ -15,6 +15,7 @@ import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
 import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
+import { createBenchmarkPanel } from './benchmark-panel.js';
 
 const state = createState(); // the link is read once the recipe rules are loaded (boot)
 const $ = (id) => document.getElementById(id);
@@ -173,6 +174,7 @@ const panels = [
   createPrunePanel(panelCtx),
   createProfilePanel(panelCtx),
   createKernelsPanel(panelCtx),
+  createBenchmarkPanel(panelCtx),
 ];
 
 /** Reads the form into the state and mirrors it into the URL (debounced while typing:

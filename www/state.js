@@ -16,7 +16,7 @@ export const LIMITS = Object.freeze({
 });
 
 /** The panels `?panel=` may open (not part of the settings: it only picks a view). */
-export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels']);
+export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels', 'benchmark']);
 
 /** Keys that pick a view rather than a setting; the address keeps them as they are. */
 const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug']);

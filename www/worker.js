@@ -7,11 +7,12 @@
 //   task-progress {id, name, done, total, partial} · task-result {id, name, value}
 //   task-error {id, name, message} · task-done {id, name, stopped}
 // and takes: generate {id, settings} · stop {id} · task {id, name, args} (see TASKS)
-// · cancel {id} · panic (a test hook).
+// · cancel {id} · visibility {hidden} (the page's, for the benchmark) · panic (a test hook).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
 import init, { Playground, kernelNames, recipeFromQuery, recipeView } from './pkg/tinyopt.js';
+import { createBenchTasks } from './bench-tasks.js';
 
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
@@ -330,7 +331,10 @@ const TASKS = {
   },
 };
 
-const NEEDS_RECIPE = ['matrix', 'exportModel', 'perplexity', 'profile', 'memory'];
+const bench = createBenchTasks({ pg: () => pg, Playground, modelUrl: MODEL_URL, yieldToEventLoop });
+Object.assign(TASKS, bench.tasks);
+
+const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory'];
 const tasks = new Map(); // id -> job, for cancel
 
 function runTask(m) {
@@ -396,6 +400,9 @@ self.onmessage = (e) => {
     }
     case 'stop':
       if (current && (m.id === undefined || m.id === current.id)) current.cancelled = true;
+      break;
+    case 'visibility':
+      bench.setHidden(m.hidden);
       break;
     case 'panic':
       // Test hook: a deliberate Rust panic, to exercise recovery.

@@ -43,8 +43,9 @@ const SITE_FILES: &[&str] = &[
     "manifest.webmanifest",
     "_headers",
 ];
-/// Folders the page loads from: its modules, the wasm-pack output, the models.
-const SITE_DIRS: &[&str] = &["www", "pkg", "models"];
+/// Folders the page loads from: its modules, the wasm-pack output, the models, the
+/// leaderboard (its ranking and the submitted records, public by design).
+const SITE_DIRS: &[&str] = &["www", "pkg", "models", "leaderboard"];
 
 /// What the root folder is, which decides what is reachable (see [`allowed`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -886,6 +887,7 @@ mod tests {
         assert!(allowed(Checkout, &["sw.js"]));
         assert!(allowed(Checkout, &["www", "main.js"]));
         assert!(allowed(Checkout, &["models", "m.safetensors"]));
+        assert!(allowed(Checkout, &["leaderboard", "board.json"]));
         assert!(!allowed(Checkout, &["www"]));
         assert!(!allowed(Checkout, &["Cargo.toml"]));
         assert!(!allowed(Checkout, &["www", ".."]));
