@@ -165,7 +165,7 @@ export function setupEmbedDialog({ state, viewOpts }) {
     block('iframe', 'iframe snippet'),
     block('reveal', 'reveal.js / Quarto snippet'),
     block('link', 'link'),
-    el('div', { class: 'field' }, el('span', { class: 'label', text: 'Image, for tools that cannot embed' }), pngNote, img, pngLink),
+    el('div', { class: 'field' }, el('span', { class: 'label', text: 'Image, for tools that cannot embed' }), pngNote, pngLink),
     status,
     el('div', { class: 'buttons' }, close),
   );
@@ -187,6 +187,8 @@ export function setupEmbedDialog({ state, viewOpts }) {
     img.hidden = !png;
     pngLink.hidden = !png;
     if (png) {
+      // The preview joins the dialog only once there is one (no empty image in the page).
+      if (!img.isConnected) pngLink.before(img);
       img.src = png;
       pngLink.href = png;
       pngLink.download = `tinyopt-${opts.view}.png`;
