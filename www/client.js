@@ -10,6 +10,7 @@ export class ModelClient {
     this.worker = null;
     this.nextId = 1;
     this.ready = false;
+    this.paused = false;
   }
 
   /** (Re)starts the worker, which loads the wasm and the model afresh. */
@@ -44,6 +45,14 @@ export class ModelClient {
       });
     };
     this.worker = w;
+    if (this.paused) w.postMessage({ type: 'pause' });
+  }
+
+  /** Pauses the worker's work at its next yield (an embed out of sight), or resumes it;
+   *  paused time is left out of the timings. */
+  pause(on) {
+    this.paused = on;
+    if (this.worker) this.worker.postMessage({ type: on ? 'pause' : 'resume' });
   }
 
   restart() {

@@ -1,7 +1,7 @@
 // Wires the page: form -> state (<-> URL) -> worker; worker messages -> state -> render.
 // Rendering is batched to one pass per animation frame, however fast tokens arrive.
 
-import { createState, sanitize, syncUrl, fromQuery, panelFromQuery } from './state.js';
+import { createState, sanitize, syncUrl, fromQuery, panelFromQuery, toQuery, PANELS } from './state.js';
 import { loadRecipes, recipeFromQuery, recipeView, recipeWith } from './recipe.js';
 import { ModelClient } from './client.js';
 import { render, readForm, writeForm } from './render.js';
@@ -16,9 +16,21 @@ import { createPrunePanel } from './prune-panel.js';
 import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
 import { createBenchmarkPanel } from './benchmark-panel.js';
+import { viewFromQuery, applyView, setupEmbedKeys, watchVisibility } from './embed-view.js';
+import { setupEmbedApi } from './embed-api.js';
+import { setupEmbedDialog } from './embed-dialog.js';
+import { environment } from './env-note.js';
 
 const state = createState(); // the link is read once the recipe rules are loaded (boot)
 const $ = (id) => document.getElementById(id);
+// ?view= / ?embed= / ?compact= / ?presenter= / ?theme= (embed-view.js).
+const viewOpts = viewFromQuery(window.location.search);
+applyView(viewOpts, {
+  onTheme: () => {
+    redraw();
+    scheduleRender();
+  },
+});
 
 let frame = 0;
 function scheduleRender() {
@@ -64,7 +76,7 @@ function onMessage(m) {
         setRecipe(fresh);
         syncUrl(state.settings);
       }
-      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated };
+      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated, timerMs: m.timerMs };
       runner.epoch = m.epoch;
       state.phase = 'ready';
       state.status = m.source === 'random'
@@ -78,6 +90,8 @@ function onMessage(m) {
       // Build (or re-build after a restart) the model the settings describe and measure
       // it, so the cards show this browser's figures from the start and a link reproduces it.
       applyRecipe(true);
+      embed.api.ready();
+      queueMicrotask(maybeRun);
       break;
     case 'started':
       if (!mine) return;
@@ -90,6 +104,11 @@ function onMessage(m) {
         run.steps.push({ pos: st.pos, ms: st.ms, wall: st.wall });
         run.text += st.text;
       }
+      // Coarse clock: batch times per token (the chart draws them as the steps' times).
+      for (const b of m.batches || []) {
+        run.batches.push(b);
+        for (let i = b.from; i < b.from + b.k && i < run.steps.length; i++) run.steps[i].bms = b.ms;
+      }
       break;
     case 'done': {
       if (!mine) return;
@@ -99,6 +118,7 @@ function onMessage(m) {
       const s = summarize(run);
       const why = m.stopped ? 'Stopped' : m.contextFull ? 'Done — ' + m.message : 'Done';
       state.status = `${why}: ${s.n} tokens, ${fmt(s.tokensPerS)} tokens/s with the KV cache ${run.settings.kv ? 'on' : 'off'}.`;
+      embed.api.results();
       break;
     }
     case 'error':
@@ -123,6 +143,7 @@ function onMessage(m) {
       break;
   }
   scheduleRender();
+  postStatus();
 }
 
 const client = new ModelClient(onMessage);
@@ -200,7 +221,7 @@ function generate() {
   writeForm(state.settings); // show the clamped values that will actually run
   const settings = { ...state.settings };
   const id = client.generate(settings);
-  state.run = { id, settings, started: null, steps: [], text: '', done: false, stopped: false };
+  state.run = { id, settings, started: null, steps: [], batches: [], text: '', done: false, stopped: false };
   state.phase = 'running';
   state.error = '';
   state.status = `Generating ${settings.tokens} tokens with the KV cache ${settings.kv ? 'on' : 'off'}…`;
@@ -240,10 +261,7 @@ window.addEventListener('resize', () => {
   redraw();
   placeholders(document); // empty charts too, or their message stays stretched
 });
-// `?embed=1` (with `panel=`) shows one lab panel alone, e.g. in a lecture slide.
-if (['1', 'true'].includes(new URLSearchParams(window.location.search).get('embed'))) {
-  document.body.classList.add('embed');
-}
+window.addEventListener('tinyopt-sw', () => scheduleRender()); // the note says who isolated the page
 
 /** Makes `view` (from the wasm module) the recipe of the settings and the controls. */
 function setRecipe(view) {
@@ -285,7 +303,7 @@ for (const id of ['q-form', 'p-form']) {
 $('k-kernel').addEventListener('change', onRecipeChange);
 
 const tabs = setupTabs(document.querySelector('.lab [role="tablist"]'), {
-  initial: panelFromQuery(window.location.search),
+  initial: panelFromQuery(window.location.search) || (PANELS.includes(viewOpts.view) ? viewOpts.view : ''),
   onChange: (name) => {
     // Charts drawn while their tab was hidden had no size: draw them now.
     redraw($(`panel-${name}`));
@@ -314,14 +332,130 @@ window.__tinyopt = {
 
 /** Reads the link into the state once the recipe rules are there. */
 function readLink() {
-  const { settings, problems } = fromQuery(window.location.search);
+  buildRecipeControls();
+  applyLink(window.location.search);
+}
+
+/** Makes the settings of a query string (validated, as any link) the page's settings. */
+function applyLink(search) {
+  const { settings, problems } = fromQuery(search);
   state.settings = settings;
   state.linkProblems = problems;
-  buildRecipeControls();
   setRecipe(recipeView(settings.recipe));
   writeForm(settings);
   syncUrl(settings);
+  return { settings, problems };
 }
+
+// ---- Embeds: the postMessage API, visibility and keyboard (embed-api.js, embed-view.js).
+const embed = { visible: !viewOpts.embed, wantRun: false, booted: false, host: { reveal: false } };
+/** A run the host asked for starts once the model is ready and the embed is visible. */
+function maybeRun() {
+  if (embed.wantRun && embed.visible && state.phase === 'ready') {
+    embed.wantRun = false;
+    generate();
+  }
+}
+const plainSettings = (s) => ({
+  prompt: s.prompt,
+  tokens: s.tokens,
+  temp: s.temp,
+  seed: s.seed,
+  kv: s.kv,
+  recipe_id: state.view ? state.view.recipe_id : null,
+  query: s.recipe ? toQuery(s).slice(1) : null,
+});
+function statusOf() {
+  return { phase: state.phase, visible: embed.visible, running: state.phase === 'running' };
+}
+let lastStatus = '';
+function postStatus() {
+  const s = JSON.stringify(statusOf());
+  if (s === lastStatus) return;
+  lastStatus = s;
+  embed.api.status();
+}
+embed.api = setupEmbedApi({
+  host: embed.host,
+  onSlide: (on) => embed.vis && embed.vis.setSlide(on),
+  set(pairs) {
+    const q = new URLSearchParams(window.location.search);
+    if (state.settings.recipe) {
+      const cur = new URLSearchParams(toQuery(state.settings));
+      for (const k of [...q.keys()]) if (!['view', 'panel', 'embed', 'compact', 'presenter', 'theme', 'debug'].includes(k)) q.delete(k);
+      for (const [k, v] of cur) q.set(k, v);
+    }
+    for (const [k, v] of pairs) q.set(k, v);
+    if (!state.settings.recipe) {
+      // The recipe rules are not loaded yet (the embed was never visible): the link
+      // carries the settings until then.
+      history.replaceState(null, '', window.location.pathname + '?' + q.toString() + window.location.hash);
+      return { settings: null, problems: [] };
+    }
+    clearErrors();
+    const r = applyLink('?' + q.toString());
+    if (state.model) applyRecipe();
+    scheduleRender();
+    return { settings: plainSettings(r.settings), problems: r.problems };
+  },
+  run() {
+    embed.wantRun = true;
+    maybeRun();
+  },
+  stop: () => {
+    embed.wantRun = false;
+    stop();
+  },
+  ready: () => ({ view: viewOpts.view, settings: plainSettings(state.settings) }),
+  results() {
+    const run = state.run && state.run.started ? state.run : null;
+    const m = run ? summarize(run) : null;
+    const num = (x) => (Number.isFinite(x) ? x : null);
+    const report = state.recipe ? state.recipe.report : null;
+    return {
+      ...statusOf(),
+      settings: plainSettings(run ? { ...run.settings } : state.settings),
+      done: run ? run.done : false,
+      stopped: run ? run.stopped : false,
+      text: run ? run.text.slice(0, 4000) : '',
+      metrics: m && {
+        tokens: m.n,
+        tokensPerS: num(m.tokensPerS),
+        medianMs: num(m.medianMs),
+        p10Ms: num(m.p10Ms),
+        p90Ms: num(m.p90Ms),
+        ttftMs: num(m.ttftMs),
+        batchK: num(m.batchK),
+        kvBytes: num(m.kvBytes),
+        weightBytes: num(m.weightBytes),
+      },
+      recipe: report && {
+        recipe_id: report.recipe_id,
+        precision: report.precision,
+        sparsity: num(report.sparsity),
+        weight_bytes: num(report.weight_bytes),
+      },
+      env: environment(state),
+    };
+  },
+  status: statusOf,
+});
+if (viewOpts.embed) {
+  setupEmbedKeys(embed.host, embed.api.post);
+  // Work starts, and goes on, only while the embed can be seen.
+  embed.vis = watchVisibility((v) => {
+    embed.visible = v;
+    document.body.dataset.visible = String(v);
+    if (v && !embed.booted) {
+      embed.booted = true;
+      boot();
+    }
+    client.pause(!v);
+    postStatus();
+    if (v) maybeRun();
+  });
+}
+setupEmbedDialog({ state, viewOpts });
 
 /** Loads the recipe rules (main thread) and starts the model worker; Retry calls it again. */
 async function boot() {
@@ -344,4 +478,4 @@ async function boot() {
 
 setupRecipeCard();
 writeForm(state.settings);
-boot();
+if (!viewOpts.embed) boot();

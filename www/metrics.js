@@ -20,7 +20,10 @@ export function median(xs) {
  * - time to first token: wall clock to the first token (prompt prefill included);
  * - tokens/s: decode throughput, tokens after the first over the wall time they took
  *   (so prefill does not blur the cache comparison);
- * - ms/token: median and p10–p90 of the decode steps' own timings.
+ * - ms/token: median and p10–p90 of the decode steps' own timings; when the clock was
+ *   coarse, of the batches' times per token instead (`run.batches`: {from, k, ms}, each
+ *   batch spanning ≥ 50 × the timer's resolution), and `batchK` says how many tokens a
+ *   batch held (median).
  */
 export function summarize(run) {
   const steps = run.steps;
@@ -34,10 +37,16 @@ export function summarize(run) {
     ttftMs: n > 0 ? steps[0].wall : NaN,
     kvBytes: run.started ? run.started.kv_cache_bytes : NaN,
     weightBytes: run.started ? run.started.weight_bytes : NaN,
+    batchK: NaN,
   };
   if (n === 0) return out;
   const decode = n > 1 ? steps.slice(1) : steps;
-  const sorted = decode.map((s) => s.ms).sort((a, b) => a - b);
+  const batches = run.batches || [];
+  let sorted;
+  if (batches.length) {
+    sorted = batches.map((b) => b.ms).sort((a, b) => a - b);
+    out.batchK = median(batches.map((b) => b.k));
+  } else sorted = decode.map((s) => s.ms).sort((a, b) => a - b);
   out.medianMs = quantile(sorted, 0.5);
   out.p10Ms = quantile(sorted, 0.1);
   out.p90Ms = quantile(sorted, 0.9);

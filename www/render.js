@@ -5,6 +5,7 @@ import { summarize, fmt, fmtBytes } from './metrics.js';
 import { linkFor } from './state.js';
 import { drawChart, describeChart } from './chart.js';
 import { quantMeta } from './quantize-panel.js';
+import { renderEnvNote, batchNote } from './env-note.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -68,6 +69,8 @@ function renderMetrics(state) {
   put('m-tps', m ? fmt(m.tokensPerS) : '—', m && m.tokensPerS);
   put('m-median', m ? fmt(m.medianMs) : '—', m && m.medianMs);
   put('m-spread', m && m.n ? `${fmt(m.p10Ms)}–${fmt(m.p90Ms)}` : '—');
+  const how = batchNote(m);
+  if ($('m-how').textContent !== how) $('m-how').textContent = how;
   put('m-ttft', m ? fmt(m.ttftMs) : '—', m && m.ttftMs);
   put('m-count', m ? String(m.n) : '—', m && m.n);
   const wb = run ? run.started.weight_bytes : state.model ? state.model.info.weight_bytes : NaN;
@@ -132,7 +135,7 @@ function chartSeries(state) {
     out.push({
       mode,
       label: `KV cache ${mode}`,
-      points: run.steps.map((s) => ({ pos: s.pos, ms: s.ms })),
+      points: run.steps.map((s) => ({ pos: s.pos, ms: s.bms ?? s.ms })),
     });
   }
   return out;
@@ -197,10 +200,6 @@ function renderModelCard(state) {
   if (meta.val_loss !== undefined) fact(dl, 'Validation loss', `${fmt(Number(meta.val_loss), 4)} nats/char`);
   if (meta.train_tokens !== undefined) fact(dl, 'Training tokens', Number(meta.train_tokens).toLocaleString('en-US'));
   if (meta.steps !== undefined) fact(dl, 'Training steps', Number(meta.steps).toLocaleString('en-US'));
-  $('timer-note').textContent = model.isolated
-    ? 'This page is cross-origin isolated, so the timer resolves a few microseconds.'
-    : 'This page is not cross-origin isolated, so the browser rounds timings to about ' +
-      '0.1 ms: single steps under a millisecond are coarse; tokens/s, timed over the whole run, is not.';
   // Any other facts the trainer recorded, shown as they are (shortened).
   const known = ['val_loss', 'train_tokens', 'steps', 'init', 'quant'];
   for (const [k, v] of Object.entries(meta)) {
@@ -249,6 +248,7 @@ export function render(state) {
   if ($('error').textContent !== state.error) $('error').textContent = state.error;
   renderLinkNote(state.linkProblems);
   renderModelCard(state);
+  renderEnvNote(state);
   renderOutput(state.run);
   renderMetrics(state);
   renderCompare(state);

@@ -19,7 +19,7 @@ export const LIMITS = Object.freeze({
 export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels', 'benchmark']);
 
 /** Keys that pick a view rather than a setting; the address keeps them as they are. */
-const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug']);
+const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug', 'view', 'compact', 'presenter', 'theme']);
 
 /** The reproducible settings of a run with their defaults (`recipe`: none yet, the
  *  caller gets the canonical default from `recipeFromQuery('')`). */
@@ -109,7 +109,7 @@ export function toQuery(s) {
 }
 
 /** The link to `s` from the page at `search`: `toQuery(s)` plus the view keys (panel,
- *  embed, debug) of `search`. Anything else of `search` (old spellings) is dropped. */
+ *  embed, debug, view, compact, presenter, theme) of `search`. Anything else of `search` (old spellings) is dropped. */
 export function linkFor(s, search) {
   const q = new URLSearchParams(toQuery(s));
   const keep = new URLSearchParams(search);

@@ -1,13 +1,16 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
-//   loading {message} · ready {info, source, notice, isolated} · started {id, started}
-//   token {id, steps: [{token, text, pos, ms, wall}]}
+//   loading {message} · ready {info, source, notice, isolated, timerMs} · started {id, started}
+//   token {id, steps: [{token, text, pos, ms, wall}], batches: [{from, k, ms}]}
 //   done {id, stopped, message, contextFull} · error {id?, message, fatal}
 //   recipe {report, info} (the running model was rebuilt) · busy {message}
 //   task-progress {id, name, done, total, partial} · task-result {id, name, value}
 //   task-error {id, name, message} · task-done {id, name, stopped}
 // and takes: generate {id, settings} · stop {id} · task {id, name, args} (see TASKS)
-// · cancel {id} · visibility {hidden} (the page's, for the benchmark) · panic (a test hook).
+// · cancel {id} · visibility {hidden} (the page's, for the benchmark) · pause · resume
+// (an embed out of sight) · panic (a test hook).
+// `timerMs` is the clock's measured resolution; when it is coarse (not cross-origin
+// isolated: 100 µs), decode steps are also timed in batches (see `generate`).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
@@ -30,16 +33,46 @@ let applied = '';
 
 const post = (m, transfer = []) => self.postMessage(m, transfer);
 
-/** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.) */
+/** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.)
+ *  While the page has paused the worker (an embed out of sight), it waits here; it
+ *  resolves to the milliseconds spent paused, so timings can leave them out. */
 const chan = new MessageChannel();
 let wake = null;
 chan.port1.onmessage = () => wake && wake();
-function yieldToEventLoop() {
-  return new Promise((resolve) => {
+let paused = false;
+let resumeWaiters = [];
+async function yieldToEventLoop() {
+  await new Promise((resolve) => {
     wake = resolve;
     chan.port2.postMessage(0);
   });
+  if (!paused) return 0;
+  const t = performance.now();
+  while (paused) await new Promise((r) => resumeWaiters.push(r));
+  return performance.now() - t;
 }
+
+/** The clock's real resolution (ms): the smallest positive step of performance.now()
+ *  seen over a few milliseconds. Browsers coarsen it (Chromium: 100 µs, Firefox: 1 ms
+ *  or more) unless the page is cross-origin isolated (5 µs). */
+function timerResolution(spanMs = 4) {
+  let min = Infinity;
+  let last = performance.now();
+  const end = last + spanMs;
+  while (last < end) {
+    const t = performance.now();
+    if (t > last) {
+      min = Math.min(min, t - last);
+      last = t;
+    }
+  }
+  return min;
+}
+/** At or above this resolution (ms) single steps are coarse: time batches of steps. */
+const COARSE_MS = 0.02;
+/** A batch spans at least this many resolutions, so its wall time is within 2 %. */
+const BATCH_RESOLUTIONS = 50;
+let TIMER_MS = NaN;
 
 /** Reports an exception; a trap (panic) poisons the instance, so we say it is fatal. */
 function report(e, id) {
@@ -91,12 +124,14 @@ function announce(source, notice) {
   warmUp(info);
   // Browsers coarsen performance.now() unless the page is cross-origin isolated.
   const isolated = self.crossOriginIsolated === true;
+  TIMER_MS = timerResolution();
   post({
     type: 'ready',
     info,
     source,
     notice,
     isolated,
+    timerMs: TIMER_MS,
     matrices: pg.matrixNames(),
     epoch,
     kernels: kernelNames(),
@@ -164,12 +199,23 @@ async function generate(job, s) {
   post({ type: 'started', id: job.id, started });
   // Steps go out in one message per slice: a message per token would cost about a
   // third of a cached step, and the page only redraws once per frame anyway.
+  // With a coarse clock, decode steps (after the first) are also timed in batches: a
+  // batch closes once its wall time reaches BATCH_RESOLUTIONS × the resolution, and
+  // its k steps get its time / k. Time spent yielding is left out of a batch (it is
+  // accumulated in segments), and so is time spent paused, from every figure.
+  const target = TIMER_MS >= COARSE_MS ? BATCH_RESOLUTIONS * TIMER_MS : Infinity;
   let batch = [];
+  let batches = [];
+  let open = null; // {from, k, acc, seg}: the batch being timed
+  let pausedMs = 0;
   const flush = () => {
-    if (batch.length) post({ type: 'token', id: job.id, steps: batch });
+    if (batch.length) post({ type: 'token', id: job.id, steps: batch, batches });
     batch = [];
+    batches = [];
   };
-  let slice = performance.now();
+  let n = 0;
+  let last = performance.now();
+  let slice = last;
   for (;;) {
     if (job.cancelled) {
       flush();
@@ -178,12 +224,27 @@ async function generate(job, s) {
     }
     const step = pg.step();
     if (step === null) break;
-    step.wall = performance.now() - t0; // ms since start(): includes the prompt's prefill
+    const now = performance.now();
+    step.wall = now - t0 - pausedMs; // ms since start(): includes the prompt's prefill
     batch.push(step);
-    if (performance.now() - slice > SLICE_MS) {
+    if (target !== Infinity && n >= 1) {
+      if (!open) open = { from: n, k: 0, acc: 0, seg: last };
+      open.k++;
+      const span = open.acc + (now - open.seg);
+      if (span >= target) {
+        batches.push({ from: open.from, k: open.k, ms: span / open.k });
+        open = null;
+      }
+    }
+    n++;
+    last = now;
+    if (now - slice > SLICE_MS) {
+      if (open) open.acc += performance.now() - open.seg;
       flush();
-      await yieldToEventLoop();
+      pausedMs += await yieldToEventLoop();
       slice = performance.now();
+      last = slice;
+      if (open) open.seg = slice;
     }
   }
   flush();
@@ -404,6 +465,16 @@ self.onmessage = (e) => {
     case 'visibility':
       bench.setHidden(m.hidden);
       break;
+    case 'pause':
+      paused = true;
+      break;
+    case 'resume': {
+      paused = false;
+      const waiters = resumeWaiters;
+      resumeWaiters = [];
+      for (const r of waiters) r();
+      break;
+    }
     case 'panic':
       // Test hook: a deliberate Rust panic, to exercise recovery.
       queue = queue.then(() => {

@@ -1,0 +1,88 @@
+// What was measured where: the browser and its version, whether the page is
+// cross-origin isolated and by whom (server headers or the service worker), and the
+// timer's resolution as measured in the model worker. Shown next to the metrics, so
+// numbers from thirty laptops can be compared honestly; all of it as text.
+
+import { fmt } from './metrics.js';
+
+/** `Chrome 131`, `Firefox 128`, `Safari 17.5`, `Edge 131`… from a user-agent string. */
+export function browserOf(ua = navigator.userAgent) {
+  const s = String(ua || '');
+  const rules = [
+    ['Edge', /\bEdg(?:e|A|iOS)?\/(\d+)/],
+    ['Opera', /\bOPR\/(\d+)/],
+    ['Samsung Internet', /\bSamsungBrowser\/(\d+)/],
+    ['Firefox', /\b(?:Firefox|FxiOS)\/(\d+)/],
+    ['Chrome (headless)', /\bHeadlessChrome\/(\d+)/],
+    ['Chrome', /\b(?:Chrome|CriOS)\/(\d+)/],
+    ['Safari', /\bVersion\/(\d+(?:\.\d+)?).*\bSafari\//],
+  ];
+  for (const [name, re] of rules) {
+    const m = s.match(re);
+    if (m) return `${name} ${m[1]}`;
+  }
+  return 'an unknown browser';
+}
+
+/** Whether the page is cross-origin isolated and by whom, from the service-worker
+ *  registration's outcome (`window.__tinyoptSw`, see sw-register.js). */
+export function isolationOf(sw = window.__tinyoptSw, isolated = window.crossOriginIsolated === true) {
+  const state = sw && typeof sw.state === 'string' ? sw.state : '';
+  if (isolated) {
+    if (state === 'isolated-by-worker') return { isolated, by: 'worker', text: 'cross-origin isolated by the service worker' };
+    if (state === 'isolated-by-server' || state === 'unavailable') {
+      return { isolated, by: 'server', text: "cross-origin isolated by the server's headers" };
+    }
+    return { isolated, by: '', text: 'cross-origin isolated' };
+  }
+  if (state === 'reloading') return { isolated, by: '', text: 'not isolated yet (reloading under the service worker)' };
+  // The reason, without the browser's own error text (too long for a one-line note).
+  const detail = sw && typeof sw.detail === 'string' ? sw.detail.replace(/\s*\(.*$/s, '').slice(0, 80) : '';
+  const why = detail ? `: ${detail}` : '';
+  return { isolated, by: '', text: `not cross-origin isolated${why}` };
+}
+
+/** A resolution in ms as `5 µs`, `100 µs`, `1 ms`. */
+export function fmtResolution(ms) {
+  if (!Number.isFinite(ms)) return '—';
+  return ms < 1 ? `${fmt(ms * 1000, 2)} µs` : `${fmt(ms, 3)} ms`;
+}
+
+/** Everything the note says, as data (the embed API sends it to the host too). */
+export function environment(state) {
+  const iso = isolationOf();
+  const timerMs = state.model ? state.model.timerMs : NaN;
+  return {
+    browser: browserOf(),
+    isolated: iso.isolated,
+    isolatedBy: iso.by,
+    timerMs: Number.isFinite(timerMs) ? timerMs : null,
+    coarse: Number.isFinite(timerMs) && timerMs >= 0.02,
+  };
+}
+
+/** Writes the note under the metrics, and says how the per-token figures were timed. */
+export function renderEnvNote(state) {
+  const note = document.getElementById('env-note');
+  if (!note) return;
+  const env = environment(state);
+  const iso = isolationOf();
+  const timer = env.timerMs === null ? 'timer: measuring…' : `timer resolution ${fmtResolution(env.timerMs)}`;
+  const text = `Measured in ${env.browser} · ${iso.text} · ${timer}`;
+  if (note.textContent !== text) note.textContent = text;
+  note.dataset.timerMs = env.timerMs === null ? '' : String(env.timerMs);
+  note.dataset.isolated = String(env.isolated);
+  const tn = document.getElementById('timer-note');
+  if (tn && state.model) {
+    tn.textContent = env.coarse
+      ? `This browser's timer steps by ${fmtResolution(env.timerMs)} here (the page is not cross-origin ` +
+        'isolated), so single steps are coarse: the time per token is measured over batches of steps ' +
+        'that each span at least 50 timer steps; tokens/s, timed over the whole run, is exact.'
+      : `The timer resolves ${fmtResolution(env.timerMs)} here, so single steps are timed one by one.`;
+  }
+}
+
+/** The note next to the median figure: how it was timed (batches of k tokens). */
+export function batchNote(summary) {
+  return summary && Number.isFinite(summary.batchK) ? `timed in batches of ~${fmt(summary.batchK, 2)} tokens` : '';
+}
