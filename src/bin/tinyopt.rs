@@ -4,6 +4,9 @@
 mod args;
 #[path = "cli/corpus.rs"]
 mod corpus;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "cli/distill.rs"]
+mod distill;
 #[path = "cli/eval.rs"]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
@@ -54,6 +57,9 @@ usage:
                 [--prune-scope global|per-matrix] [--steps 200] [--batch 16] [--lr 5e-4]
                 [--warmup W] [--seed S] [--eval-every 50] [--out PATH] [--json] [--model PATH]:
                 prune, fine-tune with the pruned weights held at zero, quality before/after
+  tinyopt distill --teacher MODEL --corpus FILE --out PATH [any train option]
+                [--temperature 2] [--alpha 0.5]: train a student against the teacher's
+                softened outputs (alpha T^2 KL + (1 - alpha) cross-entropy)
   tinyopt eval --corpus FILE [--json] [--model PATH]
   tinyopt export --precision P --out PATH [--group-size G] [--clip C] [--act-calib A] [--keep-f32-ends]
                 [--prune R --prune-kind K --sparse-format dense]
@@ -97,6 +103,8 @@ fn main() {
         "train" => train::run(rest),
         #[cfg(not(target_arch = "wasm32"))]
         "finetune" => finetune::run(rest),
+        #[cfg(not(target_arch = "wasm32"))]
+        "distill" => distill::run(rest),
         "eval" => eval::run(rest),
         "serve" => serve_cmd(rest),
         "export" => reports::export(rest),

@@ -3,11 +3,11 @@
 
 use crate::args::Args;
 use crate::corpus;
-use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Write};
 use tinyopt::clock;
 use tinyopt::eval;
 use tinyopt::model::io;
+use tinyopt::train::distill::sha256_hex;
 use tinyopt::train::{TrainOptions, Trainer};
 
 const VALUED: &[&str] = &[
@@ -71,6 +71,19 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     } else {
         Trainer::new(opts, &text).map_err(|e| format!("{corpus_path}: {e}"))?
     };
+    drive(&mut tr, &text, out, &ckpt_path, eval_every, ckpt_every)
+}
+
+/// Runs `tr` to its last step with progress and checkpoints, then measures it and
+/// writes the model with its training facts (and a student's teacher, if distilling).
+pub fn drive(
+    tr: &mut Trainer,
+    text: &str,
+    out: &str,
+    ckpt_path: &str,
+    eval_every: usize,
+    ckpt_every: usize,
+) -> Result<(), String> {
     let o = tr.opts;
     let (n_train, n_val) = tr.split_sizes();
     eprintln!(
@@ -102,8 +115,12 @@ pub fn run(raw: &[String]) -> Result<(), String> {
         let secs = (now - t0) / 1e3;
         let tok_s = session_steps * (o.batch * o.cfg.ctx) as f64 / secs;
         let eta = (o.steps - info.step) as f64 * secs / session_steps;
+        let parts = match info.kl {
+            Some(kl) => format!(" (ce {:.4}, kl {kl:.4})", info.xent),
+            None => String::new(),
+        };
         let line = format!(
-            "step {:>5}/{} | loss {:.4} | lr {:.2e} | grad norm {:.2} | {:.0} tok/s | ETA {}",
+            "step {:>5}/{} | loss {:.4}{parts} | lr {:.2e} | grad norm {:.2} | {:.0} tok/s | ETA {}",
             info.step,
             o.steps,
             info.loss,
@@ -125,14 +142,14 @@ pub fn run(raw: &[String]) -> Result<(), String> {
             ));
         }
         if (ckpt_every > 0 && info.step % ckpt_every == 0) || done {
-            write_atomic(&ckpt_path, &tr.checkpoint())?;
+            write_atomic(ckpt_path, &tr.checkpoint())?;
         }
     }
     progress.finish();
 
     let mut model = tr.model().map_err(|e| e.to_string())?;
     eprintln!("evaluating the held-out 10% with the inference model...");
-    let r = eval::evaluate_corpus(&model, &text).map_err(|e| e.to_string())?;
+    let r = eval::evaluate_corpus(&model, text).map_err(|e| e.to_string())?;
     let secs = tr.elapsed_ms / 1e3;
     let facts: Vec<(&str, String)> = vec![
         ("val_loss", format!("{:.4}", r.val_loss)),
@@ -154,6 +171,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
     for (k, v) in facts {
         model.meta.insert(k.to_string(), v);
     }
+    model.meta.extend(tr.distill_facts());
     let bytes = io::save(&model).map_err(|e| e.to_string())?;
     write_atomic(out, &bytes)?;
     let estimate = if last_val.is_finite() {
@@ -173,7 +191,7 @@ pub fn run(raw: &[String]) -> Result<(), String> {
 }
 
 /// On `--resume`, the checkpoint's options rule; a flag given explicitly must agree.
-fn check_flags_match(a: &Args, o: &TrainOptions) -> Result<(), String> {
+pub fn check_flags_match(a: &Args, o: &TrainOptions) -> Result<(), String> {
     let checks: [(&str, String); 10] = [
         ("n-layer", o.cfg.n_layer.to_string()),
         ("n-head", o.cfg.n_head.to_string()),
@@ -250,13 +268,6 @@ pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), String> {
     let tmp = format!("{path}.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {tmp}: {e}"))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {tmp} to {path}: {e}"))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 pub fn hms(secs: f64) -> String {
