@@ -1,10 +1,12 @@
 //! The trainer's backward passes against finite differences, its forward against the
-//! inference model, and short runs: loss falls, seeds repeat, resumes are exact.
+//! inference model, and short runs: loss falls, seeds repeat, resumes are exact;
+//! distillation's loss, gradient, settings, metadata and resume.
 //! Every corpus here is built in code.
 #![cfg(not(target_arch = "wasm32"))] // training is native only
 
-use tinyopt::model::{Config, KvCache, Logits, Scratch};
+use tinyopt::model::{io, Config, KvCache, Logits, Scratch};
 use tinyopt::rng::Rng;
+use tinyopt::train::distill::{DistillOptions, Teacher};
 use tinyopt::train::layers::*;
 use tinyopt::train::{TrainOptions, Trainer};
 
@@ -240,17 +242,12 @@ fn tiny_opts() -> TrainOptions {
     }
 }
 
-#[test]
-fn whole_model_gradient_matches_finite_differences() {
-    let text = tiny_corpus();
-    let mut tr = Trainer::new(tiny_opts(), &text).unwrap();
+/// The trainer's gradient of its mean loss on a fixed batch against central
+/// differences of that loss, on 300 random parameters.
+fn check_whole_model_gradient(tr: &mut Trainer, text: &str) {
     let mut rng = Rng::new(9);
     let t = 8;
-    let (x, y): (Vec<u32>, Vec<u32>) = {
-        let tok = tr.tokenizer().clone();
-        let ids = tok.encode(&text[..40]).unwrap();
-        (ids[..2 * t].to_vec(), ids[1..2 * t + 1].to_vec())
-    };
+    let (x, y) = fixed_batch(tr, text, t);
     let n = x.len() as f64;
     tr.loss_and_grad(&x, &y, t);
     let analytic = tr.grads().to_vec();
@@ -278,6 +275,19 @@ fn whole_model_gradient_matches_finite_differences() {
         err_sum < 0.02 * mag_sum,
         "total error {err_sum} vs gradient mass {mag_sum}"
     );
+}
+
+/// Two sequences of `t` characters from the start of `text`, and their targets.
+fn fixed_batch(tr: &Trainer, text: &str, t: usize) -> (Vec<u32>, Vec<u32>) {
+    let ids = tr.tokenizer().encode(&text[..40]).unwrap();
+    (ids[..2 * t].to_vec(), ids[1..2 * t + 1].to_vec())
+}
+
+#[test]
+fn whole_model_gradient_matches_finite_differences() {
+    let text = tiny_corpus();
+    let mut tr = Trainer::new(tiny_opts(), &text).unwrap();
+    check_whole_model_gradient(&mut tr, &text);
 }
 
 #[test]
@@ -404,4 +414,182 @@ fn finetune_keeps_pruned_zeros_and_recovers() {
         .err()
         .expect("other characters");
     assert!(e.to_string().contains("vocabulary"), "{e}");
+}
+
+// ---------------------------------------------------------------- distillation
+
+/// A small trained teacher for `tiny_corpus`, as model-file bytes.
+fn tiny_teacher_bytes(steps: usize, seed: u64) -> Vec<u8> {
+    let mut o = tiny_opts();
+    o.cfg.d_model = 24;
+    o.cfg.n_head = 3;
+    o.cfg.ctx = 24;
+    o.seed = seed;
+    let mut tr = Trainer::new(o, &tiny_corpus()).unwrap();
+    for _ in 0..steps {
+        tr.step().unwrap();
+    }
+    io::save(&tr.model().unwrap()).unwrap()
+}
+
+fn teacher(bytes: &[u8]) -> Teacher {
+    Teacher::from_bytes(bytes).unwrap()
+}
+
+fn student_opts() -> TrainOptions {
+    let mut o = tiny_opts();
+    o.cfg.n_layer = 1;
+    o.seed = 11;
+    o
+}
+
+const DOPTS: DistillOptions = DistillOptions {
+    temperature: 2.0,
+    alpha: 0.5,
+};
+
+#[test]
+fn distillation_gradient_matches_finite_differences() {
+    let text = tiny_corpus();
+    let tb = tiny_teacher_bytes(20, 3);
+    for d in [
+        DOPTS,
+        DistillOptions {
+            temperature: 0.7,
+            alpha: 1.0,
+        },
+    ] {
+        let mut tr = Trainer::distill(student_opts(), d, &text, teacher(&tb)).unwrap();
+        check_whole_model_gradient(&mut tr, &text);
+    }
+}
+
+#[test]
+fn a_distillation_step_lowers_the_distillation_loss() {
+    let text = tiny_corpus();
+    let mut tr = Trainer::distill(
+        student_opts(),
+        DOPTS,
+        &text,
+        teacher(&tiny_teacher_bytes(20, 3)),
+    )
+    .unwrap();
+    let t = 8;
+    let (x, y) = fixed_batch(&tr, &text, t);
+    let before = tr.loss_and_grad(&x, &y, t);
+    let g = tr.grads().to_vec();
+    for (p, gi) in tr.params_mut().iter_mut().zip(&g) {
+        *p -= 0.05 * gi;
+    }
+    let after = tr.loss_and_grad(&x, &y, t);
+    assert!(after < before, "distillation loss {before} -> {after}");
+    // And a real optimiser step moves it too.
+    let info = tr.step().unwrap();
+    assert!(info.kl.unwrap() > 0.0 && info.loss.is_finite());
+}
+
+#[test]
+fn alpha_zero_is_plain_training_exactly() {
+    let text = tiny_corpus();
+    let d = DistillOptions {
+        temperature: 2.0,
+        alpha: 0.0,
+    };
+    let mut plain = Trainer::new(student_opts(), &text).unwrap();
+    let mut dist =
+        Trainer::distill(student_opts(), d, &text, teacher(&tiny_teacher_bytes(5, 3))).unwrap();
+    let t = 8;
+    let (x, y) = fixed_batch(&plain, &text, t);
+    assert_eq!(
+        plain.loss_and_grad(&x, &y, t),
+        dist.loss_and_grad(&x, &y, t)
+    );
+    assert_eq!(plain.grads(), dist.grads());
+    for _ in 0..5 {
+        let (a, b) = (plain.step().unwrap(), dist.step().unwrap());
+        assert_eq!((a.loss, a.grad_norm), (b.loss, b.grad_norm));
+    }
+    assert_eq!(
+        plain.model().unwrap().named_tensors(),
+        dist.model().unwrap().named_tensors()
+    );
+}
+
+#[test]
+fn distillation_settings_out_of_range_are_clear_errors() {
+    let text = tiny_corpus();
+    let tb = tiny_teacher_bytes(1, 3);
+    for (temperature, alpha, flag) in [
+        (0.0, 0.5, "--temperature"),
+        (-1.0, 0.5, "--temperature"),
+        (f32::NAN, 0.5, "--temperature"),
+        (f32::INFINITY, 0.5, "--temperature"),
+        (2.0, -0.1, "--alpha"),
+        (2.0, 1.5, "--alpha"),
+        (2.0, f32::NAN, "--alpha"),
+    ] {
+        let d = DistillOptions { temperature, alpha };
+        let e = Trainer::distill(student_opts(), d, &text, teacher(&tb))
+            .err()
+            .expect("out of range");
+        assert!(e.to_string().contains(flag), "{temperature} {alpha}: {e}");
+    }
+    // A teacher with other characters, or a shorter context, is refused.
+    let mut o = student_opts();
+    o.cfg.ctx = 32;
+    let e = Trainer::distill(o, DOPTS, &text, teacher(&tb))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("context"), "{e}");
+    let e = Trainer::distill(student_opts(), DOPTS, &text.to_uppercase(), teacher(&tb))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("vocabulary"), "{e}");
+}
+
+#[test]
+fn student_saves_loads_and_resumes_with_its_teacher() {
+    let text = tiny_corpus();
+    let tb = tiny_teacher_bytes(10, 3);
+    let mut tr = Trainer::distill(student_opts(), DOPTS, &text, teacher(&tb)).unwrap();
+    let mut losses = Vec::new();
+    for _ in 0..10 {
+        losses.push(tr.step().unwrap().loss);
+    }
+    let mut model = tr.model().unwrap();
+    let val = tinyopt::eval::evaluate_corpus(&model, &text)
+        .unwrap()
+        .val_loss;
+    model.meta.extend(tr.distill_facts());
+    model.meta.insert("val_loss".into(), format!("{val:.4}"));
+    let back = io::load(&io::save(&model).unwrap()).unwrap();
+    let sha = tinyopt::train::distill::sha256_hex(&tb);
+    assert_eq!(back.meta["distill_teacher_sha256"], sha);
+    assert_eq!(back.meta["distill_temperature"], "2");
+    assert_eq!(back.meta["distill_alpha"], "0.5");
+    assert_eq!(back.meta["val_loss"], format!("{val:.4}"));
+    assert_eq!(back.named_tensors(), model.named_tensors());
+
+    // Resumed at step 4 against the same teacher: the same losses, bit for bit.
+    let mut half = Trainer::distill(student_opts(), DOPTS, &text, teacher(&tb)).unwrap();
+    for _ in 0..4 {
+        half.step().unwrap();
+    }
+    let ck = half.checkpoint();
+    let mut resumed = Trainer::resume_distill(&ck, &text, teacher(&tb)).unwrap();
+    assert_eq!(resumed.distill_options(), Some(DOPTS));
+    let rest: Vec<f32> = (4..10).map(|_| resumed.step().unwrap().loss).collect();
+    assert_eq!(rest, losses[4..]);
+    // Another teacher, or resuming as plain training, is refused.
+    let e = Trainer::resume_distill(&ck, &text, teacher(&tiny_teacher_bytes(10, 4)))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("another teacher"), "{e}");
+    let e = Trainer::resume(&ck, &text).err().unwrap();
+    assert!(e.to_string().contains("distill"), "{e}");
+    let plain = Trainer::new(student_opts(), &text).unwrap().checkpoint();
+    let e = Trainer::resume_distill(&plain, &text, teacher(&tb))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("plain"), "{e}");
 }

@@ -25,6 +25,18 @@ pub struct Header {
     /// Wall time spent training so far, across resumes.
     pub elapsed_ms: f64,
     pub n_params: usize,
+    /// A distillation run's teacher and settings; absent for plain training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillRecord>,
+}
+
+/// What a distillation checkpoint must resume with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DistillRecord {
+    /// sha256 of the teacher's model file.
+    pub teacher_sha256: String,
+    pub temperature: f32,
+    pub alpha: f32,
 }
 
 /// Serialises a checkpoint.

@@ -29,6 +29,7 @@
 pub mod adamw;
 pub mod checkpoint;
 pub mod data;
+pub mod distill;
 pub mod layers;
 pub mod model;
 pub mod params;
@@ -39,6 +40,7 @@ use crate::model::{Config, Gpt, Tokenizer};
 use crate::rng::Rng;
 use adamw::AdamW;
 use data::Corpus;
+use distill::{Distill, TeacherBufs};
 use model::Acts;
 use params::Layout;
 use serde::{Deserialize, Serialize};
@@ -105,12 +107,18 @@ pub struct StepInfo {
     pub lr: f32,
     /// Gradient norm before clipping.
     pub grad_norm: f32,
+    /// Mean hard cross-entropy of the batch (equals `loss` without a teacher).
+    pub xent: f32,
+    /// Distilling: mean KL(teacher ‖ student) at the temperature, before α · T².
+    pub kl: Option<f32>,
 }
 
 /// One thread's activations and gradient.
 struct Worker {
     acts: Acts,
     grads: Vec<f32>, // (n_params)
+    /// Distilling: the teacher's forward buffers.
+    teacher: Option<TeacherBufs>,
 }
 
 /// A training run in memory.
@@ -132,6 +140,10 @@ pub struct Trainer {
     y: Vec<u32>, // (batch, ctx)
     /// Fine-tuning a pruned model: parameter indices held at zero after every step.
     frozen: Vec<usize>,
+    /// Distillation: the teacher and its settings.
+    distill: Option<Distill>,
+    /// Summed (hard cross-entropy, KL) of the last `loss_and_grad`.
+    last_parts: (f64, f64),
 }
 
 impl Trainer {
@@ -177,6 +189,7 @@ impl Trainer {
             .map(|_| Worker {
                 acts: Acts::new(&opts.cfg, cap),
                 grads: vec![0.0; n],
+                teacher: None,
             })
             .collect();
         Trainer {
@@ -195,6 +208,8 @@ impl Trainer {
             x: Vec::new(),
             y: Vec::new(),
             frozen: Vec::new(),
+            distill: None,
+            last_parts: (0.0, 0.0),
         }
     }
 
@@ -244,12 +259,22 @@ impl Trainer {
 
     /// Continues a run from `checkpoint` bytes; `text` must be the same corpus.
     pub fn resume(checkpoint: &[u8], text: &str) -> Result<Trainer> {
+        let d = checkpoint::decode(checkpoint)?;
+        if d.header.distill.is_some() {
+            return Err(input_err(
+                "the checkpoint is a distillation run; resume it with tinyopt distill and its --teacher",
+            ));
+        }
+        Trainer::from_decoded(d, text)
+    }
+
+    fn from_decoded(d: checkpoint::Decoded, text: &str) -> Result<Trainer> {
         let checkpoint::Decoded {
             header: h,
             params,
             m,
             v,
-        } = checkpoint::decode(checkpoint)?;
+        } = d;
         h.opts.validate()?;
         h.opts.cfg.validate()?;
         let corpus = Corpus::new(text, h.opts.cfg.ctx)?;
@@ -291,6 +316,7 @@ impl Trainer {
             tokens_seen: self.tokens_seen,
             elapsed_ms: self.elapsed_ms,
             n_params: self.layout.total,
+            distill: self.distill_record(),
         };
         checkpoint::encode(&h, &self.params, &self.m, &self.v)
     }
@@ -331,10 +357,11 @@ impl Trainer {
         let lr = schedule::lr_at(self.step, o.steps, o.warmup, o.lr, o.lr * 0.1);
         let (mut x, mut y) = (std::mem::take(&mut self.x), std::mem::take(&mut self.y));
         self.corpus.batch(&mut self.rng, o.batch, t, &mut x, &mut y);
-        let nll = self.loss_and_grad(&x, &y, t);
+        let total = self.loss_and_grad(&x, &y, t);
         self.x = x;
         self.y = y;
-        let loss = (nll / (o.batch * t) as f64) as f32;
+        let per = (o.batch * t) as f64;
+        let loss = (total / per) as f32;
         if !loss.is_finite() {
             return Err(input_err(format!(
                 "the loss became {loss} at step {}; try a lower --lr",
@@ -369,17 +396,25 @@ impl Trainer {
             loss,
             lr,
             grad_norm,
+            xent: (self.last_parts.0 / per) as f32,
+            kl: self
+                .distill
+                .as_ref()
+                .map(|_| (self.last_parts.1 / per) as f32),
         })
     }
 
     /// Forward + backward of `x` (bsz, t) against targets `y` over the shards; leaves
-    /// the gradient of the *mean* loss in `self.grads` and returns the summed loss.
+    /// the gradient of the *mean* loss in `self.grads` and returns the summed loss
+    /// (distilling: α·T²·KL + (1−α)·cross-entropy, summed over positions).
     pub fn loss_and_grad(&mut self, x: &[u32], y: &[u32], t: usize) -> f64 {
         let bsz = x.len() / t;
         let shards = self.workers.len().min(bsz);
         let scale = 1.0 / x.len() as f32;
+        let v = self.opts.cfg.vocab;
         let (params, layout) = (&self.params, &self.layout);
-        let nlls: Vec<f64> = std::thread::scope(|s| {
+        let distill = self.distill.as_ref();
+        let parts: Vec<(f64, f64)> = std::thread::scope(|s| {
             let handles: Vec<_> = self.workers[..shards]
                 .iter_mut()
                 .enumerate()
@@ -389,6 +424,29 @@ impl Trainer {
                     s.spawn(move || {
                         w.grads.fill(0.0);
                         let nll = model::forward(params, layout, &mut w.acts, xs, Some(ys), t);
+                        // Distilling: the teacher's logits of the same windows, and the KL.
+                        let soft = match (distill, w.teacher.as_mut()) {
+                            (Some(d), Some(tb)) => {
+                                tb.run(&d.teacher.model, xs, t)
+                                    .expect("teacher shapes were checked when it was attached");
+                                let tl = &tb.logits[..xs.len() * v];
+                                let kl = distill::kl_sum(
+                                    &w.acts.logits[..xs.len() * v],
+                                    tl,
+                                    d.opts.temperature,
+                                    v,
+                                );
+                                Some((
+                                    model::Soft {
+                                        teacher: tl,
+                                        opts: d.opts,
+                                    },
+                                    kl,
+                                ))
+                            }
+                            _ => None,
+                        };
+                        let kl = soft.as_ref().map_or(0.0, |s| s.1);
                         model::backward(
                             params,
                             layout,
@@ -398,8 +456,9 @@ impl Trainer {
                             ys,
                             t,
                             scale,
+                            soft.map(|s| s.0),
                         );
-                        nll
+                        (nll, kl)
                     })
                 })
                 .collect();
@@ -414,7 +473,16 @@ impl Trainer {
                 *g += wg;
             }
         }
-        nlls.iter().sum()
+        let nll: f64 = parts.iter().map(|p| p.0).sum();
+        let kl: f64 = parts.iter().map(|p| p.1).sum();
+        self.last_parts = (nll, kl);
+        match &self.distill {
+            None => nll,
+            Some(d) => {
+                let (a, tt) = (d.opts.alpha as f64, d.opts.temperature as f64);
+                a * tt * tt * kl + (1.0 - a) * nll
+            }
+        }
     }
 
     /// The gradient left by the last `step` or `loss_and_grad` (after clipping, if a step).

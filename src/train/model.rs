@@ -4,6 +4,7 @@
 //! of up to `ctx` tokens; a call may use fewer (`bsz * t <= cap_b * ctx`). Per-layer
 //! buffers are stacked `(n_layer, n, ...)` with `n = bsz * t` of the current call.
 
+use super::distill::{mix_dlogits, DistillOptions};
 use super::layers::*;
 use super::params::{two_mut, Layout};
 use crate::model::Config;
@@ -235,8 +236,16 @@ pub fn forward(
     }
 }
 
+/// A teacher's logits for the rows of the last `forward`, for distillation.
+pub struct Soft<'a> {
+    pub teacher: &'a [f32], // (n, vocab)
+    pub opts: DistillOptions,
+}
+
 /// Accumulates into `g` the gradient of `scale * Σ losses` of the last `forward`
-/// (which must have had targets). `scale` is 1 / (tokens in the whole batch).
+/// (which must have had targets). `scale` is 1 / (tokens in the whole batch). With
+/// `soft`, the loss is the distillation mix (`distill`), whose logits' gradient is
+/// formed here and then flows back through the same layers.
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     p: &[f32],
@@ -247,6 +256,7 @@ pub fn backward(
     targets: &[u32],
     t: usize,
     scale: f32,
+    soft: Option<Soft<'_>>,
 ) {
     let c = &lay.cfg;
     let (d, f, v, nh) = (c.d_model, c.d_ff(), c.vocab, c.n_head);
@@ -255,6 +265,16 @@ pub fn backward(
     let nd = n * d;
     let natt = bsz * nh * t * t;
     softmax_xent_bwd(&mut a.probs[..n * v], targets, v, scale);
+    if let Some(sf) = soft {
+        mix_dlogits(
+            &mut a.probs[..n * v],
+            &a.logits[..n * v],
+            sf.teacher,
+            sf.opts,
+            v,
+            scale,
+        );
+    }
     matmul_bwd(
         &mut a.dln[..nd],
         &mut g[lay.head.clone()],

@@ -20,8 +20,8 @@ macro_rules! native_modules {
 }
 
 native_modules!(
-    bench, corpus, eval, finetune, generate, info, kernels, load, profile, recipe, reports,
-    scaling, serve, suite, train, values,
+    bench, corpus, distill, eval, finetune, generate, info, kernels, load, profile, recipe,
+    reports, scaling, serve, suite, train, values,
 );
 
 /// The CLI counts heap bytes for `profile` (the library installs no allocator).
@@ -61,6 +61,8 @@ enum Cmd {
     Info(info::Args),
     /// Train the GPT on a UTF-8 corpus
     Train(train::Args),
+    /// Train a student against a teacher's softened outputs (knowledge distillation)
+    Distill(distill::Args),
     /// Prune, fine-tune with the pruned weights held at zero, quality before/after
     Finetune(finetune::Args),
     /// Held-out loss and perplexity on a corpus (its last 10%)
@@ -141,6 +143,12 @@ fn main() {
             matches
                 .subcommand_matches("train")
                 .expect("the train command"),
+        ),
+        Cmd::Distill(a) => distill::run(
+            a,
+            matches
+                .subcommand_matches("distill")
+                .expect("the distill command"),
         ),
         Cmd::Finetune(a) => finetune::run(a),
         Cmd::Eval(a) => eval::run(a),

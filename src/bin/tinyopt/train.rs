@@ -5,11 +5,11 @@ use crate::corpus;
 use crate::values;
 use clap::parser::ValueSource;
 use clap::ArgMatches;
-use sha2::{Digest, Sha256};
 use std::io::{IsTerminal, Write};
 use tinyopt::clock;
 use tinyopt::eval;
 use tinyopt::model::io;
+use tinyopt::train::distill::sha256_hex;
 use tinyopt::train::{TrainOptions, Trainer};
 
 fn d() -> TrainOptions {
@@ -70,18 +70,32 @@ pub struct Args {
     resume: bool,
 }
 
-/// `m`: the command's matches, to tell a given option from a default on `--resume`.
-pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
-    let corpus_path = &a.corpus;
-    let out = &a.out;
-    let ckpt_path = a
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| format!("{out}.ckpt"));
-    let (eval_every, ckpt_every) = (a.eval_every, a.ckpt_every);
-    let text = corpus::read(corpus_path)?;
+/// A run's options as given (`train` and `distill` share them).
+pub struct Run {
+    pub text: String,
+    pub opts: TrainOptions,
+    pub ckpt_path: String,
+}
 
-    let d = d();
+impl Args {
+    /// Reads the corpus and turns the options into the trainer's.
+    pub fn run_options(&self) -> Result<Run, String> {
+        let a = self;
+        let text = corpus::read(&a.corpus)?;
+        let ckpt_path = a
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| format!("{}.ckpt", a.out));
+        Ok(Run {
+            text,
+            opts: a.options(),
+            ckpt_path,
+        })
+    }
+
+    fn options(&self) -> TrainOptions {
+        let a = self;
+        let d = d();
     let steps = a.steps;
     let mut opts = TrainOptions {
         steps,
@@ -97,7 +111,31 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
     opts.cfg.n_head = a.n_head;
     opts.cfg.d_model = a.d_model;
     opts.cfg.ctx = a.ctx;
+    opts
+    }
 
+    pub fn corpus(&self) -> &str {
+        &self.corpus
+    }
+
+    pub fn resume(&self) -> bool {
+        self.resume
+    }
+
+    /// Runs `tr` to the end (see `drive`) with this command's progress settings.
+    pub fn drive(&self, tr: &mut Trainer, run: &Run) -> Result<(), String> {
+        drive(tr, &run.text, &self.out, &run.ckpt_path, self.eval_every, self.ckpt_every)
+    }
+}
+
+/// `m`: the command's matches, to tell a given option from a default on `--resume`.
+pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
+    let Run {
+        text,
+        opts,
+        ckpt_path,
+    } = a.run_options()?;
+    let corpus_path = &a.corpus;
     let mut tr = if a.resume {
         let bytes = std::fs::read(&ckpt_path)
             .map_err(|e| format!("--resume: cannot read checkpoint {ckpt_path}: {e}"))?;
@@ -112,6 +150,26 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
     } else {
         Trainer::new(opts, &text).map_err(|e| format!("{corpus_path}: {e}"))?
     };
+    drive(
+        &mut tr,
+        &text,
+        &a.out,
+        &ckpt_path,
+        a.eval_every,
+        a.ckpt_every,
+    )
+}
+
+/// Runs `tr` to its last step with progress and checkpoints, then measures it and
+/// writes the model with its training facts (and a student's teacher, if distilling).
+pub fn drive(
+    tr: &mut Trainer,
+    text: &str,
+    out: &str,
+    ckpt_path: &str,
+    eval_every: usize,
+    ckpt_every: usize,
+) -> Result<(), String> {
     let o = tr.opts;
     let (n_train, n_val) = tr.split_sizes();
     eprintln!(
@@ -143,8 +201,12 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
         let secs = (now - t0) / 1e3;
         let tok_s = session_steps * (o.batch * o.cfg.ctx) as f64 / secs;
         let eta = (o.steps - info.step) as f64 * secs / session_steps;
+        let parts = match info.kl {
+            Some(kl) => format!(" (ce {:.4}, kl {kl:.4})", info.xent),
+            None => String::new(),
+        };
         let line = format!(
-            "step {:>5}/{} | loss {:.4} | lr {:.2e} | grad norm {:.2} | {:.0} tok/s | ETA {}",
+            "step {:>5}/{} | loss {:.4}{parts} | lr {:.2e} | grad norm {:.2} | {:.0} tok/s | ETA {}",
             info.step,
             o.steps,
             info.loss,
@@ -166,14 +228,14 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
             ));
         }
         if (ckpt_every > 0 && info.step % ckpt_every == 0) || done {
-            write_atomic(&ckpt_path, &tr.checkpoint())?;
+            write_atomic(ckpt_path, &tr.checkpoint())?;
         }
     }
     progress.finish();
 
     let mut model = tr.model().map_err(|e| e.to_string())?;
     eprintln!("evaluating the held-out 10% with the inference model...");
-    let r = eval::evaluate_corpus(&model, &text).map_err(|e| e.to_string())?;
+    let r = eval::evaluate_corpus(&model, text).map_err(|e| e.to_string())?;
     let secs = tr.elapsed_ms / 1e3;
     let facts: Vec<(&str, String)> = vec![
         ("val_loss", format!("{:.4}", r.val_loss)),
@@ -195,6 +257,7 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
     for (k, v) in facts {
         model.meta.insert(k.to_string(), v);
     }
+    model.meta.extend(tr.distill_facts());
     let bytes = io::save(&model).map_err(|e| e.to_string())?;
     write_atomic(out, &bytes)?;
     let estimate = if last_val.is_finite() {
@@ -215,7 +278,7 @@ pub fn run(a: Args, m: &ArgMatches) -> Result<(), String> {
 
 /// On `--resume`, the checkpoint's options (`have`) rule; an option given explicitly
 /// (`given`, read from the command line) must agree.
-fn check_flags_match(
+pub fn check_flags_match(
     m: &ArgMatches,
     given: &TrainOptions,
     have: &TrainOptions,
@@ -312,13 +375,6 @@ pub fn write_atomic(path: &str, bytes: &[u8]) -> Result<(), String> {
     let tmp = format!("{path}.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {tmp}: {e}"))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot rename {tmp} to {path}: {e}"))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 pub fn hms(secs: f64) -> String {
