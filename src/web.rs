@@ -256,6 +256,27 @@ impl Playground {
         Playground::new(m, sha)
     }
 
+    /// A model of the default vocabulary and context with random weights at another
+    /// size (`n_head` = d_model / 32): for what size costs in speed and memory. Its
+    /// quality means nothing, and the page says so.
+    #[wasm_bindgen(js_name = randomSized)]
+    pub fn random_sized(n_layer: usize, d_model: usize, seed: u32) -> Result<Playground, JsError> {
+        check_size(n_layer, d_model)?;
+        let cfg = crate::model::Config {
+            n_layer,
+            d_model,
+            n_head: d_model / 32,
+            ..crate::model::Config::default()
+        };
+        let tok =
+            crate::model::Tokenizer::new(crate::model::tokenizer::DEFAULT_VOCAB).map_err(err)?;
+        let m = Gpt::random(cfg, tok, seed as u64).map_err(err)?;
+        let sha = io::save(&m)
+            .map(|b| crate::benchmark::suite::sha256_hex(&b))
+            .unwrap_or_default();
+        Ok(Playground::new(m, sha))
+    }
+
     /// Loads a safetensors model file.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Playground, JsError> {
@@ -776,6 +797,47 @@ impl Playground {
             .collect();
         to_js(&rows)
     }
+}
+
+/// The sizes a tab may build: 1-16 layers, a width that is a multiple of 32 up to 1024.
+fn check_size(n_layer: usize, d_model: usize) -> Result<(), JsError> {
+    if !(1..=16).contains(&n_layer) || d_model == 0 || !d_model.is_multiple_of(32) || d_model > 1024
+    {
+        return Err(JsError::new(&format!(
+            "a model of {n_layer} layers and width {d_model}: use 1-16 layers and a width that is a multiple of 32, at most 1024"
+        )));
+    }
+    Ok(())
+}
+
+/// Read bandwidth of this tab's core from L2, L3 and DRAM-sized buffers:
+/// `[{name, bytes, holds, gbps}]` (medians of `runs` samples). Takes a second or two.
+#[wasm_bindgen(js_name = scalingBandwidth)]
+pub fn scaling_bandwidth(runs: usize) -> Result<JsValue, JsError> {
+    to_js(&crate::profile::scaling::bandwidth(runs.clamp(1, 9)))
+}
+
+/// One size of the what-size-costs sweep (random weights): decode tokens/s with its
+/// spread, bytes, FLOPs/token, GFLOP/s, GB/s and the roofline of the level the weights
+/// fit in (`levels` from `scalingBandwidth`).
+#[wasm_bindgen(js_name = scalingPoint)]
+pub fn scaling_point(
+    n_layer: usize,
+    d_model: usize,
+    tokens: usize,
+    runs: usize,
+    levels: JsValue,
+) -> Result<JsValue, JsError> {
+    check_size(n_layer, d_model)?;
+    let levels: Vec<crate::profile::scaling::Level> = serde_wasm_bindgen::from_value(levels)
+        .map_err(|e| JsError::new(&format!("bad levels: {e}")))?;
+    if levels.is_empty() {
+        return Err(JsError::new("sweep: measure the bandwidth levels first"));
+    }
+    to_js(
+        &crate::profile::scaling::point(n_layer, d_model, tokens, runs.clamp(1, 9), &levels)
+            .map_err(err)?,
+    )
 }
 
 /// The kernel names `setKernel` accepts, default (`simd`) included.
