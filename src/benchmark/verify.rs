@@ -27,7 +27,8 @@ pub struct Check {
 }
 
 /// "verified": every check passed, quality and tokens recomputed; "re-run": also timed
-/// again here; "self-reported": quality could not be recomputed (no model file).
+/// again here; "self-reported": the checks passed but quality could not be recomputed
+/// (no model file); "failed": a check failed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verdict {
     pub record_sha256: String,
@@ -182,7 +183,9 @@ pub fn verify(rec: &Record, models: &[ModelFile]) -> Verdict {
         }
     }
     v.passed = v.checks.iter().all(|c| c.ok);
-    if v.passed && v.checks.iter().any(|c| c.name == "quality") {
+    if !v.passed {
+        v.status = "failed";
+    } else if v.checks.iter().any(|c| c.name == "quality") {
         v.status = "verified";
     }
     v
