@@ -1,8 +1,9 @@
 //! What size costs: decode speed, bytes and FLOPs of models of several sizes (random
 //! weights: they teach speed and memory, not quality), each next to the roofline it is
 //! bound by. A decode step reads every weight once, so its speed limit is the read
-//! bandwidth of the cache level the weights fit in; `bandwidth` measures those levels
-//! here (one core, sequential f32 reads), rather than trusting a datasheet.
+//! bandwidth of wherever the weights live; `read_gbps` measures it here for a buffer of
+//! the weights' size (one core, sequential f32 reads) rather than trusting a datasheet,
+//! and `bandwidth` measures the L2/L3/DRAM levels for reference.
 
 use crate::clock;
 use crate::error::Result;
@@ -22,14 +23,15 @@ pub struct Level {
     pub gbps: f64,
 }
 
-/// Sums a buffer of `bytes` repeatedly (eight independent lanes, so the adds keep up
-/// with the loads) and returns GB/s, the median of `runs` samples of ≥ `min_ms` each.
+/// Sums a buffer of `bytes` repeatedly (32 independent lanes: enough adds in flight to
+/// keep up with the loads, whatever the vector width) and returns GB/s, the median of
+/// `runs` samples of ≥ `min_ms` each.
 pub fn read_gbps(bytes: usize, runs: usize, min_ms: f64) -> f64 {
     let v: Vec<f32> = (0..bytes / 4).map(|i| (i % 7) as f32).collect();
     let pass = |v: &[f32]| -> f32 {
-        let mut acc = [0.0f32; 8];
-        for c in v.chunks_exact(8) {
-            for k in 0..8 {
+        let mut acc = [0.0f32; 32];
+        for c in v.chunks_exact(32) {
+            for k in 0..32 {
                 acc[k] += c[k];
             }
         }
@@ -96,7 +98,8 @@ pub struct Point {
     pub gflops: f64,
     /// Weight bytes read per second (each decode step reads every weight once).
     pub gbps: f64,
-    /// The level the weights fit in, its measured bandwidth, and the tokens/s it allows.
+    /// The read bandwidth measured on a buffer the size of the weights, the level it
+    /// matches, and the tokens/s it allows (each step reads every weight once).
     pub bound_by: String,
     pub bound_gbps: f64,
     pub roofline_tokens_per_s: f64,
@@ -147,13 +150,18 @@ pub fn point(
     );
     let fpt = flops::generation(&m, 1, tokens, true) as f64 / tokens as f64;
     let wb = m.weight_bytes();
-    // The smallest level that holds the weights (the last, DRAM, holds everything).
+    // The roofline: the measured read bandwidth of a buffer as large as the weights
+    // (cache sizes a VM reports are not what a core gets); named for the level whose
+    // probe read at the closest speed.
+    let bound_gbps = read_gbps(wb.max(64 << 10), 3, 20.0);
     let level = levels
         .iter()
-        .find(|l| wb <= l.holds)
-        .or(levels.last())
+        .min_by(|a, b| {
+            let d = |l: &Level| (l.gbps / bound_gbps).ln().abs();
+            d(a).total_cmp(&d(b))
+        })
         .expect("at least one level");
-    let roof = level.gbps * 1e9 / wb as f64;
+    let roof = bound_gbps * 1e9 / wb as f64;
     Ok(Point {
         n_layer,
         d_model,
@@ -167,7 +175,7 @@ pub fn point(
         gflops: tps.median * fpt / 1e9,
         gbps: tps.median * wb as f64 / 1e9,
         bound_by: level.name.clone(),
-        bound_gbps: level.gbps,
+        bound_gbps,
         roofline_tokens_per_s: roof,
         of_roofline: tps.median / roof,
     })
