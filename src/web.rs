@@ -672,7 +672,7 @@ impl Playground {
         let rec = crate::benchmark::Record::parse(text.as_bytes()).map_err(err)?;
         let models = [crate::benchmark::verify::ModelFile {
             sha256: self.base_sha256.clone(),
-            model: self.base.clone(),
+            model: std::borrow::Cow::Borrowed(&self.base),
         }];
         let verdict = crate::benchmark::verify::verify(&rec, &models);
         to_js(&serde_json::json!({"record": rec, "verdict": verdict}))

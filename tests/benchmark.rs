@@ -14,7 +14,7 @@ fn sha(m: &tinyopt::model::Gpt) -> String {
     benchmark::suite::sha256_hex(&io::save(m).unwrap())
 }
 
-fn record(query: &str) -> (Record, Vec<ModelFile>) {
+fn record(query: &str) -> (Record, Vec<ModelFile<'static>>) {
     let base = recipe_canon::tiny();
     let r = Recipe::parse(query).unwrap();
     let (cand, _) = recipe::build(&base, &r, None).unwrap();
@@ -39,7 +39,7 @@ fn record(query: &str) -> (Record, Vec<ModelFile>) {
     let rec = benchmark::record(&run, &subject, env, "<b>ada</b>", 1_764_000_000).unwrap();
     let models = vec![ModelFile {
         sha256: base_sha,
-        model: base,
+        model: std::borrow::Cow::Owned(base),
     }];
     (rec, models)
 }

@@ -52,10 +52,11 @@ impl Verdict {
     }
 }
 
-/// Model files a verifier can use, with their sha256.
-pub struct ModelFile {
+/// Model files a verifier can use, with their sha256 (borrowed where the caller
+/// already holds the model, as the page does).
+pub struct ModelFile<'a> {
     pub sha256: String,
-    pub model: Gpt,
+    pub model: std::borrow::Cow<'a, Gpt>,
 }
 
 /// Checks `rec` against the models in `models` (the reference and, for the open

@@ -162,7 +162,7 @@ pub struct VerifyArgs {
 }
 
 /// Every model file in `dir`, with its sha256.
-fn model_files(dir: &Path) -> Vec<ModelFile> {
+fn model_files(dir: &Path) -> Vec<ModelFile<'static>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -175,7 +175,7 @@ fn model_files(dir: &Path) -> Vec<ModelFile> {
                 if let Ok(model) = tinyopt::model::io::load(&bytes) {
                     out.push(ModelFile {
                         sha256: benchmark::suite::sha256_hex(&bytes),
-                        model,
+                        model: std::borrow::Cow::Owned(model),
                     });
                 }
             }
