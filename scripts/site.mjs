@@ -33,10 +33,11 @@ function siteFiles() {
   for (const f of fs.readdirSync(path.join(ROOT, 'models')).sort()) {
     if (f.endsWith('.safetensors')) files.push(`models/${f}`);
   }
-  // The leaderboard's ranking and records (the page's Leaderboard view reads board.json).
+  // The leaderboard's ranking (the page's Leaderboard view reads it). The records
+  // themselves, with their raw samples, stay in the repository for verification.
   const board = path.join(ROOT, 'leaderboard');
   if (fs.existsSync(board)) {
-    for (const f of fs.readdirSync(board).sort()) if (f.endsWith('.json')) files.push(`leaderboard/${f}`);
+    if (fs.existsSync(path.join(board, 'board.json'))) files.push('leaderboard/board.json');
   }
   return files;
 }
