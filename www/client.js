@@ -11,13 +11,16 @@ export class ModelClient {
     this.nextId = 1;
     this.ready = false;
     this.paused = false;
+    this.model = ''; // the model picker's id the worker loads at start (issue 14)
   }
 
   /** (Re)starts the worker, which loads the wasm and the model afresh. */
   start() {
     if (this.worker) this.worker.terminate();
     this.ready = false;
-    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    const url = new URL('./worker.js', import.meta.url);
+    if (this.model) url.searchParams.set('model', this.model); // model picker (issue 14)
+    const w = new Worker(url, { type: 'module' });
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;
