@@ -213,7 +213,7 @@ const picker = createModelPicker({
 /** The running recipe does not apply to the model just loaded: say why (the core's
  *  message, as text) and run the model as loaded, with the same kernel. */
 function recipeRefused(message) {
-  const refused = state.view ? state.view.recipe_id : 'the recipe';
+  const refused = state.view ? state.view.query.replace(/&/g, ', ') || state.view.recipe_id : 'the recipe';
   const name = state.model ? modelName(state.model.id) : 'model';
   const fresh = recipeWith(recipeFromQuery('').recipe, 'kernel', state.settings.recipe.kernel);
   setRecipe(fresh);

@@ -111,7 +111,7 @@ export function createModelPicker(ctx) {
       if (pending && model.id === pending) {
         const v = ctx.state.view;
         note(v && v.query
-          ? `Loaded the ${name}. The recipe ${v.recipe_id} carries over; its quality is now measured against the ${name}.`
+          ? `Loaded the ${name}. The recipe ${v.query.replace(/&/g, ', ')} carries over; its quality is now measured against the ${name}.`
           : `Loaded the ${name}.`);
       }
       pending = '';

@@ -219,6 +219,22 @@ test('a recipe carries over to the student where it applies; a link to another s
   await second.page.close();
 });
 
+test('a recipe the new model refuses: the core error shows as text and it runs as loaded', async () => {
+  const { page, seen } = await open('?tokens=10&precision=int4&group-size=128&model=teacher');
+  await waitModel(page, 'teacher');
+  await page.selectOption('#model', 'student');
+  await waitModel(page, 'student');
+  await page.waitForFunction(() => /does not apply/.test(document.getElementById('model-note').textContent), null, { timeout: 30000 });
+  await waitRecipe(page);
+  const note = await page.textContent('#model-note');
+  console.log(`refusal note: ${note}`);
+  assert.match(note, /The recipe precision=int4, group-size=128 does not apply to the student: .*group 128.*\. It runs as loaded \(f32\) instead\./);
+  assert.equal(await page.evaluate(() => window.__tinyopt.state.settings.recipe.quant.precision), 'f32');
+  assert.doesNotMatch(page.url(), /precision=int4/);
+  assert.deepEqual(seen.errors, []);
+  await page.close();
+});
+
 test('a hostile ?model= is rejected and shown as text; the teacher loads', async () => {
   const hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>';
   const { page, seen } = await open('?tokens=10&model=' + encodeURIComponent(hostile));
