@@ -221,7 +221,8 @@ const PICKER_TASKS = {
       tokens_per_s: median(times[i]),
       tokens_per_s_min: Math.min(...times[i]),
       tokens_per_s_max: Math.max(...times[i]),
-      val_loss: s.info.meta && s.info.meta.val_loss !== undefined ? Number(s.info.meta.val_loss) : null,
+      // The file's val loss holds only for the file as loaded, not a recipe built from it.
+      val_loss: s.own && s.info.meta && s.info.meta.val_loss !== undefined ? Number(s.info.meta.val_loss) : null,
     }));
   },
 };
