@@ -18,9 +18,10 @@ export class ModelClient {
   start() {
     if (this.worker) this.worker.terminate();
     this.ready = false;
-    const url = new URL('./worker.js', import.meta.url);
-    if (this.model) url.searchParams.set('model', this.model); // model picker (issue 14)
-    const w = new Worker(url, { type: 'module' });
+    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // Model picker (issue 14): the model to load, as the first message (a query on the
+    // script's URL would miss the service worker's offline cache).
+    w.postMessage({ type: 'model', model: this.model || '' });
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;

@@ -52,8 +52,8 @@ export function createModelPicker(ctx) {
 
   /** Every quality figure names its reference: the loaded model, by name. */
   function labelReferences(name) {
-    lead($('q-cards-h'), `Running model vs the loaded model (${name}, f32) `);
-    lead($('p-cards-h'), `Running model vs the loaded model (${name}, f32) `);
+    lead($('q-cards-h'), `Running vs loaded ${name} `);
+    lead($('p-cards-h'), `Running vs loaded ${name} `);
     const rc = $('rc-kld');
     if (rc && rc.parentElement) lead(rc.parentElement, `KL vs the loaded model (${name}): `);
     for (const prefix of ['q', 'p']) {

@@ -18,8 +18,11 @@ import init, { Playground, kernelNames, recipeFromQuery, recipeView, scalingBand
 import { createBenchTasks } from './bench-tasks.js';
 // ---- model picker (issue 14)
 import { parseModel, MODEL_FILES, MODEL_DEFAULT } from './models.js';
-/** The model the page asked for (`worker.js?model=`, validated again here). */
-let modelId = (parseModel(new URLSearchParams(self.location.search).get('model')) || { id: MODEL_DEFAULT }).id;
+/** The model the page asked for (its first message, `model`, validated again here);
+ *  loading waits for it. */
+let modelId = MODEL_DEFAULT;
+let chooseModel = null;
+const modelChosen = new Promise((resolve) => (chooseModel = resolve));
 // ---- end model picker
 
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
@@ -100,6 +103,7 @@ async function load() {
   post({ type: 'loading', message: 'Loading the WebAssembly module…' });
   await init();
   DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
+  await modelChosen;
   post({ type: 'loading', message: 'Loading the model…' });
   const got = await openModel(modelId);
   pg = got.pg;
@@ -592,6 +596,10 @@ self.onmessage = (e) => {
       for (const r of waiters) r();
       break;
     }
+    case 'model': // model picker (issue 14): which model `load` opens
+      modelId = (parseModel(m.model) || { id: MODEL_DEFAULT }).id;
+      chooseModel();
+      break;
     case 'panic':
       // Test hook: a deliberate Rust panic, to exercise recovery.
       queue = queue.then(() => {

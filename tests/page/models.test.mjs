@@ -166,7 +166,7 @@ test('the picker switches teacher → student → random size; metrics, model ca
   assert.match(c['Validation loss'], /^2\.013/);
   assert.match(c['Teacher (sha256)'], /^[0-9a-f]{64}$/);
   assert.equal(modelOfUrl(page), 'student');
-  assert.match(await page.textContent('#q-cards-h'), /vs the loaded model \(student, f32\)/);
+  assert.match(await page.textContent('#q-cards-h'), /Running vs loaded student/);
   assert.match(await page.textContent('#model-note'), /Loaded the student/);
   const studentBytes = await runTokens(page);
   assert.equal(studentBytes, 260928 * 4);
