@@ -472,6 +472,33 @@ impl Playground {
         }))
     }
 
+    /// The running model against a reference model file (e.g. the student against its
+    /// teacher): `{kld, top1_agreement, positions, reference_sha256, text}` on the
+    /// reference's fixed evaluation set (KL(reference ‖ running)); `text` (when not
+    /// empty) also gets both perplexities: `{nll, perplexity, ref_nll, ref_perplexity}`.
+    #[wasm_bindgen(js_name = compareWith)]
+    pub fn compare_with(&self, bytes: &[u8], text: &str) -> Result<JsValue, JsError> {
+        let reference = io::load(bytes).map_err(err)?;
+        if reference.tokenizer.vocab_string() != self.model.tokenizer.vocab_string() {
+            return Err(JsError::new(
+                "the reference model has another vocabulary: its outputs cannot be compared",
+            ));
+        }
+        let seqs = quality::fixed_eval_set(&reference).map_err(err)?;
+        let q = quality::compare(&reference, &self.model, &seqs).map_err(err)?;
+        let text_ppl = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            let (nll, ppl) = quality::perplexity(&self.model, text).map_err(err)?;
+            let (rnll, rppl) = quality::perplexity(&reference, text).map_err(err)?;
+            serde_json::json!({"nll": nll, "perplexity": ppl, "ref_nll": rnll, "ref_perplexity": rppl})
+        };
+        to_js(&serde_json::json!({
+            "kld": q.kld, "top1_agreement": q.top1_agreement, "positions": q.positions,
+            "reference_sha256": crate::benchmark::suite::sha256_hex(bytes), "text": text_ppl,
+        }))
+    }
+
     /// Names of the weight matrices, for pickers.
     #[wasm_bindgen(js_name = matrixNames)]
     pub fn matrix_names(&self) -> Vec<String> {

@@ -11,6 +11,7 @@ export class ModelClient {
     this.nextId = 1;
     this.ready = false;
     this.paused = false;
+    this.model = ''; // the model picker's id the worker loads at start (issue 14)
   }
 
   /** (Re)starts the worker, which loads the wasm and the model afresh. */
@@ -18,6 +19,9 @@ export class ModelClient {
     if (this.worker) this.worker.terminate();
     this.ready = false;
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // Model picker (issue 14): the model to load, as the first message (a query on the
+    // script's URL would miss the service worker's offline cache).
+    w.postMessage({ type: 'model', model: this.model || '' });
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;

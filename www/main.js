@@ -20,6 +20,10 @@ import { viewFromQuery, applyView, setupEmbedKeys, watchVisibility } from './emb
 import { setupEmbedApi } from './embed-api.js';
 import { setupEmbedDialog } from './embed-dialog.js';
 import { environment } from './env-note.js';
+// model picker and what size costs (issue 14)
+import { createModelPicker } from './model-picker.js';
+import { createSizePanel } from './size-panel.js';
+import { modelName } from './state.js';
 
 const state = createState(); // the link is read once the recipe rules are loaded (boot)
 const $ = (id) => document.getElementById(id);
@@ -76,7 +80,7 @@ function onMessage(m) {
         setRecipe(fresh);
         syncUrl(state.settings);
       }
-      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated, timerMs: m.timerMs };
+      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated, timerMs: m.timerMs, id: m.modelId };
       runner.epoch = m.epoch;
       state.phase = 'ready';
       state.status = m.source === 'random'
@@ -89,7 +93,9 @@ function onMessage(m) {
       if ($('tab-quantize').getAttribute('aria-selected') === 'true') panels[0].visible();
       // Build (or re-build after a restart) the model the settings describe and measure
       // it, so the cards show this browser's figures from the start and a link reproduces it.
-      applyRecipe(true);
+      // model picker (issue 14): a recipe the new model refuses falls back to "as loaded".
+      picker.onReady(state.model);
+      applyRecipe(true, recipeRefused);
       embed.api.ready();
       queueMicrotask(maybeRun);
       break;
@@ -160,13 +166,14 @@ function clearErrors() {
 /** Rebuilds the running model for the current settings; a newer request replaces a
  *  queued older one (only the last slider position matters). */
 let applyJob = null;
-function applyRecipe(force = false) {
+function applyRecipe(force = false, onRefused = null) {
   if (applyJob) runner.cancel(applyJob.id);
   const job = runner.run('recipe', { settings: { ...state.settings }, force });
   applyJob = job;
   document.body.dataset.recipe = 'applying';
   job.promise
     .catch((e) => {
+      if (onRefused && onRefused(e.message)) return; // model picker (issue 14)
       // The recipe's own message (e.g. CSR with f16), in the panels that set it.
       showError('q', e.message);
       showError('p', e.message);
@@ -190,12 +197,39 @@ const panelCtx = {
     state.loadingFile = on;
   },
 };
+// ---- model picker (issue 14)
+const picker = createModelPicker({
+  runner,
+  client,
+  state,
+  settings: () => ({ ...state.settings }),
+  stop: () => stop(),
+  status: (text) => {
+    state.status = text;
+    state.phase = 'loading';
+    scheduleRender();
+  },
+});
+/** The running recipe does not apply to the model just loaded: say why (the core's
+ *  message, as text) and run the model as loaded, with the same kernel. */
+function recipeRefused(message) {
+  const refused = state.view ? state.view.query.replace(/&/g, ', ') || state.view.recipe_id : 'the recipe';
+  const name = state.model ? modelName(state.model.id) : 'model';
+  const fresh = recipeWith(recipeFromQuery('').recipe, 'kernel', state.settings.recipe.kernel);
+  setRecipe(fresh);
+  syncUrl(state.settings);
+  picker.note(`The recipe ${refused} does not apply to the ${name}: ${message}. It runs as loaded (f32) instead.`);
+  applyRecipe(true);
+  return true;
+}
+// ---- end model picker
 const panels = [
   createQuantizePanel(panelCtx),
   createPrunePanel(panelCtx),
   createProfilePanel(panelCtx),
   createKernelsPanel(panelCtx),
   createBenchmarkPanel(panelCtx),
+  createSizePanel(panelCtx), // what size costs (issue 14)
 ];
 
 /** Reads the form into the state and mirrors it into the URL (debounced while typing:
@@ -473,6 +507,7 @@ async function boot() {
     return;
   }
   if (!state.settings.recipe) readLink();
+  client.model = state.settings.model; // model picker (issue 14)
   client.start();
 }
 

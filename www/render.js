@@ -2,7 +2,7 @@
 // and model text goes in through `textContent`/text nodes, never as HTML.
 
 import { summarize, fmt, fmtBytes } from './metrics.js';
-import { linkFor } from './state.js';
+import { linkFor, MODELS, MODEL_DEFAULT, parseModel, modelName } from './state.js';
 import { drawChart, describeChart } from './chart.js';
 import { quantMeta } from './quantize-panel.js';
 import { renderEnvNote, batchNote } from './env-note.js';
@@ -17,7 +17,23 @@ export function writeForm(s) {
   $('seed').value = String(s.seed);
   $('kv').checked = s.kv;
   $('kv-state').textContent = s.kv ? 'on' : 'off';
+  writeModelSelect(s.model); // model picker (issue 14)
 }
+
+// ---- model picker (issue 14)
+/** Shows model id `id` in the picker; a valid size from a link that is not listed gets
+ *  its own entry (option text is text, never markup). */
+function writeModelSelect(id) {
+  const sel = $('model');
+  if (!sel) return;
+  if (!sel.options.length) for (const m of MODELS) sel.add(new Option(m.label, m.id));
+  const p = parseModel(id);
+  if (p && ![...sel.options].some((o) => o.value === p.id)) {
+    sel.add(new Option(`Random weights · ${p.nLayer}×${p.dModel} (from the link)`, p.id));
+  }
+  sel.value = p ? p.id : MODEL_DEFAULT;
+}
+// ---- end model picker
 
 /** The raw (unvalidated) values of the form controls. */
 export function readForm() {
@@ -27,6 +43,7 @@ export function readForm() {
     temp: $('temp').value,
     seed: $('seed').value,
     kv: $('kv').checked,
+    model: $('model') ? $('model').value : undefined, // model picker (issue 14)
   };
 }
 
@@ -185,6 +202,12 @@ function renderModelCard(state) {
   const c = info.config;
   const dl = $('model-card');
   dl.textContent = '';
+  // model picker (issue 14): which model this is, first.
+  if (model.id && model.id !== 'file') {
+    const what = { teacher: 'the shipped model', student: 'distilled from the teacher' }[model.id] ||
+      'random weights: speed and memory are real, quality is not';
+    fact(dl, 'Model', modelName(model.id), what);
+  } else if (model.id === 'file') fact(dl, 'Model', 'a file you loaded');
   fact(dl, 'Parameters', info.n_params.toLocaleString('en-US'));
   fact(dl, 'Layers', String(c.n_layer));
   fact(dl, 'Attention heads', String(c.n_head));
@@ -201,7 +224,8 @@ function renderModelCard(state) {
   if (meta.train_tokens !== undefined) fact(dl, 'Training tokens', Number(meta.train_tokens).toLocaleString('en-US'));
   if (meta.steps !== undefined) fact(dl, 'Training steps', Number(meta.steps).toLocaleString('en-US'));
   // Any other facts the trainer recorded, shown as they are (shortened).
-  const known = ['val_loss', 'train_tokens', 'steps', 'init', 'quant'];
+  if (meta.distill_teacher_sha256 !== undefined) fact(dl, 'Teacher (sha256)', String(meta.distill_teacher_sha256));
+  const known = ['val_loss', 'train_tokens', 'steps', 'init', 'quant', 'distill_teacher_sha256'];
   for (const [k, v] of Object.entries(meta)) {
     if (known.includes(k)) continue;
     const text = String(v);

@@ -21,6 +21,10 @@ export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels', 
 /** Keys that pick a view rather than a setting; the address keeps them as they are. */
 const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug', 'view', 'compact', 'presenter', 'theme']);
 
+// Model picker (issue 14): the ids `?model=` may name (models.js).
+export { MODELS, MODEL_DEFAULT, parseModel, modelName } from './models.js';
+import { MODEL_DEFAULT, parseModel } from './models.js';
+
 /** The reproducible settings of a run with their defaults (`recipe`: none yet, the
  *  caller gets the canonical default from `recipeFromQuery('')`). */
 export function defaults() {
@@ -30,6 +34,7 @@ export function defaults() {
     temp: LIMITS.temp.def,
     seed: LIMITS.seed.def,
     kv: true,
+    model: MODEL_DEFAULT,
     recipe: null,
   };
 }
@@ -67,6 +72,7 @@ export function sanitize(raw) {
     temp: Math.round(clampNumber(raw.temp, LIMITS.temp, false) * 1000) / 1000,
     seed: clampNumber(raw.seed, LIMITS.seed, true),
     kv: typeof raw.kv === 'boolean' ? raw.kv : parseBool(raw.kv, d.kv),
+    model: (parseModel(raw.model) || { id: d.model }).id,
     recipe: raw.recipe ?? d.recipe,
   };
 }
@@ -91,9 +97,16 @@ export function fromQuery(search) {
     temp: q.get('temp'),
     seed: q.get('seed'),
     kv: q.get('kv'),
+    model: q.get('model'),
     recipe: view.recipe,
   });
-  return { settings, problems: view.problems };
+  const problems = [...view.problems];
+  if (q.has('model') && !parseModel(q.get('model'))) {
+    const raw = q.get('model');
+    problems.push(`model “${raw.length > 60 ? raw.slice(0, 59) + '…' : raw}” (not a model this page offers: ` +
+      'teacher, student or random-L<layers>-D<width>; the teacher loads)');
+  }
+  return { settings, problems };
 }
 
 /** The query string that reproduces `s`: the run's keys, then the recipe's own query. */
@@ -104,6 +117,7 @@ export function toQuery(s) {
   q.set('temp', String(s.temp));
   q.set('seed', String(s.seed));
   q.set('kv', s.kv ? '1' : '0');
+  q.set('model', s.model || MODEL_DEFAULT);
   const recipe = s.recipe ? recipeView(s.recipe).query : '';
   return '?' + q.toString() + (recipe ? '&' + recipe : '');
 }

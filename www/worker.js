@@ -14,8 +14,16 @@
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
-import init, { Playground, kernelNames, recipeFromQuery, recipeView } from './pkg/tinyopt.js';
+import init, { Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint } from './pkg/tinyopt.js';
 import { createBenchTasks } from './bench-tasks.js';
+// ---- model picker (issue 14)
+import { parseModel, MODEL_FILES, MODEL_DEFAULT } from './models.js';
+/** The model the page asked for (its first message, `model`, validated again here);
+ *  loading waits for it. */
+let modelId = MODEL_DEFAULT;
+let chooseModel = null;
+const modelChosen = new Promise((resolve) => (chooseModel = resolve));
+// ---- end model picker
 
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
@@ -95,24 +103,134 @@ async function load() {
   post({ type: 'loading', message: 'Loading the WebAssembly module…' });
   await init();
   DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
+  await modelChosen;
   post({ type: 'loading', message: 'Loading the model…' });
-  let source = 'random';
+  const got = await openModel(modelId);
+  pg = got.pg;
+  announce(got.source, got.notice);
+}
+
+// ---- model picker (issue 14)
+/** A new Playground for model id `id`: `{pg, source, notice}`. A shipped file that
+ *  cannot be fetched gives the default-size random model, with the reason in `notice`. */
+async function openModel(id) {
+  const m = parseModel(id) || parseModel(MODEL_DEFAULT);
+  if (m.kind === 'random') {
+    return {
+      pg: Playground.randomSized(m.nLayer, m.dModel, 0),
+      source: 'random',
+      notice: `chosen in the model picker: ${m.nLayer} layers × width ${m.dModel}`,
+    };
+  }
+  const url = new URL(MODEL_FILES[m.kind], import.meta.url);
   let notice = '';
   try {
-    const res = await fetch(MODEL_URL);
-    if (res.ok) {
-      pg = Playground.fromBytes(new Uint8Array(await res.arrayBuffer()));
-      source = MODEL_URL.pathname;
-    } else {
-      notice = `no trained model at ${MODEL_URL.pathname} (HTTP ${res.status})`;
-    }
+    const res = await fetch(url);
+    if (res.ok) return { pg: Playground.fromBytes(new Uint8Array(await res.arrayBuffer())), source: url.pathname, notice };
+    notice = `no trained model at ${url.pathname} (HTTP ${res.status})`;
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) throw e;
     notice = `the model file could not be used: ${e.message}`;
   }
-  if (!pg) pg = Playground.randomInit(0);
-  announce(source, notice);
+  return { pg: Playground.randomInit(0), source: 'random', notice };
 }
+
+/** The shipped files' bytes, fetched once each (the teacher is the student's reference). */
+const fileBytes = new Map();
+async function shippedBytes(kind) {
+  if (!fileBytes.has(kind)) {
+    const url = new URL(MODEL_FILES[kind], import.meta.url);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`no model at ${url.pathname} (HTTP ${res.status})`);
+    fileBytes.set(kind, new Uint8Array(await res.arrayBuffer()));
+  }
+  return fileBytes.get(kind);
+}
+
+/** Median of numbers. */
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+
+const PICKER_TASKS = {
+  /** Replaces the running model with the picker's `model`; the page gets a fresh `ready`. */
+  async switchModel({ model }) {
+    const id = (parseModel(model) || { id: MODEL_DEFAULT }).id;
+    const got = await openModel(id);
+    if (pg) pg.free();
+    pg = got.pg;
+    modelId = id;
+    announce(got.source, got.notice);
+    return { model: id };
+  },
+
+  /** The running model against the shipped teacher: KL, top-1 and both perplexities of `text`. */
+  async compareTeacher({ text }) {
+    return pg.compareWith(await shippedBytes('teacher'), text || '');
+  },
+
+  async scalingBandwidth({ runs }) {
+    return scalingBandwidth(runs);
+  },
+
+  /** scalingPoint for each `{n_layer, d_model}` of `sizes`, one wasm call per size. */
+  async sizeSweep({ sizes, tokens, runs, levels }, job, progress) {
+    const out = [];
+    for (const s of sizes) {
+      if (job.cancelled) break;
+      out.push(scalingPoint(s.n_layer, s.d_model, tokens, runs, levels));
+      progress(out.length, sizes.length, out);
+      await yieldToEventLoop();
+    }
+    return out;
+  },
+
+  /** Decode speed of the shipped teacher and student (as loaded, f32) and of the running
+   *  model with its recipe, each the median of `rounds` timed decodes, alternating. */
+  async shippedSpeed({ tokens, rounds, settings }, job, progress) {
+    const subjects = [];
+    for (const kind of ['teacher', 'student']) {
+      const p = Playground.fromBytes(await shippedBytes(kind));
+      const info = p.info();
+      subjects.push({ name: kind, pg: p, recipe: JSON.parse(DEFAULT_RECIPE), info, own: true });
+    }
+    // The running model, unless it is one of the two as loaded (the same point twice).
+    const asLoaded = shapeKey(settings.recipe) === shapeKey(JSON.parse(DEFAULT_RECIPE));
+    if (!(asLoaded && (modelId === 'teacher' || modelId === 'student'))) {
+      subjects.push({ name: 'running', pg, recipe: settings.recipe, info: pg.info(), own: false });
+    }
+    const times = subjects.map(() => []);
+    const bytes = subjects.map(() => NaN);
+    try {
+      for (let r = 0; r < rounds && !job.cancelled; r++) {
+        for (let i = 0; i < subjects.length; i++) {
+          const t = subjects[i].pg.timeDecode(subjects[i].recipe, tokens);
+          times[i].push(t.tokens_per_s);
+          bytes[i] = t.weight_bytes;
+          progress(r * subjects.length + i + 1, rounds * subjects.length);
+          await yieldToEventLoop();
+        }
+      }
+    } finally {
+      for (const s of subjects) if (s.own) s.pg.free();
+    }
+    return subjects.map((s, i) => ({
+      name: s.name,
+      model: s.own ? s.name : modelId,
+      recipe_id: recipeView(s.recipe).recipe_id,
+      recipe: recipeView(s.recipe).query.replace(/&/g, ', '),
+      n_params: s.info.n_params,
+      weight_bytes: bytes[i],
+      tokens_per_s: median(times[i]),
+      tokens_per_s_min: Math.min(...times[i]),
+      tokens_per_s_max: Math.max(...times[i]),
+      // The file's val loss holds only for the file as loaded, not a recipe built from it.
+      val_loss: s.own && s.info.meta && s.info.meta.val_loss !== undefined ? Number(s.info.meta.val_loss) : null,
+    }));
+  },
+};
+// ---- end model picker
 
 /** Warms the new model up and tells the page about it. */
 function announce(source, notice) {
@@ -135,6 +253,7 @@ function announce(source, notice) {
     matrices: pg.matrixNames(),
     epoch,
     kernels: kernelNames(),
+    modelId, // model picker (issue 14)
   });
 }
 
@@ -337,6 +456,7 @@ const TASKS = {
     const next = Playground.fromBytes(bytes);
     if (pg) pg.free();
     pg = next;
+    modelId = 'file'; // model picker: not one of its entries
     announce(name, '');
     return { name };
   },
@@ -394,8 +514,9 @@ const TASKS = {
 
 const bench = createBenchTasks({ pg: () => pg, Playground, modelUrl: MODEL_URL, yieldToEventLoop });
 Object.assign(TASKS, bench.tasks);
+Object.assign(TASKS, PICKER_TASKS); // model picker (issue 14)
 
-const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory'];
+const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory', 'compareTeacher', 'shippedSpeed'];
 const tasks = new Map(); // id -> job, for cancel
 
 function runTask(m) {
@@ -404,7 +525,7 @@ function runTask(m) {
   queue = queue.then(async () => {
     try {
       if (!pg) throw new Error('the model is not loaded');
-      const stale = m.name !== 'load' && m.args && m.args.epoch !== undefined && m.args.epoch !== epoch;
+      const stale = m.name !== 'load' && m.name !== 'switchModel' && m.args && m.args.epoch !== undefined && m.args.epoch !== epoch;
       if (job.cancelled || stale) {
         post({ type: 'task-done', id: m.id, name: m.name, stopped: true });
         return;
@@ -475,6 +596,10 @@ self.onmessage = (e) => {
       for (const r of waiters) r();
       break;
     }
+    case 'model': // model picker (issue 14): which model `load` opens
+      modelId = (parseModel(m.model) || { id: MODEL_DEFAULT }).id;
+      chooseModel();
+      break;
     case 'panic':
       // Test hook: a deliberate Rust panic, to exercise recovery.
       queue = queue.then(() => {
