@@ -168,7 +168,8 @@ function describe(r) {
   return `Tokens/s against weight bytes (log-log); rooflines ${lv}. ${[...pts, ...sh].join('; ')}.`;
 }
 
-/** The level whose roofline bounds a model of `bytes` (as scalingPoint picks it). */
+/** The level assumed to hold a shipped model of `bytes` (its decode is timed, not
+ *  probed; scalingPoint instead measures reads at each random model's own size). */
 function levelFor(levels, bytes) {
   return levels.find((l) => bytes <= l.holds) || levels[levels.length - 1];
 }
