@@ -102,7 +102,7 @@ pub fn run(a: Args) -> Result<(), String> {
 }
 
 /// "28 int8-w8a8, 3 f32": the weight matrices per storage format, as the model holds them.
-fn storage_label(census: &std::collections::BTreeMap<&'static str, usize>) -> String {
+pub fn storage_label(census: &std::collections::BTreeMap<&'static str, usize>) -> String {
     census
         .iter()
         .map(|(f, n)| format!("{n} {f}"))

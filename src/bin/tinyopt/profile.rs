@@ -35,7 +35,7 @@ pub fn run(a: Args) -> Result<(), String> {
     }
     println!(
         "{}kernel {}, {} decode steps (positions 0..{}) x {} runs; {} steps kept, {} dropped as disturbed",
-        recipe_label(&rc),
+        recipe_label(&rc, &r),
         r.kernel,
         r.tokens,
         r.tokens,
@@ -79,24 +79,16 @@ pub fn run(a: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// "int8-dynamic, structured 50% pruned, " or "" for the plain f32 model.
-fn recipe_label(rc: &tinyopt::recipe::Recipe) -> String {
-    use tinyopt::prune::PruneKind;
-    let mut parts = Vec::new();
-    if rc.quant.precision != tinyopt::quant::Precision::F32 {
-        parts.push(rc.quant.precision.name().to_string());
+/// "recipe 1a58e7c8d3f7 (--precision int8-dynamic), storage 19 int8-w8a8; " or "" for
+/// the model as loaded: the recipe's own spelling and what the model holds.
+fn recipe_label(rc: &tinyopt::recipe::Recipe, r: &tinyopt::profile::ProfileReport) -> String {
+    if rc.is_identity() {
+        return String::new();
     }
-    if rc.prune.kind != PruneKind::None {
-        let format = if rc.prune.kind == PruneKind::Unstructured {
-            format!(", {} storage", rc.prune.format.name())
-        } else {
-            String::new()
-        };
-        parts.push(format!(
-            "{} {:.0}% pruned{format}",
-            rc.prune.kind.name(),
-            100.0 * rc.prune.ratio,
-        ));
-    }
-    parts.iter().map(|p| format!("{p}, ")).collect()
+    format!(
+        "recipe {} ({}), storage {}; ",
+        rc.id().unwrap_or_default(),
+        rc.to_cli_args().join(" "),
+        crate::bench::storage_label(&r.storage)
+    )
 }
