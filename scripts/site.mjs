@@ -23,12 +23,16 @@ function siteFiles() {
   for (const f of fs.readdirSync(path.join(ROOT, 'www')).sort()) {
     if (/\.(js|css)$/.test(f) && f !== 'sw.js') files.push(`www/${f}`);
   }
-  const pkg = path.join(ROOT, 'www/pkg');
-  if (!fs.existsSync(path.join(pkg, 'tinyopt_bg.wasm'))) {
-    throw new Error('www/pkg/tinyopt_bg.wasm is missing: run scripts/build.sh (it builds the wasm first)');
-  }
-  for (const f of fs.readdirSync(pkg).sort()) {
-    if (/\.(js|wasm)$/.test(f)) files.push(`www/pkg/${f}`);
+  // Both engine builds: the page picks one per browser (www/engine.js), and offline
+  // use must not depend on which.
+  for (const dir of ['www/pkg', 'www/pkg-relaxed']) {
+    const pkg = path.join(ROOT, dir);
+    if (!fs.existsSync(path.join(pkg, 'tinyopt_bg.wasm'))) {
+      throw new Error(`${dir}/tinyopt_bg.wasm is missing: run scripts/build.sh (it builds the wasm first)`);
+    }
+    for (const f of fs.readdirSync(pkg).sort()) {
+      if (/\.(js|wasm)$/.test(f)) files.push(`${dir}/${f}`);
+    }
   }
   for (const f of fs.readdirSync(path.join(ROOT, 'models')).sort()) {
     if (f.endsWith('.safetensors')) files.push(`models/${f}`);

@@ -18,6 +18,9 @@ wasm_tests=()
 shopt -s nullglob
 for f in tests/web*.rs; do wasm_tests+=(--test "$(basename "$f" .rs)"); done
 wasm-pack test --headless --chrome -- "${wasm_tests[@]}"
+echo "== wasm tests of the relaxed-SIMD build (the page's second package)"
+RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" CARGO_TARGET_DIR=target/wasm-relaxed \
+  wasm-pack test --headless --chrome -- --test web_relaxed --test web_kernels
 
 echo "== page tests in headless Chromium"
 scripts/build.sh

@@ -506,6 +506,7 @@ fn encode_component(s: &str) -> String {
 /// different model.
 pub fn build(base: &Gpt, r: &Recipe, calib: Option<&ActObserver>) -> Result<(Gpt, PruneStats)> {
     let r = r.normalized()?;
+    r.kernel.runs_here()?;
     let (pruned, stats) = prune_model(base, &r.prune)?;
     let mut m = quantize_model(&pruned, &r.quant, calib, None)?;
     if r.prune.kind == PruneKind::Unstructured && r.prune.format != SparseFormat::Dense {

@@ -564,13 +564,7 @@ impl Playground {
             .expect("built above")
             .1;
         let n = tokens.clamp(2, m.cfg.ctx - 1);
-        let opts = GenOptions {
-            max_new_tokens: n,
-            temperature: 0.0,
-            top_k: 0,
-            seed: 0,
-            kv_cache: true,
-        };
+        let opts = GenOptions::greedy(n);
         let first = m.tokenizer.vocab_string().chars().next().unwrap_or('\n');
         let mut g = Generator::new(m, &first.to_string(), opts).map_err(err)?;
         g.step(m).map_err(err)?; // the prefill step, not timed
@@ -738,8 +732,31 @@ impl Playground {
     /// bit-identical to the native build) or `"library"`. Unknown names throw, listing these.
     #[wasm_bindgen(js_name = setKernel)]
     pub fn set_kernel(&mut self, name: &str) -> Result<(), JsError> {
-        self.model.kernel = crate::kernels::Kernel::parse(name).map_err(err)?;
+        let k = crate::kernels::Kernel::parse(name).map_err(err)?;
+        k.runs_here().map_err(err)?;
+        self.model.kernel = k;
         Ok(())
+    }
+
+    /// What `kernel` costs in bits against `simd` on `recipe`'s model (both built from
+    /// the loaded one; the running model is not changed): `{logits, identical,
+    /// max_abs_diff, kld, top1_agreement, greedy_tokens, greedy_same}` on the fixed
+    /// evaluation set and a greedy run of `greedy_tokens` from "\n".
+    #[wasm_bindgen(js_name = kernelBitsLost)]
+    pub fn kernel_bits_lost(
+        &mut self,
+        recipe: JsValue,
+        kernel: &str,
+        greedy_tokens: usize,
+    ) -> Result<JsValue, JsError> {
+        let mut r = recipe_from_js(recipe)?;
+        r.kernel = crate::kernels::Kernel::Simd;
+        let (exact, _) = self.build(&r)?;
+        r.kernel = crate::kernels::Kernel::parse(kernel).map_err(err)?;
+        let (other, _) = self.build(&r)?;
+        self.ensure_eval()?;
+        let seqs = self.eval.as_ref().expect("made above");
+        to_js(&quality::bits_lost(&exact, &other, seqs, greedy_tokens).map_err(err)?)
     }
 
     /// The current kernel's name.
@@ -867,13 +884,20 @@ pub fn scaling_point(
     )
 }
 
-/// The kernel names `setKernel` accepts, default (`simd`) included.
+/// The kernel names `setKernel` accepts in this build, default (`simd`) first.
 #[wasm_bindgen(js_name = kernelNames)]
 pub fn kernel_names() -> Vec<String> {
-    crate::kernels::Kernel::NAMES
+    crate::kernels::Kernel::ALL
         .iter()
-        .map(|k| k.to_string())
+        .filter(|k| k.runs_here().is_ok())
+        .map(|k| k.name().to_string())
         .collect()
+}
+
+/// Which build of the engine this is: "wasm simd128 + relaxed-simd" or "wasm simd128".
+#[wasm_bindgen(js_name = engineBuild)]
+pub fn engine_build() -> String {
+    crate::kernels::relaxed::build_name().into()
 }
 
 /// Live and peak heap bytes and the wasm memory size: `{heap_bytes, heap_peak_bytes,

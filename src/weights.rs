@@ -218,7 +218,8 @@ impl Matrix {
     }
 
     /// y (rows) = W x (+ b), x (cols). `kernel` picks the f32 implementation; the
-    /// quantized formats each have one integer kernel.
+    /// quantized formats each have one integer kernel, run through the relaxed-SIMD dot
+    /// for `Kernel::Relaxed` (W8A8 and int4; same bits).
     pub fn matvec(&self, kernel: Kernel, x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
         match &self.data {
             Storage::F32(w) => kernels::matvec(kernel, w, x, bias, y),
@@ -251,7 +252,11 @@ impl Matrix {
                     None
                 };
                 let xs = int8::quantize_act(x, fixed, &mut xq);
-                int8::matvec_w8a8(codes, scales, &xq, xs, bias, y)
+                if kernel == Kernel::Relaxed {
+                    int8::matvec_w8a8_relaxed(codes, scales, &xq, xs, bias, y)
+                } else {
+                    int8::matvec_w8a8(codes, scales, &xq, xs, bias, y)
+                }
             }),
             Storage::Int4 { .. } => self.matmul(kernel, x, bias, y),
             Storage::CsrF32(m) => sparse::csr_matvec(m, x, bias, y),
@@ -280,7 +285,11 @@ impl Matrix {
                     .zip(xq.chunks_exact_mut(self.cols))
                     .map(|(xr, qr)| int8::quantize_act(xr, fixed, qr))
                     .collect();
-                int8::matmul_w8a8(codes, scales, self.cols, &xq, &xs, bias, y)
+                if kernel == Kernel::Relaxed {
+                    int8::matmul_w8a8_relaxed(codes, scales, self.cols, &xq, &xs, bias, y)
+                } else {
+                    int8::matmul_w8a8(codes, scales, self.cols, &xq, &xs, bias, y)
+                }
             }),
             Storage::Int4 {
                 packed,
@@ -297,7 +306,12 @@ impl Matrix {
                     .zip(xq.chunks_exact_mut(self.cols))
                     .map(|(xr, qr)| int8::quantize_act(xr, *act_scale, qr))
                     .collect();
-                int4::matmul_w4a8(packed, scales_t, *group, self.cols, &xq, &xs, bias, y)
+                let f = if kernel == Kernel::Relaxed {
+                    int4::matmul_w4a8_relaxed
+                } else {
+                    int4::matmul_w4a8
+                };
+                f(packed, scales_t, *group, self.cols, &xq, &xs, bias, y)
             }),
             _ => {
                 for (xr, yr) in x.chunks_exact(self.cols).zip(y.chunks_exact_mut(self.rows)) {

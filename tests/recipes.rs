@@ -113,3 +113,29 @@ fn pinned_rows_match_the_fixture() {
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture exists")).unwrap();
     assert_eq!(rows, pinned);
 }
+
+/// `relaxed` is a valid recipe everywhere (the page's links carry it), but only the
+/// relaxed-SIMD wasm build runs it: natively it is refused with a way out, and the
+/// benchmark refuses it in every build (records must recompute to the bit).
+#[test]
+fn the_relaxed_kernel_is_refused_natively_and_by_the_benchmark() {
+    use tinyopt::kernels::Kernel;
+    let r = Recipe::parse("precision=int8-dynamic&kernel=relaxed").unwrap();
+    assert_eq!(r.normalized().unwrap().kernel, Kernel::Relaxed);
+    let base = tinyopt::model::Gpt::default_random(3);
+    let e = recipe::build(&base, &r, None).err().unwrap().to_string();
+    assert!(
+        e.contains("relaxed-SIMD WebAssembly build") && e.contains("use kernel simd"),
+        "{e}"
+    );
+    assert!(!Kernel::table().contains(&Kernel::Relaxed));
+
+    let mut m = base.clone();
+    m.kernel = Kernel::Relaxed;
+    let suite = tinyopt::benchmark::Suite::known("tinymlperf-v1-quick").unwrap();
+    let e = tinyopt::benchmark::SuiteRun::new(suite, &base, &m)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("switch the kernel to simd"), "{e}");
+}

@@ -34,7 +34,7 @@ fn every_kernel_matches_the_f64_reference_in_wasm() {
             .map(|i| ((i * 31 % 17) as f32 - 8.0) * 0.05)
             .collect();
         let x: Vec<f32> = (0..t * k).map(|i| (i as f32 * 0.71).cos()).collect();
-        for kernel in Kernel::TABLE {
+        for kernel in Kernel::table() {
             let mut y = vec![0.0; t * n];
             kernels::matmul(kernel, &w, &x, None, &mut y, k);
             for r in 0..t {
@@ -121,10 +121,12 @@ fn playground_profiles_and_reports_memory() {
     let cs = js_sys::Array::from(&p.kernel_cases(16).unwrap());
     assert_eq!(cs.length(), 11);
     assert!(p.kernel_bench_case(16, 99, 3).is_err());
-    assert_eq!(
-        tinyopt::web::kernel_names(),
-        ["simd", "naive", "blocked", "library"] // the default first
-    );
+    // The default first; `relaxed` only in the relaxed-SIMD build.
+    let mut want = vec!["simd", "naive", "blocked", "library"];
+    if tinyopt::kernels::relaxed::BUILT {
+        want.push("relaxed");
+    }
+    assert_eq!(tinyopt::web::kernel_names(), want);
 }
 
 /// Prints the kernel table for the default config (run in release; see the header).
@@ -233,5 +235,41 @@ fn vector_gelu_and_softmax_match_the_scalar_bits() {
     let inv = 1.0 / sum;
     for (a, b) in p.iter().zip(&e) {
         assert_eq!(a.to_bits(), (b * inv).to_bits());
+    }
+}
+
+/// Activation quantization in simd128 (16 at a time, then 4, then scalar) gives the
+/// scalar rule's codes: round half to even of x/s clamped to ±127, NaN to 0.
+#[wasm_bindgen_test]
+fn int8_activation_codes_match_the_scalar_rule() {
+    let mut x: Vec<f32> = (0..203).map(|i| (i as f32 - 101.0) * 0.5).collect();
+    x.extend([
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.0,
+        1e30,
+        -1e30,
+        126.5,
+        -126.5,
+        2.5,
+    ]);
+    let mut q = vec![0i8; x.len()];
+    let s = tinyopt::kernels::int8::quantize_act(&x, Some(1.0), &mut q);
+    assert_eq!(s, 1.0);
+    for (i, (&v, &c)) in x.iter().zip(&q).enumerate() {
+        let want = if v.is_nan() {
+            0
+        } else {
+            let r = v.clamp(-127.0, 127.0);
+            let f = r.floor();
+            let t = if r - f > 0.5 || (r - f == 0.5 && f % 2.0 != 0.0) {
+                f + 1.0
+            } else {
+                f
+            };
+            t as i8
+        };
+        assert_eq!(c, want, "x[{i}] = {v}");
     }
 }

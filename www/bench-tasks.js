@@ -4,7 +4,7 @@
 // submission record at once, while the running model is still the one that was measured.
 
 /**
- * `env`: {pg() -> the Playground, Playground (the class), modelUrl (the shipped model),
+ * `env`: {pg() -> the Playground, Playground() -> the class (once loaded), modelUrl (the shipped model),
  * yieldToEventLoop}. Returns `{tasks, setHidden}`; `setHidden(bool)` takes the page's
  * visibility (worker.js forwards the page's `visibility` messages).
  */
@@ -43,7 +43,7 @@ export function createBenchTasks(env) {
     async benchInfo() {
       if (shippedSha === null) {
         try {
-          const probe = env.Playground.fromBytes(await shippedBytes());
+          const probe = env.Playground().fromBytes(await shippedBytes());
           shippedSha = probe.modelSha256();
           probe.free();
         } catch {

@@ -21,7 +21,8 @@ export class ModelClient {
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     // Model picker (issue 14): the model to load, as the first message (a query on the
     // script's URL would miss the service worker's offline cache).
-    w.postMessage({ type: 'model', model: this.model || '' });
+    // The page's query goes along for the engine build (`?build=`, see engine.js).
+    w.postMessage({ type: 'model', model: this.model || '', search: location.search });
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;

@@ -1,4 +1,5 @@
-// What was measured where: the browser and its version, whether the page is
+// What was measured where: the browser and its version, the engine build and kernel
+// that ran, whether the page is
 // cross-origin isolated and by whom (server headers or the service worker), and the
 // timer's resolution as measured in the model worker. Shown next to the metrics, so
 // numbers from thirty laptops can be compared honestly; all of it as text.
@@ -52,8 +53,12 @@ export function fmtResolution(ms) {
 export function environment(state) {
   const iso = isolationOf();
   const timerMs = state.model ? state.model.timerMs : NaN;
+  const engine = state.model && state.model.engine ? state.model.engine.name : null;
+  const recipe = state.settings && state.settings.recipe;
   return {
     browser: browserOf(),
+    engine,
+    kernel: recipe && typeof recipe.kernel === 'string' ? recipe.kernel : null,
     isolated: iso.isolated,
     isolatedBy: iso.by,
     timerMs: Number.isFinite(timerMs) ? timerMs : null,
@@ -68,7 +73,10 @@ export function renderEnvNote(state) {
   const env = environment(state);
   const iso = isolationOf();
   const timer = env.timerMs === null ? 'timer: measuring…' : `timer resolution ${fmtResolution(env.timerMs)}`;
-  const text = `Measured in ${env.browser} · ${iso.text} · ${timer}`;
+  const engine = env.engine
+    ? ` · ${env.engine}, kernel ${env.kernel || 'simd'}${env.kernel === 'relaxed' ? ' (f32 bits depend on the CPU)' : ''}`
+    : '';
+  const text = `Measured in ${env.browser}${engine} · ${iso.text} · ${timer}`;
   if (note.textContent !== text) note.textContent = text;
   note.dataset.timerMs = env.timerMs === null ? '' : String(env.timerMs);
   note.dataset.isolated = String(env.isolated);

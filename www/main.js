@@ -15,6 +15,7 @@ import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
 import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
+import { createRelaxedPanel } from './relaxed-panel.js';
 import { createBenchmarkPanel } from './benchmark-panel.js';
 import { viewFromQuery, applyView, setupEmbedKeys, watchVisibility } from './embed-view.js';
 import { setupEmbedApi } from './embed-api.js';
@@ -80,7 +81,16 @@ function onMessage(m) {
         setRecipe(fresh);
         syncUrl(state.settings);
       }
-      state.model = { info: m.info, source: m.source, notice: m.notice, isolated: m.isolated, timerMs: m.timerMs, id: m.modelId };
+      state.model = {
+        info: m.info,
+        source: m.source,
+        notice: m.notice,
+        isolated: m.isolated,
+        timerMs: m.timerMs,
+        id: m.modelId,
+        engine: m.engine,
+        kernels: m.kernels,
+      };
       runner.epoch = m.epoch;
       state.phase = 'ready';
       state.status = m.source === 'random'
@@ -228,6 +238,7 @@ const panels = [
   createPrunePanel(panelCtx),
   createProfilePanel(panelCtx),
   createKernelsPanel(panelCtx),
+  createRelaxedPanel(panelCtx),
   createBenchmarkPanel(panelCtx),
   createSizePanel(panelCtx), // what size costs (issue 14)
 ];

@@ -29,6 +29,7 @@ const LABELS = {
     naive: 'naive (triple loop)',
     blocked: 'blocked (cache tiles)',
     library: 'library (matrixmultiply)',
+    relaxed: 'relaxed (relaxed SIMD: faster; f32 bits depend on the CPU)',
   },
 };
 

@@ -5,17 +5,25 @@
 // and the page needs them before the worker has loaded one (to read the URL and build
 // the controls). The worker still owns every model.
 
-import init, * as wasm from './pkg/tinyopt.js';
+import { pickBuild, importBuild } from './engine.js';
 
+let wasm = null;
 let loading = null;
 
-/** Loads the wasm module once; a failed load can be tried again (Retry). */
+/** Loads the wasm module once (the build the worker loads too, so the browser fetches
+ *  one package; the rules are the same in both); a failed load can be tried again (Retry). */
 export function loadRecipes() {
   if (!loading) {
-    loading = init().catch((e) => {
-      loading = null;
-      throw e;
-    });
+    const { build } = pickBuild(location.search);
+    loading = importBuild(build)
+      .catch((e) => (build === 'simd128' ? Promise.reject(e) : importBuild('simd128')))
+      .then((mod) => {
+        wasm = mod;
+      })
+      .catch((e) => {
+        loading = null;
+        throw e;
+      });
   }
   return loading;
 }

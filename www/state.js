@@ -18,8 +18,9 @@ export const LIMITS = Object.freeze({
 /** The panels `?panel=` may open (not part of the settings: it only picks a view). */
 export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels', 'benchmark']);
 
-/** Keys that pick a view rather than a setting; the address keeps them as they are. */
-const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug', 'view', 'compact', 'presenter', 'theme']);
+/** Keys that pick a view rather than a setting; the address keeps them as they are.
+ *  (`build` picks the engine build: see engine.js.) */
+const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug', 'view', 'compact', 'presenter', 'theme', 'build']);
 
 // Model picker (issue 14): the ids `?model=` may name (models.js).
 export { MODELS, MODEL_DEFAULT, parseModel, modelName } from './models.js';
@@ -123,7 +124,7 @@ export function toQuery(s) {
 }
 
 /** The link to `s` from the page at `search`: `toQuery(s)` plus the view keys (panel,
- *  embed, debug, view, compact, presenter, theme) of `search`. Anything else of `search` (old spellings) is dropped. */
+ *  embed, debug, view, compact, presenter, theme, build) of `search`. Anything else of `search` (old spellings) is dropped. */
 export function linkFor(s, search) {
   const q = new URLSearchParams(toQuery(s));
   const keep = new URLSearchParams(search);

@@ -14,8 +14,13 @@
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
 // and the main thread replaces this worker with a fresh one.
 
-import init, { Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint } from './pkg/tinyopt.js';
+import { pickBuild, importBuild, BUILDS } from './engine.js';
 import { createBenchTasks } from './bench-tasks.js';
+import { createRelaxedTasks } from './relaxed-tasks.js';
+/** The engine package's exports, once `load` has imported the build the page chose. */
+let Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild;
+/** `{build, why}`: which engine build runs here and why (see engine.js). */
+let engine = { build: 'simd128', why: '' };
 // ---- model picker (issue 14)
 import { parseModel, MODEL_FILES, MODEL_DEFAULT } from './models.js';
 /** The model the page asked for (its first message, `model`, validated again here);
@@ -100,10 +105,19 @@ function report(e, id) {
 }
 
 async function load() {
-  post({ type: 'loading', message: 'Loading the WebAssembly module…' });
-  await init();
-  DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
   await modelChosen;
+  post({ type: 'loading', message: `Loading the WebAssembly module (${BUILDS[engine.build].label})…` });
+  let mod;
+  try {
+    mod = await importBuild(engine.build);
+  } catch (e) {
+    if (engine.build === 'simd128') throw e;
+    // A browser that validates the probe but cannot compile the relaxed package.
+    engine = { build: 'simd128', why: `the relaxed-SIMD build failed to load (${e.message})` };
+    mod = await importBuild(engine.build);
+  }
+  ({ Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild } = mod);
+  DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
   post({ type: 'loading', message: 'Loading the model…' });
   const got = await openModel(modelId);
   pg = got.pg;
@@ -253,6 +267,7 @@ function announce(source, notice) {
     matrices: pg.matrixNames(),
     epoch,
     kernels: kernelNames(),
+    engine: { build: engine.build, name: engineBuild(), why: engine.why },
     modelId, // model picker (issue 14)
   });
 }
@@ -403,14 +418,15 @@ const TASKS = {
   },
 
   /** Decode timings of named recipes `{name: recipe}`, alternating them round by round
-   *  so that they share the machine's state (other load, CPU clocks) as far as possible. */
+   *  (in reverse order every other round) so that they share the machine's state (other
+   *  load, CPU clocks) as far as possible. */
   async decodeTimes({ recipes, rounds, tokens }, job, progress) {
     const names = Object.keys(recipes);
     const out = Object.fromEntries(names.map((n) => [n, []]));
     const total = rounds * names.length;
     let done = 0;
     for (let r = 0; r < rounds && !job.cancelled; r++) {
-      for (const n of names) {
+      for (const n of r % 2 ? [...names].reverse() : names) {
         out[n].push(pg.timeDecode(recipes[n], tokens));
         progress(++done, total, out);
         await yieldToEventLoop();
@@ -512,8 +528,17 @@ const TASKS = {
   },
 };
 
-const bench = createBenchTasks({ pg: () => pg, Playground, modelUrl: MODEL_URL, yieldToEventLoop });
+const bench = createBenchTasks({ pg: () => pg, Playground: () => Playground, modelUrl: MODEL_URL, yieldToEventLoop });
 Object.assign(TASKS, bench.tasks);
+Object.assign(
+  TASKS,
+  createRelaxedTasks({
+    pg: () => pg,
+    recipeOf: (precision, kernel) => recipeFromQuery(`precision=${precision}&kernel=${kernel}`).recipe,
+    decodeTimes: (args, job, progress) => TASKS.decodeTimes(args, job, progress),
+    yieldToEventLoop,
+  }),
+);
 Object.assign(TASKS, PICKER_TASKS); // model picker (issue 14)
 
 const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory', 'compareTeacher', 'shippedSpeed'];
@@ -596,8 +621,9 @@ self.onmessage = (e) => {
       for (const r of waiters) r();
       break;
     }
-    case 'model': // model picker (issue 14): which model `load` opens
+    case 'model': // model picker (issue 14): which model `load` opens; and which engine build
       modelId = (parseModel(m.model) || { id: MODEL_DEFAULT }).id;
+      engine = pickBuild(typeof m.search === 'string' ? m.search : '');
       chooseModel();
       break;
     case 'panic':

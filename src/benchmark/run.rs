@@ -10,13 +10,7 @@ use crate::model::{GenOptions, Generator, Gpt};
 
 /// One greedy query of the suite on `m`: its timings and the tokens it generated.
 pub fn query(m: &Gpt, prompt: &str, suite: &Suite) -> Result<(Query, Vec<u32>)> {
-    let opts = GenOptions {
-        max_new_tokens: suite.decode_tokens,
-        temperature: 0.0,
-        top_k: 0,
-        seed: 0,
-        kv_cache: true,
-    };
+    let opts = GenOptions::greedy(suite.decode_tokens);
     let t0 = clock::now_ms();
     let mut g = Generator::new(m, prompt, opts)?;
     let mut q = Query::default();
@@ -49,6 +43,16 @@ impl SuiteRun {
     pub fn new(suite: Suite, reference: &Gpt, candidate: &Gpt) -> Result<SuiteRun> {
         suite.check(reference)?;
         suite.check(candidate)?;
+        if [reference, candidate]
+            .iter()
+            .any(|m| m.kernel == crate::kernels::Kernel::Relaxed)
+        {
+            return Err(crate::Error::Input(
+                "a submission must recompute to the bit on any machine, and the relaxed \
+                 kernel's f32 bits depend on the CPU: switch the kernel to simd to run the suite"
+                    .into(),
+            ));
+        }
         let prompt = suite.prompt(reference)?;
         Ok(SuiteRun {
             suite,

@@ -42,6 +42,27 @@ pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usiz
     imp::matmul(w, x, bias, y, k);
 }
 
+/// `matmul` for the `relaxed` kernel: the same order with each multiply-add allowed to
+/// fuse (`f32x4.relaxed_madd`). Only the relaxed-SIMD wasm build fuses; elsewhere this
+/// is `matmul` (unfused is one of the results relaxed semantics allow).
+pub fn matmul_relaxed(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        let (n, t) = (w.len() / k, x.len() / k);
+        assert!(
+            x.len() == t * k && y.len() == t * n,
+            "relaxed matmul: shapes do not match"
+        );
+        assert!(
+            bias.is_none_or(|b| b.len() >= n),
+            "relaxed matmul: bias is too short"
+        );
+        return imp::matmul_with::<true>(w, x, bias, y, k);
+    }
+    #[allow(unreachable_code)]
+    matmul(w, x, bias, y, k)
+}
+
 /// Walks Y (t, n) in register tiles of `TT` tokens x `TN` rows, with smaller tiles at
 /// the edges; `tile::<TT, TN>(r, i)` computes Y[r..r+TT, i..i+TN].
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -471,6 +492,17 @@ mod imp {
     }
 
     pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        matmul_with::<false>(w, x, bias, y, k)
+    }
+
+    /// `FUSED`: each lane's multiply-add may fuse (the `relaxed` kernel).
+    pub fn matmul_with<const FUSED: bool>(
+        w: &[f32],
+        x: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        k: usize,
+    ) {
         let (n, t) = (y.len() / (x.len() / k).max(1), x.len() / k);
         if t == 1 {
             // Decode: four rows share each load of x (eight accumulators in flight).
@@ -478,8 +510,8 @@ mod imp {
                 1,
                 n,
                 |r, i, _, tn| match tn {
-                    4 => tile::<1, 4>(w, x, bias, y, k, n, r, i),
-                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                    4 => tile::<1, 4, FUSED>(w, x, bias, y, k, n, r, i),
+                    _ => tile::<1, 1, FUSED>(w, x, bias, y, k, n, r, i),
                 },
                 1,
                 4,
@@ -489,10 +521,10 @@ mod imp {
                 t,
                 n,
                 |r, i, tt, tn| match (tt, tn) {
-                    (TT, TN) => tile::<TT, TN>(w, x, bias, y, k, n, r, i),
-                    (TT, _) => tile::<TT, 1>(w, x, bias, y, k, n, r, i),
-                    (_, TN) => tile::<1, TN>(w, x, bias, y, k, n, r, i),
-                    _ => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                    (TT, TN) => tile::<TT, TN, FUSED>(w, x, bias, y, k, n, r, i),
+                    (TT, _) => tile::<TT, 1, FUSED>(w, x, bias, y, k, n, r, i),
+                    (_, TN) => tile::<1, TN, FUSED>(w, x, bias, y, k, n, r, i),
+                    _ => tile::<1, 1, FUSED>(w, x, bias, y, k, n, r, i),
                 },
                 TT,
                 TN,
@@ -517,9 +549,20 @@ mod imp {
     }
 
     /// Y[r..r+A, i..i+B] in the canonical order: two v128 accumulators per output.
+    /// acc + w·x: a multiply then an add, or with `FUSED` (relaxed-SIMD build) one
+    /// `relaxed_madd`, which the engine may fuse.
+    #[inline(always)]
+    fn mac<const FUSED: bool>(acc: v128, w: v128, x: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        if FUSED {
+            return f32x4_relaxed_madd(w, x, acc);
+        }
+        f32x4_add(acc, f32x4_mul(w, x))
+    }
+
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn tile<const A: usize, const B: usize>(
+    fn tile<const A: usize, const B: usize, const FUSED: bool>(
         w: &[f32],
         x: &[f32],
         bias: Option<&[f32]>,
@@ -547,8 +590,8 @@ mod imp {
                     let w0 = ld(pw[b].add(c));
                     let w1 = ld(pw[b].add(c + 4));
                     for a in 0..A {
-                        lo[a][b] = f32x4_add(lo[a][b], f32x4_mul(w0, x0[a]));
-                        hi[a][b] = f32x4_add(hi[a][b], f32x4_mul(w1, x1[a]));
+                        lo[a][b] = mac::<FUSED>(lo[a][b], w0, x0[a]);
+                        hi[a][b] = mac::<FUSED>(hi[a][b], w1, x1[a]);
                     }
                 }
                 c += 8;

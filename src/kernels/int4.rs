@@ -140,6 +140,22 @@ pub fn matmul_w4a8(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
+    check_shapes(packed, scales_t, group, k, xq, xs, bias, y);
+    with_path(Path::Best, packed, scales_t, group, k, xq, xs, bias, y)
+}
+
+/// The shapes every W4A8 product needs (see `matmul_w4a8`); panics with what is wrong.
+#[allow(clippy::too_many_arguments)]
+fn check_shapes(
+    packed: &[u8],
+    scales_t: &[f16],
+    group: usize,
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &[f32],
+) {
     let t = xs.len();
     assert!(
         group.is_multiple_of(BLOCK) && k > 0 && k.is_multiple_of(group),
@@ -153,7 +169,29 @@ pub fn matmul_w4a8(
         "W4A8: packed codes or scales too short"
     );
     assert!(bias.is_none_or(|b| b.len() >= n), "W4A8: bias too short");
-    with_path(Path::Best, packed, scales_t, group, k, xq, xs, bias, y)
+}
+
+/// `matmul_w4a8` for the `relaxed` kernel: in the relaxed-SIMD build the nibbles
+/// (0..=15) go straight into `i32x4.relaxed_dot_i8x16_i7x16_add_s` (exact in that range,
+/// so the same bits); elsewhere `matmul_w4a8`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_w4a8_relaxed(
+    packed: &[u8],
+    scales_t: &[f16],
+    group: usize,
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        check_shapes(packed, scales_t, group, k, xq, xs, bias, y);
+        return with_path(Path::Relaxed, packed, scales_t, group, k, xq, xs, bias, y);
+    }
+    #[allow(unreachable_code)]
+    matmul_w4a8(packed, scales_t, group, k, xq, xs, bias, y)
 }
 
 /// Which implementation `with_path` may take (tests force the slower ones).
@@ -162,6 +200,9 @@ enum Path {
     Best,
     #[cfg_attr(not(test), allow(dead_code))]
     NoVnni,
+    /// The relaxed-SIMD dot (wasm relaxed-SIMD build only).
+    #[cfg_attr(not(target_feature = "relaxed-simd"), allow(dead_code))]
+    Relaxed,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -216,11 +257,30 @@ fn with_path(
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let _ = path;
         return PREP.with(|p| {
             let mut p = p.borrow_mut();
-            p.fill(xq, k, group, false, true);
-            let done = simd128::panels(packed, scales_t, group, k, n, &p.x16, &p.sums, xs, bias, y);
+            let relaxed = path == Path::Relaxed;
+            p.fill(xq, k, group, false, !relaxed);
+            let a = simd128::Args {
+                packed,
+                scales_t,
+                group,
+                k,
+                n,
+                xq,
+                x16: &p.x16,
+                sums: &p.sums,
+                xs,
+                bias,
+            };
+            #[cfg(target_feature = "relaxed-simd")]
+            let done = if relaxed {
+                simd128::panels::<true>(&a, y)
+            } else {
+                simd128::panels::<false>(&a, y)
+            };
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            let done = simd128::panels::<false>(&a, y);
             portable_rows(packed, scales_t, group, k, xq, xs, bias, y, done);
         });
     }
@@ -444,6 +504,7 @@ mod x86 {
 /// token; one transposing reduction per group for the panel.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128 {
+    use crate::kernels::f16x4_to_f32;
     use core::arch::wasm32::*;
     use half::f16;
 
@@ -461,68 +522,85 @@ mod simd128 {
         h(h(a[0], a[1]), h(a[2], a[3]))
     }
 
-    /// Four f16 → f32, the same arithmetic as `kernels::f16_to_f32` (exact).
+    /// One product's operands: xq (t, k) the int8 activations, x16 the same widened
+    /// to i16 (empty for the relaxed path), sums (t, k/group) 8 · Σ x per group.
+    pub struct Args<'a> {
+        pub packed: &'a [u8],
+        pub scales_t: &'a [f16],
+        pub group: usize,
+        pub k: usize,
+        pub n: usize,
+        pub xq: &'a [i8],
+        pub x16: &'a [i16],
+        pub sums: &'a [i32],
+        pub xs: &'a [f32],
+        pub bias: Option<&'a [f32]>,
+    }
+
+    /// Σ u·x of one 32-weight block for one row: `v` its 16 packed bytes, `px` its 32
+    /// activations. simd128: the nibbles widened to i16, four `i32x4.dot_i16x8_s`;
+    /// `RELAXED`: two relaxed i8 dots, the nibbles (0..=15) as the 7-bit operand.
     #[inline(always)]
-    fn f16x4_to_f32(p: &[f16]) -> v128 {
-        // SAFETY: p holds at least four f16 (8 bytes).
-        let b = u32x4_extend_low_u16x8(unsafe { v128_load64_zero(p.as_ptr() as *const u64) });
-        let sign = i32x4_shl(v128_and(b, u32x4_splat(0x8000)), 16);
-        let em = v128_and(b, u32x4_splat(0x7FFF));
-        let normal = v128_or(sign, i32x4_shl(i32x4_add(em, u32x4_splat(0x1_C000)), 13));
-        let mant = f32x4_convert_i32x4(v128_and(b, u32x4_splat(0x3FF)));
-        let sub = v128_or(sign, f32x4_mul(mant, f32x4_splat(5.960_464_5e-8)));
-        v128_bitselect(sub, normal, u32x4_lt(em, u32x4_splat(0x400)))
+    unsafe fn block<const RELAXED: bool>(v: v128, a: &Args, j: usize, b: usize, acc: v128) -> v128 {
+        let mask = u8x16_splat(0x0F);
+        let lo = v128_and(v, mask);
+        let hi = u8x16_shr(v, 4);
+        #[cfg(target_feature = "relaxed-simd")]
+        if RELAXED {
+            let px = a.xq.as_ptr().add(j * a.k + 32 * b);
+            let x0 = v128_load(px as *const v128);
+            let x1 = v128_load(px.add(16) as *const v128);
+            let acc = i32x4_relaxed_dot_i8x16_i7x16_add(x0, lo, acc);
+            return i32x4_relaxed_dot_i8x16_i7x16_add(x1, hi, acc);
+        }
+        let px = a.x16.as_ptr().add(j * a.k + 32 * b);
+        let x0 = v128_load(px as *const v128);
+        let x1 = v128_load(px.add(8) as *const v128);
+        let x2 = v128_load(px.add(16) as *const v128);
+        let x3 = v128_load(px.add(24) as *const v128);
+        let d0 = i32x4_add(
+            i32x4_dot_i16x8(u16x8_extend_low_u8x16(lo), x0),
+            i32x4_dot_i16x8(u16x8_extend_high_u8x16(lo), x1),
+        );
+        let d1 = i32x4_add(
+            i32x4_dot_i16x8(u16x8_extend_low_u8x16(hi), x2),
+            i32x4_dot_i16x8(u16x8_extend_high_u8x16(hi), x3),
+        );
+        i32x4_add(acc, i32x4_add(d0, d1))
     }
 
     /// Every whole panel of rows for every token; returns the first row not done.
-    #[allow(clippy::too_many_arguments)]
-    pub fn panels(
-        packed: &[u8],
-        scales_t: &[f16],
-        group: usize,
-        k: usize,
-        n: usize,
-        x16: &[i16],
-        sums: &[i32],
-        xs: &[f32],
-        bias: Option<&[f32]>,
-        y: &mut [f32],
-    ) -> usize {
+    pub fn panels<const RELAXED: bool>(a: &Args, y: &mut [f32]) -> usize {
+        let Args {
+            packed,
+            scales_t,
+            group,
+            k,
+            n,
+            sums,
+            xs,
+            bias,
+            ..
+        } = *a;
         let (bpr, gpr) = (k / 2, k / group);
         let bpg = group / 32; // blocks per group
         let full = n - n % P;
-        let mask = u8x16_splat(0x0F);
         for r0 in (0..full).step_by(P) {
             let rows = &packed[r0 * bpr..(r0 + P) * bpr];
             for (j, &xsj) in xs.iter().enumerate() {
-                let xr = &x16[j * k..(j + 1) * k];
+                assert!(if RELAXED { a.xq.len() } else { a.x16.len() } >= (j + 1) * k);
                 let sj = &sums[j * gpr..(j + 1) * gpr];
                 let mut s = f32x4_splat(0.0);
                 for g in 0..gpr {
                     let mut acc = [i32x4_splat(0); P];
                     for b in g * bpg..(g + 1) * bpg {
-                        // SAFETY: block b of each row lies inside `rows`, and its 32
-                        // activations inside `xr` (b < k/32).
-                        unsafe {
-                            let px = xr.as_ptr().add(32 * b);
-                            let x0 = v128_load(px as *const v128);
-                            let x1 = v128_load(px.add(8) as *const v128);
-                            let x2 = v128_load(px.add(16) as *const v128);
-                            let x3 = v128_load(px.add(24) as *const v128);
-                            for (q, aq) in acc.iter_mut().enumerate() {
+                        for (q, aq) in acc.iter_mut().enumerate() {
+                            // SAFETY: block b of each row lies inside `rows`, and its 32
+                            // activations inside token j's (checked above; b < k/32).
+                            unsafe {
                                 let v =
                                     v128_load(rows.as_ptr().add(q * bpr + 16 * b) as *const v128);
-                                let lo = v128_and(v, mask);
-                                let hi = u8x16_shr(v, 4);
-                                let d0 = i32x4_add(
-                                    i32x4_dot_i16x8(u16x8_extend_low_u8x16(lo), x0),
-                                    i32x4_dot_i16x8(u16x8_extend_high_u8x16(lo), x1),
-                                );
-                                let d1 = i32x4_add(
-                                    i32x4_dot_i16x8(u16x8_extend_low_u8x16(hi), x2),
-                                    i32x4_dot_i16x8(u16x8_extend_high_u8x16(hi), x3),
-                                );
-                                *aq = i32x4_add(*aq, i32x4_add(d0, d1));
+                                *aq = block::<RELAXED>(v, a, j, b, *aq);
                             }
                         }
                     }

@@ -53,6 +53,49 @@ pub fn matvec_w8a8(
     imp::matvec_w8a8(codes, scales, xq, xs, bias, y)
 }
 
+/// `matvec_w8a8` for the `relaxed` kernel: the same integer sums (so the same bits)
+/// through the relaxed-SIMD i8 dot in that build; elsewhere `matvec_w8a8`.
+pub fn matvec_w8a8_relaxed(
+    codes: &[i8],
+    scales: &[f16],
+    xq: &[i8],
+    xs: f32,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    return imp::matvec_w8a8_relaxed(codes, scales, xq, xs, bias, y);
+    #[allow(unreachable_code)]
+    imp::matvec_w8a8(codes, scales, xq, xs, bias, y)
+}
+
+/// `matmul_w8a8` for the `relaxed` kernel: in the relaxed-SIMD build one
+/// `matvec_w8a8_relaxed` per token (same bits); elsewhere `matmul_w8a8`.
+pub fn matmul_w8a8_relaxed(
+    codes: &[i8],
+    scales: &[f16],
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    {
+        let t = xs.len().max(1);
+        assert!(
+            k > 0 && xq.len() == xs.len() * k && y.len().is_multiple_of(t),
+            "W8A8: X is not (t, k) or Y not (t, n)"
+        );
+        for (j, yj) in y.chunks_exact_mut((y.len() / t).max(1)).enumerate() {
+            matvec_w8a8_relaxed(codes, scales, &xq[j * k..(j + 1) * k], xs[j], bias, yj);
+        }
+        return;
+    }
+    #[allow(unreachable_code)]
+    matmul_w8a8(codes, scales, k, xq, xs, bias, y)
+}
+
 /// W8A8 for many tokens: Y (t, n), row j the bits of `matvec_w8a8` of token j.
 /// codes (n, k), xq (t, k), xs (t). The integer sums are exact, so any tiling gives the
 /// same bits; with AVX-512 VNNI a register tile of 4 tokens x 4 rows shares every load.
@@ -484,6 +527,67 @@ mod imp {
     thread_local! {
         /// x widened to i16 once per product, shared by every row. (k)
         static X16: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
+        /// For the relaxed dot: |x| (0..=127) and the sign mask of x (-1 where x < 0). (k), (k)
+        #[cfg(target_feature = "relaxed-simd")]
+        static XABS: RefCell<(Vec<i8>, Vec<i8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+
+    /// W8A8 through `i32x4.relaxed_dot_i8x16_i7x16_add_s`, which is exact only while its
+    /// second operand is in 0..=127. So it gets |x| (x is -127..=127) and the weight
+    /// gets the sign of x: w·x = (±w)·|x|, with ±w = (w ^ s) - s for the mask s. The
+    /// integer sums are those of `matvec_w8a8`, hence the same bits. Four rows share each
+    /// load of x; 32 codes per row per step, two accumulators each.
+    #[cfg(target_feature = "relaxed-simd")]
+    pub fn matvec_w8a8_relaxed(
+        codes: &[i8],
+        scales: &[f16],
+        xq: &[i8],
+        xs: f32,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) {
+        let k = xq.len();
+        XABS.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let (xa, xm) = &mut *buf;
+            xa.resize(k, 0);
+            xm.resize(k, 0);
+            let k16 = k & !15;
+            for ((c, a), m) in xq[..k16]
+                .chunks_exact(16)
+                .zip(xa[..k16].chunks_exact_mut(16))
+                .zip(xm[..k16].chunks_exact_mut(16))
+            {
+                // SAFETY: each chunk holds 16 bytes.
+                unsafe {
+                    let v = v128_load(c.as_ptr() as *const v128);
+                    v128_store(a.as_mut_ptr() as *mut v128, i8x16_abs(v));
+                    v128_store(m.as_mut_ptr() as *mut v128, i8x16_shr(v, 7));
+                }
+            }
+            for j in k16..k {
+                xa[j] = xq[j].unsigned_abs() as i8;
+                xm[j] = xq[j] >> 7;
+            }
+            let (pa, pm) = (xa.as_ptr(), xm.as_ptr());
+            rows4::<32>(codes, scales, xq, xs, bias, y, |ps, i, a| {
+                // SAFETY: rows4 keeps i + 32 inside every row and inside xa, xm (length k).
+                unsafe {
+                    let a0 = v128_load(pa.add(i) as *const v128);
+                    let a1 = v128_load(pa.add(i + 16) as *const v128);
+                    let m0 = v128_load(pm.add(i) as *const v128);
+                    let m1 = v128_load(pm.add(i + 16) as *const v128);
+                    for q in 0..4 {
+                        let w0 = v128_load(ps[q].add(i) as *const v128);
+                        let w1 = v128_load(ps[q].add(i + 16) as *const v128);
+                        let s0 = i8x16_sub(v128_xor(w0, m0), m0);
+                        let s1 = i8x16_sub(v128_xor(w1, m1), m1);
+                        a[2 * q] = i32x4_relaxed_dot_i8x16_i7x16_add(s0, a0, a[2 * q]);
+                        a[2 * q + 1] = i32x4_relaxed_dot_i8x16_i7x16_add(s1, a1, a[2 * q + 1]);
+                    }
+                }
+            });
+        })
     }
 
     #[inline(always)]
@@ -494,14 +598,50 @@ mod imp {
             .wrapping_add(i32x4_extract_lane::<3>(v))
     }
 
-    /// max |x|; max is exact, so lane order does not matter.
+    /// Rows r..r+4 finished at once: `acc` holds two partial i32x4 sums per row, `tail`
+    /// each row's scalar rest. Integer sums are exact in any order, and the float steps
+    /// are `finish`'s, lane by lane (acc · scale · xs + b), so the bits are `finish`'s.
+    #[inline(always)]
+    fn finish4(
+        acc: &[v128; 8],
+        tail: [i32; 4],
+        scales: &[f16],
+        xs: f32,
+        bias: Option<&[f32]>,
+        r: usize,
+        y: &mut [f32],
+    ) {
+        let h = |x: v128, y: v128| {
+            i32x4_add(
+                i32x4_shuffle::<0, 2, 4, 6>(x, y),
+                i32x4_shuffle::<1, 3, 5, 7>(x, y),
+            )
+        };
+        let row: [v128; 4] = std::array::from_fn(|q| i32x4_add(acc[2 * q], acc[2 * q + 1]));
+        // SAFETY: `tail` is four i32.
+        let t = unsafe { v128_load(tail.as_ptr() as *const v128) };
+        let sums = i32x4_add(h(h(row[0], row[1]), h(row[2], row[3])), t);
+        let sc = crate::kernels::f16x4_to_f32(&scales[r..r + 4]);
+        let mut v = f32x4_mul(f32x4_mul(f32x4_convert_i32x4(sums), sc), f32x4_splat(xs));
+        if let Some(b) = bias {
+            let b = &b[r..r + 4];
+            // SAFETY: `b` holds four floats.
+            v = f32x4_add(v, unsafe { v128_load(b.as_ptr() as *const v128) });
+        }
+        let out = &mut y[r..r + 4];
+        // SAFETY: `out` holds four floats.
+        unsafe { v128_store(out.as_mut_ptr() as *mut v128, v) };
+    }
+
+    /// max |x|; max is exact, so lane order does not matter. `pmax` (one instruction)
+    /// skips a NaN as `f32::max` does.
     pub fn max_abs(x: &[f32]) -> f32 {
         let n4 = x.len() & !3;
         let mut m = f32x4_splat(0.0);
         for c in x[..n4].chunks_exact(4) {
             // SAFETY: c holds 4 floats.
             let v = unsafe { v128_load(c.as_ptr() as *const v128) };
-            m = f32x4_max(m, f32x4_abs(v));
+            m = f32x4_pmax(m, f32x4_abs(v));
         }
         let mut r = f32x4_extract_lane::<0>(m)
             .max(f32x4_extract_lane::<1>(m))
@@ -513,8 +653,13 @@ mod imp {
         r
     }
 
-    /// The same arithmetic as `quantize_one`, four lanes at a time.
+    /// The same arithmetic as `quantize_one`, four lanes at a time; sixteen results
+    /// packed per store (they are in -127..=127, so the saturating narrows are exact).
+    /// Cheap forms with the same results: `pmax`/`pmin` clamp (one instruction each),
+    /// the rounded integer is read off the bits of v + MAGIC (whose unit in the last
+    /// place is 1), and a NaN gives 0, as `as i8` does.
     pub fn quantize(x: &[f32], inv: f32, q: &mut [i8]) {
+        let n16 = x.len().min(q.len()) & !15;
         let n4 = x.len() & !3;
         let (vi, lo, hi, mg) = (
             f32x4_splat(inv),
@@ -522,11 +667,30 @@ mod imp {
             f32x4_splat(127.0),
             f32x4_splat(super::MAGIC),
         );
-        for (c, o) in x[..n4].chunks_exact(4).zip(q[..n4].chunks_exact_mut(4)) {
+        let one = |v: v128| {
+            let p = f32x4_mul(v, vi);
+            let r = f32x4_add(f32x4_pmin(f32x4_pmax(p, lo), hi), mg);
+            v128_and(i32x4_sub(r, mg), f32x4_eq(p, p))
+        };
+        for (c, o) in x[..n16].chunks_exact(16).zip(q[..n16].chunks_exact_mut(16)) {
+            // SAFETY: c holds 16 floats, o 16 bytes.
+            unsafe {
+                let p = c.as_ptr();
+                let v: [v128; 4] =
+                    std::array::from_fn(|i| one(v128_load(p.add(4 * i) as *const v128)));
+                let packed = i8x16_narrow_i16x8(
+                    i16x8_narrow_i32x4(v[0], v[1]),
+                    i16x8_narrow_i32x4(v[2], v[3]),
+                );
+                v128_store(o.as_mut_ptr() as *mut v128, packed);
+            }
+        }
+        for (c, o) in x[n16..n4]
+            .chunks_exact(4)
+            .zip(q[n16..n4].chunks_exact_mut(4))
+        {
             // SAFETY: c holds 4 floats.
-            let v = unsafe { v128_load(c.as_ptr() as *const v128) };
-            let v = f32x4_min(f32x4_max(f32x4_mul(v, vi), lo), hi);
-            let r = i32x4_trunc_sat_f32x4(f32x4_sub(f32x4_add(v, mg), mg));
+            let r = one(unsafe { v128_load(c.as_ptr() as *const v128) });
             o[0] = i32x4_extract_lane::<0>(r) as i8;
             o[1] = i32x4_extract_lane::<1>(r) as i8;
             o[2] = i32x4_extract_lane::<2>(r) as i8;
@@ -559,6 +723,45 @@ mod imp {
         s
     }
 
+    /// Rows four at a time: `chunk(ps, i, acc)` adds codes i..i+STEP of the four rows
+    /// starting at `ps` into their two accumulators each (i + STEP <= k, inside every
+    /// row); the rest of each row (k % STEP) is summed in scalar, and the rows after the
+    /// last four by `dot_i8`. Integer sums are exact, so any of these gives the same bits.
+    #[inline(always)]
+    fn rows4<const STEP: usize>(
+        codes: &[i8],
+        scales: &[f16],
+        xq: &[i8],
+        xs: f32,
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+        chunk: impl Fn([*const i8; 4], usize, &mut [v128; 8]),
+    ) {
+        let (k, n) = (xq.len(), y.len());
+        assert!(codes.len() >= n * k);
+        let ks = k - k % STEP;
+        let tail = |row: &[i8]| -> i32 { (ks..k).map(|j| row[j] as i32 * xq[j] as i32).sum() };
+        let mut r = 0;
+        while r + 4 <= n {
+            let mut a = [i32x4_splat(0); 8];
+            let rows = &codes[r * k..(r + 4) * k];
+            let ps = std::array::from_fn(|q| rows[q * k..].as_ptr());
+            let mut i = 0;
+            while i < ks {
+                chunk(ps, i, &mut a);
+                i += STEP;
+            }
+            let t = std::array::from_fn(|q| tail(&rows[q * k..(q + 1) * k]));
+            finish4(&a, t, scales, xs, bias, r, y);
+            r += 4;
+        }
+        while r < n {
+            let s = dot_i8(&codes[r * k..(r + 1) * k], xq);
+            y[r] = super::finish(s, scales[r], xs, bias, r);
+            r += 1;
+        }
+    }
+
     /// x is widened to i16 once; each row then costs one widening load and one
     /// i16 dot (pairwise multiply-add into i32) per 8 weights. Four rows at a time,
     /// two accumulators each.
@@ -570,48 +773,24 @@ mod imp {
         bias: Option<&[f32]>,
         y: &mut [f32],
     ) {
-        let k = xq.len();
-        let n = y.len();
-        assert!(codes.len() >= n * k);
         X16.with(|buf| {
             let mut x16 = buf.borrow_mut();
             x16.clear();
             x16.extend(xq.iter().map(|&v| v as i16));
-            let k16 = k & !15;
             let px = x16.as_ptr();
-            let tail = |row: &[i8]| -> i32 { (k16..k).map(|j| row[j] as i32 * xq[j] as i32).sum() };
-            let mut r = 0;
-            while r + 4 <= n {
-                let mut a = [i32x4_splat(0); 8];
-                // SAFETY: rows r..r+4 lie inside codes; i + 16 <= k16 <= k = x16.len().
+            rows4::<16>(codes, scales, xq, xs, bias, y, |ps, i, a| {
+                // SAFETY: rows4 keeps i + 16 inside every row and inside x16 (length k).
                 unsafe {
-                    let p0 = codes.as_ptr().add(r * k);
-                    let ps = [p0, p0.add(k), p0.add(2 * k), p0.add(3 * k)];
-                    let mut i = 0;
-                    while i < k16 {
-                        let x0 = v128_load(px.add(i) as *const v128);
-                        let x1 = v128_load(px.add(i + 8) as *const v128);
-                        for q in 0..4 {
-                            let w0 = i16x8_load_extend_i8x8(ps[q].add(i));
-                            let w1 = i16x8_load_extend_i8x8(ps[q].add(i + 8));
-                            a[2 * q] = i32x4_add(a[2 * q], i32x4_dot_i16x8(w0, x0));
-                            a[2 * q + 1] = i32x4_add(a[2 * q + 1], i32x4_dot_i16x8(w1, x1));
-                        }
-                        i += 16;
+                    let x0 = v128_load(px.add(i) as *const v128);
+                    let x1 = v128_load(px.add(i + 8) as *const v128);
+                    for q in 0..4 {
+                        let w0 = i16x8_load_extend_i8x8(ps[q].add(i));
+                        let w1 = i16x8_load_extend_i8x8(ps[q].add(i + 8));
+                        a[2 * q] = i32x4_add(a[2 * q], i32x4_dot_i16x8(w0, x0));
+                        a[2 * q + 1] = i32x4_add(a[2 * q + 1], i32x4_dot_i16x8(w1, x1));
                     }
                 }
-                for q in 0..4 {
-                    let row = &codes[(r + q) * k..(r + q + 1) * k];
-                    let s = hsum(i32x4_add(a[2 * q], a[2 * q + 1])).wrapping_add(tail(row));
-                    y[r + q] = super::finish(s, scales[r + q], xs, bias, r + q);
-                }
-                r += 4;
-            }
-            while r < n {
-                let s = dot_i8(&codes[r * k..(r + 1) * k], xq);
-                y[r] = super::finish(s, scales[r], xs, bias, r);
-                r += 1;
-            }
+            });
         })
     }
 }

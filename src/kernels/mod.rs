@@ -9,10 +9,17 @@
 //! | `blocked` | cache tiles + 4x4 register tiles, scalar               | tile by tile    |
 //! | `simd`    | wasm simd128; natively AVX (AVX-512 prefill) or portable | canonical     |
 //! | `library` | ndarray (`general_mat_vec_mul`, `general_mat_mul`)     | ndarray's own   |
+//! | `relaxed` | wasm relaxed SIMD (only in the relaxed-SIMD build)       | canonical, fused |
 //!
 //! Only `simd` (the default) promises bits: it sums every dot product in one canonical
 //! order (see `f32dot`), so the wasm and the native builds print the same seeded text.
 //! The others agree with an f64 reference to within a relative 1e-5 of Σ|w·x|.
+//!
+//! `relaxed` trades that promise for speed where the hardware allows (see `relaxed`):
+//! f32 products use `f32x4.relaxed_madd`, which fuses the multiply and the add where
+//! the CPU has FMA (other bits; which ones depends on the machine), and the integer
+//! formats use the i8 dot instruction with its inputs kept in the range where it is
+//! exact, so they keep their bits.
 
 pub mod blocked;
 pub mod f32dot;
@@ -20,6 +27,7 @@ pub mod int4;
 pub mod int8;
 pub mod library;
 pub mod naive;
+pub mod relaxed;
 pub mod sell;
 pub mod sparse;
 
@@ -36,17 +44,39 @@ crate::choice_enum! {
         Blocked = "blocked",
         /// ndarray's matrix products.
         Library = "library",
+        /// wasm relaxed SIMD: fused multiply-add and the i8 dot instruction.
+        Relaxed = "relaxed",
     }
 }
 
 impl Kernel {
-    /// The order the kernel table lists them: the student's first loop, then faster ones.
-    pub const TABLE: [Kernel; 4] = [
-        Kernel::Naive,
-        Kernel::Blocked,
-        Kernel::Simd,
-        Kernel::Library,
-    ];
+    /// The kernels this build can run, in the order the kernel table lists them: the
+    /// student's first loop, then faster ones.
+    pub fn table() -> Vec<Kernel> {
+        [
+            Kernel::Naive,
+            Kernel::Blocked,
+            Kernel::Simd,
+            Kernel::Library,
+            Kernel::Relaxed,
+        ]
+        .into_iter()
+        .filter(|k| k.runs_here().is_ok())
+        .collect()
+    }
+
+    /// Whether this build has the kernel: `relaxed` exists only in the relaxed-SIMD
+    /// wasm build, and asking for it elsewhere is an error that says so.
+    pub fn runs_here(self) -> crate::Result<()> {
+        if self == Kernel::Relaxed && !relaxed::BUILT {
+            return Err(crate::Error::Input(format!(
+                "kernel relaxed needs the relaxed-SIMD WebAssembly build, and this engine is {}: \
+                 use kernel simd (the page picks the relaxed build in browsers that support it)",
+                relaxed::build_name()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// y (n) = W x (+ b); W (n, k) row-major, x (k).
@@ -60,6 +90,7 @@ pub fn matvec(kernel: Kernel, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mu
         Kernel::Blocked => blocked::matvec(w, x, bias, y),
         Kernel::Simd => f32dot::matvec(w, x, bias, y),
         Kernel::Library => library::matvec(w, x, bias, y),
+        Kernel::Relaxed => f32dot::matmul_relaxed(w, x, bias, y, x.len()),
     }
 }
 
@@ -82,6 +113,7 @@ pub fn matmul(kernel: Kernel, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mu
         Kernel::Blocked => blocked::matmul(w, x, bias, y, k),
         Kernel::Simd => f32dot::matmul(w, x, bias, y, k),
         Kernel::Library => library::matmul(w, x, bias, y, k),
+        Kernel::Relaxed => f32dot::matmul_relaxed(w, x, bias, y, k),
     }
 }
 
@@ -100,6 +132,22 @@ pub fn f16_to_f32(h: f16) -> f32 {
     } else {
         normal
     }
+}
+
+/// Four f16 → f32 in one v128, the same arithmetic as `f16_to_f32` (exact).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn f16x4_to_f32(p: &[f16]) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    assert!(p.len() >= 4);
+    // SAFETY: p holds at least four f16 (8 bytes).
+    let b = u32x4_extend_low_u16x8(unsafe { v128_load64_zero(p.as_ptr() as *const u64) });
+    let sign = i32x4_shl(v128_and(b, u32x4_splat(0x8000)), 16);
+    let em = v128_and(b, u32x4_splat(0x7FFF));
+    let normal = v128_or(sign, i32x4_shl(i32x4_add(em, u32x4_splat(0x1_C000)), 13));
+    let mant = f32x4_convert_i32x4(v128_and(b, u32x4_splat(0x3FF)));
+    let sub = v128_or(sign, f32x4_mul(mant, f32x4_splat(5.960_464_5e-8)));
+    v128_bitselect(sub, normal, u32x4_lt(em, u32x4_splat(0x400)))
 }
 
 #[cfg(test)]
@@ -148,7 +196,7 @@ mod tests {
             (9, 7, 1),
             (3, 130, 257),
         ];
-        for &kernel in Kernel::ALL {
+        for kernel in Kernel::table() {
             for &(t, n, k) in &shapes {
                 check(kernel, t, n, k, true);
                 check(kernel, t, n, k, false);
@@ -159,7 +207,7 @@ mod tests {
     #[test]
     fn unknown_kernels_list_the_valid_ones() {
         let e = Kernel::parse("fast").unwrap_err().to_string();
-        assert!(e.contains("simd, naive, blocked, library"), "{e}");
+        assert!(e.contains("simd, naive, blocked, library, relaxed"), "{e}");
         assert_eq!(Kernel::default(), Kernel::Simd);
     }
 }

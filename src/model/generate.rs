@@ -35,6 +35,19 @@ impl Default for GenOptions {
     }
 }
 
+impl GenOptions {
+    /// `n` greedy tokens with the KV cache: what timings and comparisons run.
+    pub fn greedy(n: usize) -> Self {
+        GenOptions {
+            max_new_tokens: n,
+            temperature: 0.0,
+            top_k: 0,
+            seed: 0,
+            kv_cache: true,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {

@@ -111,9 +111,9 @@ pub fn run_case(case: &Case, timer: &Timer) -> Vec<Row> {
     let b: Vec<f32> = (0..n).map(|_| rng.normal() * 0.01).collect(); // (n)
     let mut y = vec![0.0f32; m * n]; // (m, n)
     let mut naive_ms = f64::NAN;
-    Kernel::TABLE
-        .iter()
-        .map(|&kernel| {
+    Kernel::table()
+        .into_iter()
+        .map(|kernel| {
             let t: Timing = timer.measure(|| {
                 kernels::matmul(kernel, &w, &x, Some(&b), &mut y, k);
                 std::hint::black_box(&mut y);

@@ -125,13 +125,7 @@ pub fn point(
     let tok = Tokenizer::new(crate::model::tokenizer::DEFAULT_VOCAB)?;
     let m = Gpt::random(cfg, tok, 1)?;
     let tokens = tokens.clamp(2, cfg.ctx - 1);
-    let opts = GenOptions {
-        max_new_tokens: tokens,
-        temperature: 0.0,
-        top_k: 0,
-        seed: 0,
-        kv_cache: true,
-    };
+    let opts = GenOptions::greedy(tokens);
     let decode = |m: &Gpt| -> Result<f64> {
         let mut g = Generator::new(m, "\n", opts)?;
         g.step(m)?; // the first step is the prefill

@@ -1,4 +1,4 @@
-// Page tests of the model picker and what size costs (issue 14); the launch is page.test.mjs's.
+// Page tests of the model picker and what size costs (issue 14); the launch is harness.mjs's.
 //
 //   node --test tests/page/
 //
@@ -9,83 +9,25 @@
 // Screenshots go to artifacts/. The recipe test runs the native CLI: build it first
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
+import { useBrowser } from './harness.mjs';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'artifacts');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
-let server = null;
+// The launch (server, Chromium) is harness.mjs's; `base` and `browser` are set once it ran.
+let base = '';
 let browser = null;
-let userDataDir = null;
-
-async function answers(url) {
-  try {
-    const res = await fetch(new URL('index.html', url));
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-before(async () => {
-  if (!base.endsWith('/')) base += '/';
-  if (!(await answers(base))) {
-    if (process.env.TINYOPT_URL) throw new Error(`nothing serves the page at TINYOPT_URL=${base}`);
-    const port = await freePort();
-    server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-    });
-    base = `http://127.0.0.1:${port}/`;
-    for (let i = 0; i < 50 && !(await answers(base)); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(await answers(base), 'the fallback static server did not start');
-  }
-  const pkg = await fetch(new URL('www/pkg/tinyopt.js', base));
-  assert.ok(pkg.ok, 'www/pkg/tinyopt.js is not served: build the wasm package first');
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-chromium-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.kill();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+useBrowser({
+  onReady: (b, br) => {
+    base = b;
+    browser = br;
+  },
 });
 
 /** Opens the page with a query; records dialogs and page errors. */

@@ -9,16 +9,14 @@
 // Screenshots go to artifacts/. The recipe test runs the native CLI: build it first
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
+import { useBrowser } from './harness.mjs';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(ROOT, 'artifacts');
@@ -26,68 +24,14 @@ const HOSTILE_PROMPT = '<img src=x onerror=alert(1)>';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const CLI = path.join(ROOT, 'target/release/tinyopt');
 
-let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
-let server = null;
+// The launch (server, Chromium) is harness.mjs's; `base` and `browser` are set once it ran.
+let base = '';
 let browser = null;
-let userDataDir = null;
-
-async function answers(url) {
-  try {
-    const res = await fetch(new URL('index.html', url));
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-before(async () => {
-  if (!base.endsWith('/')) base += '/';
-  if (!(await answers(base))) {
-    if (process.env.TINYOPT_URL) throw new Error(`nothing serves the page at TINYOPT_URL=${base}`);
-    const port = await freePort();
-    server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-    });
-    base = `http://127.0.0.1:${port}/`;
-    for (let i = 0; i < 50 && !(await answers(base)); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(await answers(base), 'the fallback static server did not start');
-  }
-  const pkg = await fetch(new URL('www/pkg/tinyopt.js', base));
-  assert.ok(pkg.ok, 'www/pkg/tinyopt.js is not served: build the wasm package first');
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-chromium-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) server.kill();
-  if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+useBrowser({
+  onReady: (b, br) => {
+    base = b;
+    browser = br;
+  },
 });
 
 /** Opens the page with a query; records dialogs and page errors. */
@@ -338,13 +282,14 @@ test('a trained model file shows its training facts; a corrupt one falls back ho
 });
 
 test('a failed start offers Retry, which recovers once the files are there', async () => {
-  await browser.route('**/www/pkg/tinyopt_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  // Both engine builds (engine.js picks one per browser).
+  await browser.route('**/tinyopt_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
   const page = await browser.newPage();
   await page.goto(base);
   await page.waitForFunction(() => document.body.dataset.phase === 'broken');
   assert.ok((await page.textContent('[role="alert"]')).length > 0);
   assert.equal(await page.textContent('#generate'), 'Retry');
-  await browser.unroute('**/www/pkg/tinyopt_bg.wasm');
+  await browser.unroute('**/tinyopt_bg.wasm');
   await page.click('#generate');
   await waitReady(page);
   assert.equal(await page.textContent('#error'), '');
@@ -639,7 +584,7 @@ test('profile: every op, the parts summing close to the total, and memory by kin
   await page.close();
 });
 
-test('kernels: the four kernels with GFLOP/s on 512×512 and the model shapes; the picker sets the running kernel', async () => {
+test('kernels: every kernel of the build with GFLOP/s on 512×512 and the model shapes; the picker sets the running kernel', async () => {
   const { page } = await open('?panel=kernels');
   await page.click('#k-bench');
   await page.waitForFunction(() => !document.getElementById('k-bench').disabled && document.querySelectorAll('#k-table tbody tr').length > 0, null, { timeout: 120000 });
@@ -649,7 +594,8 @@ test('kernels: the four kernels with GFLOP/s on 512×512 and the model shapes; t
   assert.ok(rows.length >= 11, `${rows.length} shapes`);
   assert.match(rows[0].shape, /512×512/);
   for (const r of rows) {
-    assert.deepEqual(r.g.map((x) => x[0]), ['naive', 'blocked', 'simd', 'library']);
+    // Chromium has relaxed SIMD, so the page runs the build with the relaxed kernel.
+    assert.deepEqual(r.g.map((x) => x[0]), ['naive', 'blocked', 'simd', 'library', 'relaxed']);
     for (const [k, g] of r.g) assert.ok(Number.isFinite(g) && g > 0, `${r.shape} ${k}: ${g}`);
   }
   await page.locator('#panel-kernels').screenshot({ path: path.join(ARTIFACTS, 'kernels.png') });

@@ -1,0 +1,110 @@
+// The page tests' shared launch: finds (or starts) a server for the page, launches
+// Debian's Chromium through playwright-core, and opens the page. A test file calls
+// `useBrowser()` once at the top level, which registers the before/after hooks.
+//
+// TINYOPT_URL (default http://127.0.0.1:8000/) is where the page is served; if nothing
+// answers there (and TINYOPT_URL is unset) the repository is served with
+// `python3 -m http.server` on a free port. CHROMIUM overrides /usr/bin/chromium.
+
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ARTIFACTS = path.join(ROOT, 'artifacts');
+
+async function answers(url) {
+  try {
+    return (await fetch(new URL('index.html', url))).ok;
+  } catch {
+    return false;
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Debian's Chromium (or CHROMIUM), headless, with a fresh profile in `userDataDir`. */
+export function launchChromium(userDataDir, viewport = { width: 1280, height: 800 }) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+}
+
+/** Registers the hooks; returns `{base(), browser()}`, valid once the hooks ran, and
+ *  also hands them to `onReady(base, browser)` at the end of the launch. */
+export function useBrowser({ viewport = { width: 1280, height: 800 }, onReady = null } = {}) {
+  let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
+  let server = null;
+  let browser = null;
+  let userDataDir = null;
+  before(async () => {
+    if (!base.endsWith('/')) base += '/';
+    if (!(await answers(base))) {
+      if (process.env.TINYOPT_URL) throw new Error(`nothing serves the page at TINYOPT_URL=${base}`);
+      const port = await freePort();
+      server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], { cwd: ROOT, stdio: 'ignore' });
+      base = `http://127.0.0.1:${port}/`;
+      for (let i = 0; i < 50 && !(await answers(base)); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(await answers(base), 'the fallback static server did not start');
+    }
+    for (const pkg of ['www/pkg/tinyopt.js', 'www/pkg-relaxed/tinyopt.js']) {
+      assert.ok((await fetch(new URL(pkg, base))).ok, `${pkg} is not served: run scripts/build.sh first`);
+    }
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-chromium-'));
+    browser = await launchChromium(userDataDir, viewport);
+    if (onReady) onReady(base, browser);
+  });
+  after(async () => {
+    if (browser) await browser.close();
+    if (server) server.kill();
+    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+  return { base: () => base, browser: () => browser };
+}
+
+export async function waitReady(page, timeout = 60000) {
+  await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
+}
+
+/** Waits for the end of a generation; returns the status line. */
+export async function waitDone(page, timeout = 120000) {
+  await page.waitForFunction(
+    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
+    null,
+    { timeout },
+  );
+  return page.textContent('#status');
+}
+
+/** Opens the page at `query` and waits until it is ready; records page errors and the
+ *  URLs it requested. */
+export async function openPage(env, query = '') {
+  const page = await env.browser().newPage();
+  const seen = { errors: [], requests: [] };
+  page.on('pageerror', (e) => seen.errors.push(e.message));
+  page.on('request', (r) => seen.requests.push(r.url()));
+  page.on('dialog', (d) => d.dismiss().catch(() => {}));
+  await page.goto(env.base() + query);
+  await waitReady(page);
+  return { page, seen };
+}
