@@ -65,7 +65,7 @@ fn run(pg: &mut Playground, prompt: &str, o: JsValue) -> Vec<Step> {
 }
 
 fn text(steps: &[Step]) -> String {
-    steps.iter().map(|s| s.text.as_str()).collect()
+    steps.iter().map(|s| s.text).collect()
 }
 
 #[wasm_bindgen_test]
