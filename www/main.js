@@ -106,10 +106,11 @@ function onMessage(m) {
       break;
     case 'token':
       if (!mine) return;
-      for (const st of m.steps) {
-        run.steps.push({ pos: st.pos, ms: st.ms, wall: st.wall });
-        run.text += st.text;
+      // A slice of steps arrives packed (worker.js); the page keeps one object per step.
+      for (let i = 0; i < m.steps.pos.length; i++) {
+        run.steps.push({ pos: m.steps.pos[i], ms: m.steps.ms[i], wall: m.steps.wall[i] });
       }
+      run.text += m.steps.text;
       // Coarse clock: batch times per token (the chart draws them as the steps' times).
       for (const b of m.batches || []) {
         run.batches.push(b);

@@ -1,7 +1,8 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
 //   loading {message} · ready {info, source, notice, isolated, timerMs} · started {id, started}
-//   token {id, steps: [{token, text, pos, ms, wall}], batches: [{from, k, ms}]}
+//   token {id, steps: {token, pos, ms, wall, text}, batches: [{from, k, ms}]}: a slice
+//   of steps packed (typed arrays, one entry per step; `text` their characters)
 //   done {id, stopped, message, contextFull} · error {id?, message, fatal}
 //   recipe {report, info} (the running model was rebuilt) · busy {message}
 //   task-progress {id, name, done, total, partial} · task-result {id, name, value}
@@ -28,6 +29,8 @@ const modelChosen = new Promise((resolve) => (chooseModel = resolve));
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
 const SLICE_MS = 8;
+/** Most decode steps one `stepMany` call may take (a bound; the slice's time ends it first). */
+const MAX_SLICE_STEPS = 4096;
 
 let pg = null; // the Playground, once loaded
 let current = null; // {id, cancelled} of the generation in progress
@@ -299,7 +302,7 @@ function warmUp(info) {
   const n = Math.min(24, info.config.ctx - 1);
   for (const kv of [false, true]) {
     pg.start(first, { max_new_tokens: n, temperature: 0, top_k: 0, seed: 0, kv_cache: kv });
-    while (pg.step() !== null);
+    while (!pg.stepMany(MAX_SLICE_STEPS, Infinity).ended);
   }
 }
 
@@ -316,57 +319,47 @@ async function generate(job, s) {
     kv_cache: s.kv,
   });
   post({ type: 'started', id: job.id, started });
-  // Steps go out in one message per slice: a message per token would cost about a
-  // third of a cached step, and the page only redraws once per frame anyway.
+  // One wasm call and one message per slice: a call, a JS object and a clock read per
+  // token would cost a measurable share of a cached step (see `stepMany`).
   // With a coarse clock, decode steps (after the first) are also timed in batches: a
   // batch closes once its wall time reaches BATCH_RESOLUTIONS × the resolution, and
-  // its k steps get its time / k. Time spent yielding is left out of a batch (it is
-  // accumulated in segments), and so is time spent paused, from every figure.
+  // its k steps get its time / k. A batch sums the gaps between consecutive step ends
+  // within slices (a slice's first gap starts when the slice does), so time spent
+  // yielding is left out of it; time spent paused is left out of every figure.
   const target = TIMER_MS >= COARSE_MS ? BATCH_RESOLUTIONS * TIMER_MS : Infinity;
-  let batch = [];
-  let batches = [];
-  let open = null; // {from, k, acc, seg}: the batch being timed
+  let open = null; // {from, k, acc}: the batch being timed
   let pausedMs = 0;
-  const flush = () => {
-    if (batch.length) post({ type: 'token', id: job.id, steps: batch, batches });
-    batch = [];
-    batches = [];
-  };
   let n = 0;
-  let last = performance.now();
-  let slice = last;
   for (;;) {
     if (job.cancelled) {
-      flush();
       post({ type: 'done', id: job.id, stopped: true, message: 'stopped', contextFull: false });
       return;
     }
-    const step = pg.step();
-    if (step === null) break;
-    const now = performance.now();
-    step.wall = now - t0 - pausedMs; // ms since start(): includes the prompt's prefill
-    batch.push(step);
-    if (target !== Infinity && n >= 1) {
-      if (!open) open = { from: n, k: 0, acc: 0, seg: last };
-      open.k++;
-      const span = open.acc + (now - open.seg);
-      if (span >= target) {
-        batches.push({ from: open.from, k: open.k, ms: span / open.k });
-        open = null;
+    let last = performance.now();
+    const r = pg.stepMany(MAX_SLICE_STEPS, SLICE_MS);
+    const batches = [];
+    const wall = r.at; // becomes ms since start(), in place: includes the prompt's prefill
+    for (let i = 0; i < wall.length; i++, n++) {
+      const at = wall[i];
+      if (target !== Infinity && n >= 1) {
+        if (!open) open = { from: n, k: 0, acc: 0 };
+        open.k++;
+        open.acc += at - last;
+        if (open.acc >= target) {
+          batches.push({ from: open.from, k: open.k, ms: open.acc / open.k });
+          open = null;
+        }
       }
+      last = at;
+      wall[i] = at - t0 - pausedMs;
     }
-    n++;
-    last = now;
-    if (now - slice > SLICE_MS) {
-      if (open) open.acc += performance.now() - open.seg;
-      flush();
-      pausedMs += await yieldToEventLoop();
-      slice = performance.now();
-      last = slice;
-      if (open) open.seg = slice;
+    if (wall.length) {
+      const steps = { token: r.token, pos: r.pos, ms: r.ms, wall, text: r.text };
+      post({ type: 'token', id: job.id, steps, batches }, [r.token.buffer, r.pos.buffer, r.ms.buffer, wall.buffer]);
     }
+    if (r.ended) break;
+    pausedMs += await yieldToEventLoop();
   }
-  flush();
   post({
     type: 'done',
     id: job.id,
