@@ -27,7 +27,9 @@ const { browser, close } = await launch();
 
 /** Generates once in `page` and reads the run's figures. */
 async function run(page) {
+  // A tab brought to the front repaints all of itself: let that finish first.
   await page.bringToFront();
+  await page.waitForTimeout(300);
   await generateOnce(page);
   return page.evaluate(() => {
     const v = (id) => Number(document.getElementById(id).dataset.value);
