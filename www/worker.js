@@ -9,7 +9,7 @@
 //   task-error {id, name, message} · task-done {id, name, stopped}
 // and takes: generate {id, settings} · stop {id} · task {id, name, args} (see TASKS)
 // · cancel {id} · visibility {hidden} (the page's, for the benchmark) · pause · resume
-// (an embed out of sight) · panic (a test hook).
+// (an embed out of sight) · panic (a test hook) · mailbox {sent} (see `betweenSlices`).
 // `timerMs` is the clock's measured resolution; when it is coarse (not cross-origin
 // isolated: 100 µs), decode steps are also timed in batches (see `generate`).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
@@ -43,6 +43,20 @@ let DEFAULT_RECIPE = '';
 let applied = '';
 
 const post = (m, transfer = []) => self.postMessage(m, transfer);
+
+/** The page's count of the messages it has sent (shared memory; cross-origin isolated
+ *  pages only, see client.js), and the count this worker has handled. */
+let mailbox = null;
+let handled = 0;
+
+/** Between two slices of a generation: yields until every message the page has sent is
+ *  handled (with no shared count, once); resolves to the ms spent paused. */
+async function betweenSlices() {
+  let pausedMs = 0;
+  do pausedMs += await yieldToEventLoop();
+  while (mailbox && Atomics.load(mailbox, 0) !== handled);
+  return pausedMs;
+}
 
 /** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.)
  *  While the page has paused the worker (an embed out of sight), it waits here; it
@@ -358,7 +372,8 @@ async function generate(job, s) {
       post({ type: 'token', id: job.id, steps, batches }, [r.token.buffer, r.pos.buffer, r.ms.buffer, wall.buffer]);
     }
     if (r.ended) break;
-    pausedMs += await yieldToEventLoop();
+    // Nothing waiting from the page (a stop, a pause…): no need to yield.
+    if (!mailbox || Atomics.load(mailbox, 0) !== handled) pausedMs += await betweenSlices();
   }
   post({
     type: 'done',
@@ -543,7 +558,11 @@ function runTask(m) {
 
 self.onmessage = (e) => {
   const m = e.data;
+  handled++;
   switch (m.type) {
+    case 'mailbox':
+      mailbox = m.sent;
+      break;
     case 'generate': {
       if (current) current.cancelled = true;
       const job = { id: m.id, cancelled: false };
