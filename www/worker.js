@@ -1,8 +1,8 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
 //   loading {message} · ready {info, source, notice, isolated, timerMs} · started {id, started}
-//   token {id, steps: {token, pos, ms, wall, text}, batches: [{from, k, ms}]}: a slice
-//   of steps packed (typed arrays, one entry per step; `text` their characters)
+//   token {id, steps: {token, pos, ms, wall, text}, batches: [{from, k, ms}]}: the steps
+//   since the last one, packed (typed arrays, an entry per step; `text` their characters)
 //   done {id, stopped, message, contextFull} · error {id?, message, fatal}
 //   recipe {report, info} (the running model was rebuilt) · busy {message}
 //   task-progress {id, name, done, total, partial} · task-result {id, name, value}
@@ -31,6 +31,9 @@ const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.
 const SLICE_MS = 8;
 /** Most decode steps one `stepMany` call may take (a bound; the slice's time ends it first). */
 const MAX_SLICE_STEPS = 4096;
+/** Longest a generated step waits in the worker before it is sent to the page, unless
+ *  the worker yields first (the page redraws at most every 100 ms during a run). */
+const POST_MS = 50;
 
 let pg = null; // the Playground, once loaded
 let current = null; // {id, cancelled} of the generation in progress
@@ -320,6 +323,44 @@ function warmUp(info) {
   }
 }
 
+/** Steps waiting to go to the page, `token` messages for generation `id`: each message
+ *  costs the worker about 0.1 ms and wakes the page's thread, which then competes with
+ *  the model for the CPU, so slices are sent together, at most every POST_MS. */
+function outbox(id) {
+  let slices = [];
+  let batches = [];
+  let sentAt = performance.now();
+  return {
+    add(slice, b) {
+      slices.push(slice);
+      batches.push(...b);
+    },
+    /** Sends what waits, now if `now`, else once POST_MS have passed since the last send. */
+    flush(now) {
+      if (!slices.length || (!now && performance.now() - sentAt < POST_MS)) return;
+      const steps = joinSlices(slices);
+      post({ type: 'token', id, steps, batches }, [steps.token.buffer, steps.pos.buffer, steps.ms.buffer, steps.wall.buffer]);
+      slices = [];
+      batches = [];
+      sentAt = performance.now();
+    },
+  };
+}
+
+/** Several slices' packed steps as one: each array concatenated, the texts joined. */
+function joinSlices(slices) {
+  if (slices.length === 1) return slices[0];
+  const n = slices.reduce((a, s) => a + s.pos.length, 0);
+  const out = { token: new Uint32Array(n), pos: new Uint32Array(n), ms: new Float64Array(n), wall: new Float64Array(n), text: '' };
+  let at = 0;
+  for (const s of slices) {
+    for (const k of ['token', 'pos', 'ms', 'wall']) out[k].set(s[k], at);
+    out.text += s.text;
+    at += s.pos.length;
+  }
+  return out;
+}
+
 /** Runs one generation to its end (or until cancelled), yielding between slices. */
 async function generate(job, s) {
   if (!pg) throw new Error('the model is not loaded');
@@ -333,8 +374,8 @@ async function generate(job, s) {
     kv_cache: s.kv,
   });
   post({ type: 'started', id: job.id, started });
-  // One wasm call and one message per slice: a call, a JS object and a clock read per
-  // token would cost a measurable share of a cached step (see `stepMany`).
+  // One wasm call per slice: a call, a JS object and a clock read per token would cost
+  // a measurable share of a cached step (see `stepMany`); slices go out in `outbox`.
   // With a coarse clock, decode steps (after the first) are also timed in batches: a
   // batch closes once its wall time reaches BATCH_RESOLUTIONS × the resolution, and
   // its k steps get its time / k. A batch sums the gaps between consecutive step ends
@@ -344,8 +385,10 @@ async function generate(job, s) {
   let open = null; // {from, k, acc}: the batch being timed
   let pausedMs = 0;
   let n = 0;
+  const out = outbox(job.id);
   for (;;) {
     if (job.cancelled) {
+      out.flush(true);
       post({ type: 'done', id: job.id, stopped: true, message: 'stopped', contextFull: false });
       return;
     }
@@ -367,14 +410,15 @@ async function generate(job, s) {
       last = at;
       wall[i] = at - t0 - pausedMs;
     }
-    if (wall.length) {
-      const steps = { token: r.token, pos: r.pos, ms: r.ms, wall, text: r.text };
-      post({ type: 'token', id: job.id, steps, batches }, [r.token.buffer, r.pos.buffer, r.ms.buffer, wall.buffer]);
-    }
+    if (wall.length) out.add({ token: r.token, pos: r.pos, ms: r.ms, wall, text: r.text }, batches);
     if (r.ended) break;
-    // Nothing waiting from the page (a stop, a pause…): no need to yield.
-    if (!mailbox || Atomics.load(mailbox, 0) !== handled) pausedMs += await betweenSlices();
+    // Nothing waiting from the page (a stop, a pause…): no need to yield. Before a
+    // yield, the page gets every step so far.
+    const waiting = !mailbox || Atomics.load(mailbox, 0) !== handled;
+    out.flush(waiting);
+    if (waiting) pausedMs += await betweenSlices();
   }
+  out.flush(true);
   post({
     type: 'done',
     id: job.id,
