@@ -52,7 +52,7 @@ pub fn run(model: &Gpt, prompt: &str, opts: GenOptions) -> Result<Trace> {
     while let Some(s) = g.step(model)? {
         tr.pos.push(s.pos);
         tr.ms.push(s.ms);
-        tr.text.push_str(&s.text);
+        tr.text.push(s.text);
     }
     tr.total_ms = clock::now_ms() - t0;
     Ok(tr)

@@ -54,6 +54,14 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Sets `obj[key] = value` (for packed results, where serde's per-field walk is the cost
+/// being avoided).
+fn set(obj: &js_sys::Object, key: &str, value: JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(obj, &key.into(), &value)
+        .map(drop)
+        .map_err(|_| JsError::new(&format!("could not set {key} on a result")))
+}
+
 fn err(e: crate::Error) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -324,6 +332,51 @@ impl Playground {
             Some(s) => to_js(&s),
             None => Ok(JsValue::NULL),
         }
+    }
+
+    /// Up to `max_steps` next tokens in one call, returning once `budget_ms` has passed
+    /// since the call began (after at least one step) or the run has ended. A per-token
+    /// call and JS object cost a measurable share of a cached step; this packs a slice:
+    /// `{token: Uint32Array, pos: Uint32Array, ms: Float64Array, at: Float64Array,
+    /// text, ended}`, where `ms` is each step's time as `step` measures it, `at` the
+    /// clock (`nowMs`) when it ended, `text` the tokens' characters in order, and `ended`
+    /// says no token follows (then `stopMessage()` says why).
+    #[wasm_bindgen(js_name = stepMany)]
+    pub fn step_many(&mut self, max_steps: usize, budget_ms: f64) -> Result<JsValue, JsError> {
+        let g = self
+            .gen
+            .as_mut()
+            .ok_or_else(|| JsError::new("no generation in progress: call start() first"))?;
+        let t0 = clock::now_ms();
+        let n = max_steps.clamp(1, self.model.cfg.ctx); // a run holds at most ctx tokens
+        let mut token = Vec::with_capacity(n); // (k)
+        let mut pos = Vec::with_capacity(n); // (k)
+        let mut ms = Vec::with_capacity(n); // (k)
+        let mut at = Vec::with_capacity(n); // (k)
+        let mut text = String::with_capacity(n);
+        while token.len() < n {
+            let Some(s) = g.step(&self.model).map_err(err)? else {
+                break;
+            };
+            let end = clock::now_ms();
+            token.push(s.token);
+            pos.push(s.pos as u32);
+            ms.push(s.ms);
+            at.push(end);
+            text.push(s.text);
+            if end - t0 >= budget_ms || g.ended(&self.model) {
+                break;
+            }
+        }
+        let ended = g.ended(&self.model);
+        let out = js_sys::Object::new();
+        set(&out, "token", js_sys::Uint32Array::from(&token[..]).into())?;
+        set(&out, "pos", js_sys::Uint32Array::from(&pos[..]).into())?;
+        set(&out, "ms", js_sys::Float64Array::from(&ms[..]).into())?;
+        set(&out, "at", js_sys::Float64Array::from(&at[..]).into())?;
+        set(&out, "text", text.into())?;
+        set(&out, "ended", ended.into())?;
+        Ok(out.into())
     }
 
     /// Why the current generation stopped (`""` while it runs).

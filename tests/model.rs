@@ -85,7 +85,7 @@ fn generate(m: &Gpt, prompt: &str, opts: GenOptions) -> String {
     let mut g = Generator::new(m, prompt, opts).unwrap();
     let mut out = String::new();
     while let Some(s) = g.step(m).unwrap() {
-        out.push_str(&s.text);
+        out.push(s.text);
     }
     out
 }

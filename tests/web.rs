@@ -65,7 +65,7 @@ fn run(pg: &mut Playground, prompt: &str, o: JsValue) -> Vec<Step> {
 }
 
 fn text(steps: &[Step]) -> String {
-    steps.iter().map(|s| s.text.as_str()).collect()
+    steps.iter().map(|s| s.text).collect()
 }
 
 #[wasm_bindgen_test]
@@ -106,6 +106,80 @@ fn the_context_limit_stops_a_run_with_a_message() {
     assert_eq!(steps.len(), 31, "1 prompt token + 31 new ones fill ctx 32");
     assert!(pg.context_full());
     assert!(pg.stop_message().contains("context window"));
+}
+
+/// `stepMany`'s packed slices, read back from JavaScript: (token, pos, ms, at, text, ended).
+type Slice = (Vec<u32>, Vec<u32>, Vec<f64>, Vec<f64>, String, bool);
+
+fn slice(pg: &mut Playground, max_steps: usize, budget_ms: f64) -> Slice {
+    let v = pg
+        .step_many(max_steps, budget_ms)
+        .map_err(JsValue::from)
+        .unwrap();
+    let get = |k: &str| js_sys::Reflect::get(&v, &k.into()).unwrap();
+    (
+        js_sys::Uint32Array::new(&get("token")).to_vec(),
+        js_sys::Uint32Array::new(&get("pos")).to_vec(),
+        js_sys::Float64Array::new(&get("ms")).to_vec(),
+        js_sys::Float64Array::new(&get("at")).to_vec(),
+        get("text").as_string().unwrap(),
+        get("ended").as_bool().unwrap(),
+    )
+}
+
+#[wasm_bindgen_test]
+fn step_many_packs_the_same_run_as_step() {
+    let mut pg = playground(&tiny(32, 8));
+    let one = run(&mut pg, "AB", opts(20, 0.8, 4, true));
+    pg.start("AB", opts(20, 0.8, 4, true))
+        .map_err(JsValue::from)
+        .unwrap();
+    let mut got: Vec<Slice> = Vec::new();
+    while got.last().is_none_or(|s| !s.5) {
+        got.push(slice(&mut pg, 7, f64::INFINITY));
+    }
+    // Slices of at most 7; the last one says the run ended (no empty call needed).
+    assert_eq!(got.iter().map(|s| s.0.len()).collect::<Vec<_>>(), [7, 7, 6]);
+    let all = |f: fn(&Slice) -> Vec<f64>| got.iter().flat_map(f).collect::<Vec<f64>>();
+    let tokens = all(|s| s.0.iter().map(|&t| t as f64).collect());
+    let pos = all(|s| s.1.iter().map(|&p| p as f64).collect());
+    let ms = all(|s| s.2.clone());
+    let at = all(|s| s.3.clone());
+    let want = |f: fn(&Step) -> f64| one.iter().map(f).collect::<Vec<f64>>();
+    assert_eq!(tokens, want(|s| s.token as f64));
+    assert_eq!(pos, want(|s| s.pos as f64));
+    assert_eq!(
+        got.iter().map(|s| s.4.as_str()).collect::<String>(),
+        text(&one)
+    );
+    // Steps are timed as `step` times them; they end in order, on the page's clock.
+    assert!(ms.iter().all(|m| m.is_finite() && *m >= 0.0));
+    assert!(at.windows(2).all(|w| w[1] >= w[0]));
+    assert!(at[at.len() - 1] <= tinyopt::web::now_ms());
+    assert_eq!(pg.stop_message(), "done");
+    // After the end, a call returns nothing and says so again.
+    let after = slice(&mut pg, 7, f64::INFINITY);
+    assert!(after.0.is_empty() && after.5);
+}
+
+#[wasm_bindgen_test]
+fn step_many_returns_once_its_budget_is_spent() {
+    let mut pg = playground(&tiny(32, 9));
+    pg.start("\n", opts(100, 0.8, 1, false))
+        .map_err(JsValue::from)
+        .unwrap();
+    // A zero budget still makes progress: one step per call.
+    let s = slice(&mut pg, 100, 0.0);
+    assert_eq!((s.0.len(), s.5), (1, false));
+    // Max steps 0 is taken as 1, never as "nothing, forever".
+    assert_eq!(slice(&mut pg, 0, f64::INFINITY).0.len(), 1);
+    // The context (32) ends the run: 1 prompt token + 31 new ones.
+    let rest = slice(&mut pg, 100, f64::INFINITY);
+    assert_eq!((rest.0.len(), rest.5), (29, true));
+    assert!(pg.context_full());
+    // No generation in progress: an error, as for `step`.
+    let mut fresh = playground(&tiny(32, 9));
+    assert!(fresh.step_many(5, 1.0).is_err());
 }
 
 #[wasm_bindgen_test]

@@ -19,10 +19,16 @@ export class ModelClient {
     if (this.worker) this.worker.terminate();
     this.ready = false;
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.worker = w;
+    // Cross-origin isolated, the page counts the messages it sends in memory the worker
+    // shares, so a generation looks at its queue only when something is waiting there
+    // (each look costs a share of a cached step). Elsewhere it looks after every slice.
+    this.sent = globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    if (this.sent) this.send({ type: 'mailbox', sent: this.sent });
     // Model picker (issue 14): the model to load, as the first message (a query on the
     // script's URL would miss the service worker's offline cache).
     // The page's query goes along for the engine build (`?build=`, see engine.js).
-    w.postMessage({ type: 'model', model: this.model || '', search: location.search });
+    this.send({ type: 'model', model: this.model || '', search: location.search });
     w.onmessage = (e) => {
       if (w !== this.worker) return; // a message from a worker we already replaced
       const m = e.data;
@@ -45,19 +51,24 @@ export class ModelClient {
         startup: true,
         message:
           (e.message ? e.message + ': ' : '') +
-          'the model worker could not start. Is the wasm package built into www/pkg? ' +
+          'the model worker could not start. Are the wasm packages built into www/pkg and www/pkg-relaxed? ' +
           '(scripts/build.sh builds it)',
       });
     };
-    this.worker = w;
-    if (this.paused) w.postMessage({ type: 'pause' });
+    if (this.paused) this.send({ type: 'pause' });
+  }
+
+  /** Posts `m` to the worker (moving `transfer`), counted in the shared count if any. */
+  send(m, transfer = []) {
+    this.worker.postMessage(m, transfer);
+    if (this.sent) Atomics.add(this.sent, 0, 1);
   }
 
   /** Pauses the worker's work at its next yield (an embed out of sight), or resumes it;
    *  paused time is left out of the timings. */
   pause(on) {
     this.paused = on;
-    if (this.worker) this.worker.postMessage({ type: on ? 'pause' : 'resume' });
+    if (this.worker) this.send({ type: on ? 'pause' : 'resume' });
   }
 
   restart() {
@@ -68,34 +79,34 @@ export class ModelClient {
   /** Starts a generation with a copy of the settings; returns its id. */
   generate(settings) {
     const id = this.nextId++;
-    this.worker.postMessage({ type: 'generate', id, settings: { ...settings } });
+    this.send({ type: 'generate', id, settings: { ...settings } });
     return id;
   }
 
   stop(id) {
-    if (this.worker) this.worker.postMessage({ type: 'stop', id });
+    if (this.worker) this.send({ type: 'stop', id });
   }
 
   /** Starts a panel task (see TASKS in worker.js); returns its id. `transfer` lists
    *  buffers to move rather than copy (a loaded file's bytes). */
   task(name, args = {}, transfer = []) {
     const id = this.nextId++;
-    this.worker.postMessage({ type: 'task', id, name, args }, transfer);
+    this.send({ type: 'task', id, name, args }, transfer);
     return id;
   }
 
   cancel(id) {
-    if (this.worker) this.worker.postMessage({ type: 'cancel', id });
+    if (this.worker) this.send({ type: 'cancel', id });
   }
 
   /** Tells the worker whether the page is hidden (a benchmark round run while hidden
    *  is flagged invalid). */
   visibility(hidden) {
-    if (this.worker) this.worker.postMessage({ type: 'visibility', hidden });
+    if (this.worker) this.send({ type: 'visibility', hidden });
   }
 
   /** Test hook: makes the wasm panic inside the worker. */
   debugPanic() {
-    this.worker.postMessage({ type: 'panic' });
+    this.send({ type: 'panic' });
   }
 }

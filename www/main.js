@@ -37,13 +37,31 @@ applyView(viewOpts, {
   },
 });
 
-let frame = 0;
+/** While a generation runs, the page redraws at most this often (ms): every frame's
+ *  drawing (script, layout, paint, raster) competes with the model for the CPU, which
+ *  costs a small machine a measurable share of its decode speed; ten updates a second
+ *  still stream the text. Outside a run, every frame. */
+const RUN_FRAME_MS = 100;
+let frame = 0; // the animation frame requested
+let held = 0; // a redraw held back while a run goes on
+let drawnAt = -Infinity;
 function scheduleRender() {
   if (frame) return;
+  const wait = state.phase === 'running' ? drawnAt + RUN_FRAME_MS - performance.now() : 0;
+  if (wait > 0) {
+    if (!held) held = setTimeout(() => ((held = 0), scheduleRender()), wait);
+    return;
+  }
+  clearTimeout(held);
+  held = 0;
   frame = requestAnimationFrame(() => {
     frame = 0;
-    render(state);
+    renderNow();
   });
+}
+function renderNow() {
+  drawnAt = performance.now();
+  render(state);
 }
 
 function onMessage(m) {
@@ -116,10 +134,11 @@ function onMessage(m) {
       break;
     case 'token':
       if (!mine) return;
-      for (const st of m.steps) {
-        run.steps.push({ pos: st.pos, ms: st.ms, wall: st.wall });
-        run.text += st.text;
+      // A slice of steps arrives packed (worker.js); the page keeps one object per step.
+      for (let i = 0; i < m.steps.pos.length; i++) {
+        run.steps.push({ pos: m.steps.pos[i], ms: m.steps.ms[i], wall: m.steps.wall[i] });
       }
+      run.text += m.steps.text;
       // Coarse clock: batch times per token (the chart draws them as the steps' times).
       for (const b of m.batches || []) {
         run.batches.push(b);
@@ -270,7 +289,7 @@ function generate() {
   state.phase = 'running';
   state.error = '';
   state.status = `Generating ${settings.tokens} tokens with the KV cache ${settings.kv ? 'on' : 'off'}…`;
-  render(state); // at once, so the controls and status never show the previous run's end
+  renderNow(); // at once, so the controls and status never show the previous run's end
 }
 
 function stop() {

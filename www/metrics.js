@@ -23,7 +23,9 @@ export function median(xs) {
  * - ms/token: median and p10–p90 of the decode steps' own timings; when the clock was
  *   coarse, of the batches' times per token instead (`run.batches`: {from, k, ms}, each
  *   batch spanning ≥ 50 × the timer's resolution), and `batchK` says how many tokens a
- *   batch held (median).
+ *   batch held (median);
+ * - steps-alone rate: 1000 / the median ms per token, and `pageShare`, the decode speed
+ *   over it: how much of the model's own rate the page's wall clock keeps.
  */
 export function summarize(run) {
   const steps = run.steps;
@@ -38,6 +40,8 @@ export function summarize(run) {
     kvBytes: run.started ? run.started.kv_cache_bytes : NaN,
     weightBytes: run.started ? run.started.weight_bytes : NaN,
     batchK: NaN,
+    stepsPerS: NaN,
+    pageShare: NaN,
   };
   if (n === 0) return out;
   const decode = n > 1 ? steps.slice(1) : steps;
@@ -52,6 +56,10 @@ export function summarize(run) {
   out.p90Ms = quantile(sorted, 0.9);
   const span = n > 1 ? steps[n - 1].wall - steps[0].wall : steps[0].wall;
   if (span > 0) out.tokensPerS = (n > 1 ? n - 1 : 1) / (span / 1000);
+  if (out.medianMs > 0) {
+    out.stepsPerS = 1000 / out.medianMs;
+    out.pageShare = out.tokensPerS / out.stepsPerS;
+  }
   return out;
 }
 

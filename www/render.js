@@ -84,6 +84,8 @@ function renderMetrics(state) {
     ? `this run · KV cache ${run.settings.kv ? 'on' : 'off'}${run.done ? '' : ' · running'}`
     : '';
   put('m-tps', m ? fmt(m.tokensPerS) : '—', m && m.tokensPerS);
+  put('m-steps-rate', m ? fmt(m.stepsPerS) : '—', m && m.stepsPerS);
+  put('m-share', m ? fmt(100 * m.pageShare, 2) : '—', m && m.pageShare);
   put('m-median', m ? fmt(m.medianMs) : '—', m && m.medianMs);
   put('m-spread', m && m.n ? `${fmt(m.p10Ms)}–${fmt(m.p90Ms)}` : '—');
   const how = batchNote(m);

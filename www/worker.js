@@ -1,14 +1,15 @@
 // Module Web Worker that owns the wasm instance, so the page stays responsive while
 // the model computes. It streams messages to the main thread:
 //   loading {message} · ready {info, source, notice, isolated, timerMs} · started {id, started}
-//   token {id, steps: [{token, text, pos, ms, wall}], batches: [{from, k, ms}]}
+//   token {id, steps: {token, pos, ms, wall, text}, batches: [{from, k, ms}]}: the steps
+//   since the last one, packed (typed arrays, an entry per step; `text` their characters)
 //   done {id, stopped, message, contextFull} · error {id?, message, fatal}
 //   recipe {report, info} (the running model was rebuilt) · busy {message}
 //   task-progress {id, name, done, total, partial} · task-result {id, name, value}
 //   task-error {id, name, message} · task-done {id, name, stopped}
 // and takes: generate {id, settings} · stop {id} · task {id, name, args} (see TASKS)
 // · cancel {id} · visibility {hidden} (the page's, for the benchmark) · pause · resume
-// (an embed out of sight) · panic (a test hook).
+// (an embed out of sight) · panic (a test hook) · mailbox {sent} (see `betweenSlices`).
 // `timerMs` is the clock's measured resolution; when it is coarse (not cross-origin
 // isolated: 100 µs), decode steps are also timed in batches (see `generate`).
 // `fatal` means the wasm instance trapped (a Rust panic): it is unusable afterwards,
@@ -33,6 +34,11 @@ const modelChosen = new Promise((resolve) => (chooseModel = resolve));
 const MODEL_URL = new URL('../models/shakespeare-char.safetensors', import.meta.url);
 /** Longest stretch of computation between two looks at the message queue. */
 const SLICE_MS = 8;
+/** Most decode steps one `stepMany` call may take (a bound; the slice's time ends it first). */
+const MAX_SLICE_STEPS = 4096;
+/** Longest a generated step waits in the worker before it is sent to the page, unless
+ *  the worker yields first (the page redraws at most every 100 ms during a run). */
+const POST_MS = 50;
 
 let pg = null; // the Playground, once loaded
 let current = null; // {id, cancelled} of the generation in progress
@@ -45,6 +51,20 @@ let DEFAULT_RECIPE = '';
 let applied = '';
 
 const post = (m, transfer = []) => self.postMessage(m, transfer);
+
+/** The page's count of the messages it has sent (shared memory; cross-origin isolated
+ *  pages only, see client.js), and the count this worker has handled. */
+let mailbox = null;
+let handled = 0;
+
+/** Between two slices of a generation: yields until every message the page has sent is
+ *  handled (with no shared count, once); resolves to the ms spent paused. */
+async function betweenSlices() {
+  let pausedMs = 0;
+  do pausedMs += await yieldToEventLoop();
+  while (mailbox && Atomics.load(mailbox, 0) !== handled);
+  return pausedMs;
+}
 
 /** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.)
  *  While the page has paused the worker (an embed out of sight), it waits here; it
@@ -314,8 +334,46 @@ function warmUp(info) {
   const n = Math.min(24, info.config.ctx - 1);
   for (const kv of [false, true]) {
     pg.start(first, { max_new_tokens: n, temperature: 0, top_k: 0, seed: 0, kv_cache: kv });
-    while (pg.step() !== null);
+    while (!pg.stepMany(MAX_SLICE_STEPS, Infinity).ended);
   }
+}
+
+/** Steps waiting to go to the page, `token` messages for generation `id`: each message
+ *  costs the worker about 0.1 ms and wakes the page's thread, which then competes with
+ *  the model for the CPU, so slices are sent together, at most every POST_MS. */
+function outbox(id) {
+  let slices = [];
+  let batches = [];
+  let sentAt = performance.now();
+  return {
+    add(slice, b) {
+      slices.push(slice);
+      batches.push(...b);
+    },
+    /** Sends what waits, now if `now`, else once POST_MS have passed since the last send. */
+    flush(now) {
+      if (!slices.length || (!now && performance.now() - sentAt < POST_MS)) return;
+      const steps = joinSlices(slices);
+      post({ type: 'token', id, steps, batches }, [steps.token.buffer, steps.pos.buffer, steps.ms.buffer, steps.wall.buffer]);
+      slices = [];
+      batches = [];
+      sentAt = performance.now();
+    },
+  };
+}
+
+/** Several slices' packed steps as one: each array concatenated, the texts joined. */
+function joinSlices(slices) {
+  if (slices.length === 1) return slices[0];
+  const n = slices.reduce((a, s) => a + s.pos.length, 0);
+  const out = { token: new Uint32Array(n), pos: new Uint32Array(n), ms: new Float64Array(n), wall: new Float64Array(n), text: '' };
+  let at = 0;
+  for (const s of slices) {
+    for (const k of ['token', 'pos', 'ms', 'wall']) out[k].set(s[k], at);
+    out.text += s.text;
+    at += s.pos.length;
+  }
+  return out;
 }
 
 /** Runs one generation to its end (or until cancelled), yielding between slices. */
@@ -331,57 +389,51 @@ async function generate(job, s) {
     kv_cache: s.kv,
   });
   post({ type: 'started', id: job.id, started });
-  // Steps go out in one message per slice: a message per token would cost about a
-  // third of a cached step, and the page only redraws once per frame anyway.
+  // One wasm call per slice: a call, a JS object and a clock read per token would cost
+  // a measurable share of a cached step (see `stepMany`); slices go out in `outbox`.
   // With a coarse clock, decode steps (after the first) are also timed in batches: a
   // batch closes once its wall time reaches BATCH_RESOLUTIONS × the resolution, and
-  // its k steps get its time / k. Time spent yielding is left out of a batch (it is
-  // accumulated in segments), and so is time spent paused, from every figure.
+  // its k steps get its time / k. A batch sums the gaps between consecutive step ends
+  // within slices (a slice's first gap starts when the slice does), so time spent
+  // yielding is left out of it; time spent paused is left out of every figure.
   const target = TIMER_MS >= COARSE_MS ? BATCH_RESOLUTIONS * TIMER_MS : Infinity;
-  let batch = [];
-  let batches = [];
-  let open = null; // {from, k, acc, seg}: the batch being timed
+  let open = null; // {from, k, acc}: the batch being timed
   let pausedMs = 0;
-  const flush = () => {
-    if (batch.length) post({ type: 'token', id: job.id, steps: batch, batches });
-    batch = [];
-    batches = [];
-  };
   let n = 0;
-  let last = performance.now();
-  let slice = last;
+  const out = outbox(job.id);
   for (;;) {
     if (job.cancelled) {
-      flush();
+      out.flush(true);
       post({ type: 'done', id: job.id, stopped: true, message: 'stopped', contextFull: false });
       return;
     }
-    const step = pg.step();
-    if (step === null) break;
-    const now = performance.now();
-    step.wall = now - t0 - pausedMs; // ms since start(): includes the prompt's prefill
-    batch.push(step);
-    if (target !== Infinity && n >= 1) {
-      if (!open) open = { from: n, k: 0, acc: 0, seg: last };
-      open.k++;
-      const span = open.acc + (now - open.seg);
-      if (span >= target) {
-        batches.push({ from: open.from, k: open.k, ms: span / open.k });
-        open = null;
+    let last = performance.now();
+    const r = pg.stepMany(MAX_SLICE_STEPS, SLICE_MS);
+    const batches = [];
+    const wall = r.at; // becomes ms since start(), in place: includes the prompt's prefill
+    for (let i = 0; i < wall.length; i++, n++) {
+      const at = wall[i];
+      if (target !== Infinity && n >= 1) {
+        if (!open) open = { from: n, k: 0, acc: 0 };
+        open.k++;
+        open.acc += at - last;
+        if (open.acc >= target) {
+          batches.push({ from: open.from, k: open.k, ms: open.acc / open.k });
+          open = null;
+        }
       }
+      last = at;
+      wall[i] = at - t0 - pausedMs;
     }
-    n++;
-    last = now;
-    if (now - slice > SLICE_MS) {
-      if (open) open.acc += performance.now() - open.seg;
-      flush();
-      pausedMs += await yieldToEventLoop();
-      slice = performance.now();
-      last = slice;
-      if (open) open.seg = slice;
-    }
+    if (wall.length) out.add({ token: r.token, pos: r.pos, ms: r.ms, wall, text: r.text }, batches);
+    if (r.ended) break;
+    // Nothing waiting from the page (a stop, a pause…): no need to yield. Before a
+    // yield, the page gets every step so far.
+    const waiting = !mailbox || Atomics.load(mailbox, 0) !== handled;
+    out.flush(waiting);
+    if (waiting) pausedMs += await betweenSlices();
   }
-  flush();
+  out.flush(true);
   post({
     type: 'done',
     id: job.id,
@@ -575,7 +627,11 @@ function runTask(m) {
 
 self.onmessage = (e) => {
   const m = e.data;
+  handled++;
   switch (m.type) {
+    case 'mailbox':
+      mailbox = m.sent;
+      break;
     case 'generate': {
       if (current) current.cancelled = true;
       const job = { id: m.id, cancelled: false };

@@ -68,11 +68,12 @@ impl StopReason {
     }
 }
 
-/// One generated token and how long it took.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One generated token and how long it took. Its text is one character (the tokenizer's
+/// unit), held as a `char` so a step allocates nothing; serde spells it as a string.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub token: u32,
-    pub text: String,
+    pub text: char,
     /// Position of the new token in the sequence.
     pub pos: usize,
     /// Wall time of this step (forward + sampling), in ms.
@@ -146,17 +147,22 @@ impl Generator {
             }
     }
 
+    /// Whether the run has ended (recording why in `stop`), so a caller stepping in
+    /// batches knows after the last token rather than one call later.
+    pub fn ended(&mut self, model: &Gpt) -> bool {
+        if self.stop.is_none() {
+            if self.generated() >= self.opts.max_new_tokens {
+                self.stop = Some(StopReason::MaxTokens);
+            } else if self.tokens.len() >= model.cfg.ctx {
+                self.stop = Some(StopReason::ContextFull);
+            }
+        }
+        self.stop.is_some()
+    }
+
     /// Produces the next token, or `None` once generation has stopped (see `stop`).
     pub fn step(&mut self, model: &Gpt) -> Result<Option<Step>> {
-        if self.stop.is_some() {
-            return Ok(None);
-        }
-        if self.generated() >= self.opts.max_new_tokens {
-            self.stop = Some(StopReason::MaxTokens);
-            return Ok(None);
-        }
-        if self.tokens.len() >= model.cfg.ctx {
-            self.stop = Some(StopReason::ContextFull);
+        if self.ended(model) {
             return Ok(None);
         }
         let t0 = clock::now_ms();
@@ -176,7 +182,7 @@ impl Generator {
         self.tokens.push(token);
         Ok(Some(Step {
             token,
-            text: model.tokenizer.decode_one(token).to_string(),
+            text: model.tokenizer.decode_one(token),
             pos,
             ms,
         }))

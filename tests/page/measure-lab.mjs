@@ -14,23 +14,16 @@
 // the sparse speedups (into artifacts/measure-lab-sparse.json).
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from './measure-util.mjs';
 
 const rounds = Math.max(5, Number(process.argv[2] || 7));
 const sparseOnly = process.env.MEASURE_ONLY === 'sparse';
 const tokens = Number(process.argv[3] || 200);
 const base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-measure-'));
-const browser = await chromium.launchPersistentContext(dir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic'],
-});
+const { browser, close } = await launch();
 const page = await browser.newPage();
 page.on('pageerror', (e) => console.error('page error:', e.message));
 await page.goto(base);
@@ -160,8 +153,7 @@ for (const s of out.sparse_90) {
 }
 if (sparseOnly) {
   console.log(`saved ${path.relative(ROOT, file)}`);
-  await browser.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await close();
   process.exit(0);
 }
 console.log('kernels, GFLOP/s (naive / blocked / simd / library):');
@@ -176,5 +168,4 @@ const p = out.profile;
 console.log(`ops (${p.kernel}, ${p.tokens} tokens × ${p.runs} runs): sum ${r3(p.sum_ms_per_token)} ms/token vs total ${r3(p.total_ms_per_token)}; ${r3(p.flops_per_token / 1e6)} MFLOP/token, ${r3(p.gflops)} GFLOP/s`);
 for (const o of p.ops) console.log(`  ${o.op.padEnd(16)} ${r3(o.ms_per_token * 1000)} µs/token ${r3(100 * o.share)} %  ${r3(o.gflops)} GFLOP/s`);
 console.log(`saved ${path.relative(ROOT, file)}`);
-await browser.close();
-fs.rmSync(dir, { recursive: true, force: true });
+await close();

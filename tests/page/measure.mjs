@@ -7,40 +7,21 @@
 // Prints one JSON line per run and a summary with the median tokens/s of each mode;
 // saves a screenshot of the last round to artifacts/measure.png.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { artifact, generateOnce, launch, median } from './measure-util.mjs';
 
 const rounds = Number(process.argv[2] || 3);
 const tokens = Number(process.argv[3] || 255);
 const base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-measure-'));
-const browser = await chromium.launchPersistentContext(dir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--no-first-run', '--disable-sync', '--disable-quic'],
-});
+const { browser, close } = await launch();
 const page = await browser.newPage();
 await page.goto(`${base}?prompt=%0A&tokens=${tokens}&temp=0.8&seed=42&kv=1`);
 await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout: 60000 });
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const results = { on: [], off: [] };
 for (let r = 0; r < rounds; r++) {
   for (const kv of [true, false]) {
     if ((await page.isChecked('#kv')) !== kv) await page.click('#kv');
-    await page.click('#generate');
-    await page.waitForFunction(
-      () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-      null,
-      { timeout: 120000 },
-    );
-    await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => res())));
+    await generateOnce(page);
     const m = await page.evaluate(() => {
       const v = (id) => Number(document.getElementById(id).dataset.value);
       return { tps: v('m-tps'), median_ms: v('m-median'), ttft_ms: v('m-ttft'), tokens: v('m-count'), kv_bytes: v('m-kv') };
@@ -52,8 +33,5 @@ for (let r = 0; r < rounds; r++) {
 const on = median(results.on);
 const off = median(results.off);
 console.log(JSON.stringify({ tokens, rounds, median_tps_cache_on: on, median_tps_cache_off: off, ratio: on / off }));
-const shot = path.join(path.dirname(new URL(import.meta.url).pathname), '../../artifacts/measure.png');
-fs.mkdirSync(path.dirname(shot), { recursive: true });
-await page.screenshot({ path: shot, fullPage: true });
-await browser.close();
-fs.rmSync(dir, { recursive: true, force: true });
+await page.screenshot({ path: artifact('measure.png'), fullPage: true });
+await close();

@@ -75,6 +75,8 @@ function metrics(page) {
       count: v('m-count'),
       weights: v('m-weights'),
       kv: v('m-kv'),
+      stepsRate: v('m-steps-rate'),
+      share: v('m-share'),
       spread: document.getElementById('m-spread').textContent,
     };
   });
@@ -93,6 +95,9 @@ test('generates with the KV cache on and off, and the measured metrics show the 
   }
   assert.equal(on.count, 150);
   assert.match(on.spread, /^[\d.,]+–[\d.,]+$/);
+  // The same run's two views of its speed: the steps alone and what the page keeps.
+  assert.ok(Math.abs(on.stepsRate - 1000 / on.median) < 1e-6 * on.stepsRate, `steps alone ${on.stepsRate}`);
+  assert.ok(Math.abs(on.share - on.tps / on.stepsRate) < 1e-9, `share ${on.share}`);
   assert.ok((await page.textContent('#out-gen')).length === 150);
   await page.screenshot({ path: path.join(ARTIFACTS, 'page-kv-on.png'), fullPage: true });
 

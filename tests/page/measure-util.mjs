@@ -1,0 +1,51 @@
+// What the measuring scripts share: a fresh headless Chromium, one generation through
+// the page's own controls, and the median.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+/** A headless Chromium with a throwaway profile (`/usr/bin/chromium`, or CHROMIUM);
+ *  `close()` also removes the profile. */
+export async function launch() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-measure-'));
+  const browser = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Clicks Generate and waits until the run is over and its figures are drawn. It looks
+ *  every 50 ms rather than every frame, so the waiting adds little work of its own to
+ *  the page being measured. */
+export async function generateOnce(page) {
+  await page.click('#generate');
+  await page.waitForFunction(
+    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
+    null,
+    { timeout: 120000, polling: 50 },
+  );
+  await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => res())));
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** Where the scripts save screenshots: artifacts/ at the top of the checkout. */
+export function artifact(name) {
+  const file = path.join(path.dirname(new URL(import.meta.url).pathname), '../../artifacts', name);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return file;
+}
