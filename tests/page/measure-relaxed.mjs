@@ -9,19 +9,11 @@
 // runs of each run's medians: tokens/s of simd and relaxed, relaxed ÷ simd, and
 // W8A8 (and int4) ÷ f32 simd. A fresh page per run.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { launchChromium } from './harness.mjs';
+import { artifact, launch, median } from './measure-util.mjs';
 
 const runs = Number(process.argv[2] || 3);
 const base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-measure-'));
-const browser = await launchChromium(dir);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { browser, close } = await launch();
 const all = [];
 for (let run = 0; run < runs; run++) {
   const page = await browser.newPage();
@@ -59,9 +51,7 @@ for (let run = 0; run < runs; run++) {
   }
   if (run === 0) console.log(JSON.stringify({ environment: note }));
   if (run === runs - 1) {
-    const shot = path.join(path.dirname(new URL(import.meta.url).pathname), '../../artifacts/measure-relaxed.png');
-    fs.mkdirSync(path.dirname(shot), { recursive: true });
-    await page.locator('#kr-table').screenshot({ path: shot });
+    await page.locator('#kr-table').screenshot({ path: artifact('measure-relaxed.png') });
   }
   await page.close();
 }
@@ -80,5 +70,4 @@ for (const p of ['f32', 'int8-dynamic', 'int4']) {
     bits: mine.map((l) => `${l.logits_identical} identical, max |Δ| ${l.max_abs_diff}`)[0],
   }));
 }
-await browser.close();
-fs.rmSync(dir, { recursive: true, force: true });
+await close();

@@ -4,18 +4,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './harness.mjs';
 
 /** A headless Chromium with a throwaway profile (`/usr/bin/chromium`, or CHROMIUM);
  *  `close()` also removes the profile. */
 export async function launch() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-measure-'));
-  const browser = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  const browser = await launchChromium(dir);
   return {
     browser,
     close: async () => {
