@@ -31,15 +31,21 @@ pub fn matvec(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
 
 /// Y (t, n) = X Wᵀ (+ b); X (t, k), W (n, k); every element in the canonical order.
 pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+    check_shapes(w, x, bias, y, k);
+    imp::matmul(w, x, bias, y, k);
+}
+
+/// The shapes `matmul` and `matmul_relaxed` need; panics with what is wrong.
+fn check_shapes(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &[f32], k: usize) {
     let (n, t) = (w.len() / k, x.len() / k);
     assert!(
         x.len() == t * k && y.len() == t * n,
         "simd matmul: shapes do not match"
     );
-    if let Some(b) = bias {
-        assert!(b.len() >= n, "simd matmul: bias is too short");
-    }
-    imp::matmul(w, x, bias, y, k);
+    assert!(
+        bias.is_none_or(|b| b.len() >= n),
+        "simd matmul: bias is too short"
+    );
 }
 
 /// `matmul` for the `relaxed` kernel: the same order with each multiply-add allowed to
@@ -48,15 +54,7 @@ pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usiz
 pub fn matmul_relaxed(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
     {
-        let (n, t) = (w.len() / k, x.len() / k);
-        assert!(
-            x.len() == t * k && y.len() == t * n,
-            "relaxed matmul: shapes do not match"
-        );
-        assert!(
-            bias.is_none_or(|b| b.len() >= n),
-            "relaxed matmul: bias is too short"
-        );
+        check_shapes(w, x, bias, y, k);
         return imp::matmul_with::<true>(w, x, bias, y, k);
     }
     #[allow(unreachable_code)]

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { useBrowser, openPage, waitDone, ARTIFACTS } from './harness.mjs';
+import { useBrowser, openPage, waitDone, compareExactAndRelaxed, ARTIFACTS } from './harness.mjs';
 
 const env = useBrowser();
 const wasmFetched = (seen) => seen.requests.filter((u) => u.endsWith('tinyopt_bg.wasm')).map((u) => new URL(u).pathname);
@@ -75,16 +75,7 @@ test('the relaxed kernel runs the model, and the note and the recipe say so', as
 
 test('exact or relaxed: speed gained and bits lost at three precisions, measured here', async () => {
   const { page } = await openPage(env, '?panel=kernels');
-  await page.click('#kr-run');
-  await page.waitForFunction(
-    () => {
-      const rows = document.querySelectorAll('#kr-table tbody tr');
-      return !document.getElementById('kr-run').disabled && rows.length === 3 && [...rows].every((r) => JSON.parse(r.dataset.figures).bits);
-    },
-    null,
-    { timeout: 300000 },
-  );
-  const rows = await page.$$eval('#kr-table tbody tr', (trs) => trs.map((tr) => JSON.parse(tr.dataset.figures)));
+  const rows = await compareExactAndRelaxed(page, 300000);
   assert.deepEqual(rows.map((r) => r.precision), ['f32', 'int8-dynamic', 'int4']);
   for (const r of rows) {
     for (const s of [r.simd, r.relaxed, r.gained, r.vsF32]) assert.ok(s.n === 9 && s.median > 0 && s.min <= s.median && s.median <= s.max, JSON.stringify(s));

@@ -108,3 +108,18 @@ export async function openPage(env, query = '') {
   await waitReady(page);
   return { page, seen };
 }
+
+/** Runs the Kernels tab's "Compare exact and relaxed" and returns its rows' figures
+ *  (`relaxedRows` of www/relaxed-panel.js: one per precision, bits included). */
+export async function compareExactAndRelaxed(page, timeout = 600000) {
+  await page.click('#kr-run');
+  await page.waitForFunction(
+    () => {
+      const rows = document.querySelectorAll('#kr-table tbody tr');
+      return !document.getElementById('kr-run').disabled && rows.length === 3 && [...rows].every((r) => JSON.parse(r.dataset.figures).bits);
+    },
+    null,
+    { timeout, polling: 50 },
+  );
+  return page.$$eval('#kr-table tbody tr', (trs) => trs.map((tr) => JSON.parse(tr.dataset.figures)));
+}

@@ -9,6 +9,7 @@
 // runs of each run's medians: tokens/s of simd and relaxed, relaxed ÷ simd, and
 // W8A8 (and int4) ÷ f32 simd. A fresh page per run.
 
+import { compareExactAndRelaxed } from './harness.mjs';
 import { artifact, launch, median } from './measure-util.mjs';
 
 const runs = Number(process.argv[2] || 3);
@@ -21,16 +22,7 @@ for (let run = 0; run < runs; run++) {
   await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout: 60000 });
   const build = await page.getAttribute('#kr-build', 'data-build');
   if (build !== 'relaxed') throw new Error(`this browser runs the ${build} build: no relaxed kernel to measure`);
-  await page.click('#kr-run');
-  await page.waitForFunction(
-    () => {
-      const rows = document.querySelectorAll('#kr-table tbody tr');
-      return !document.getElementById('kr-run').disabled && rows.length === 3 && [...rows].every((r) => JSON.parse(r.dataset.figures).bits);
-    },
-    null,
-    { timeout: 600000 },
-  );
-  const rows = await page.$$eval('#kr-table tbody tr', (trs) => trs.map((tr) => JSON.parse(tr.dataset.figures)));
+  const rows = await compareExactAndRelaxed(page);
   const note = await page.textContent('#env-note');
   for (const r of rows) {
     const line = {
