@@ -9,6 +9,7 @@ export class ModelClient {
     this.onMessage = onMessage;
     this.worker = null;
     this.nextId = 1;
+    this.waiting = new Set(); // generations not yet sent (see `generate`)
     this.ready = false;
     this.paused = false;
     this.model = ''; // the model picker's id the worker loads at start (issue 14)
@@ -76,15 +77,23 @@ export class ModelClient {
     this.start();
   }
 
-  /** Starts a generation with a copy of the settings; returns its id. */
-  generate(settings) {
+  /** Starts a generation with a copy of the settings once `start` resolves (the page
+   *  waits until its run-start frame is drawn); returns its id. */
+  generate(settings, start = Promise.resolve()) {
     const id = this.nextId++;
-    this.send({ type: 'generate', id, settings: { ...settings } });
+    const copy = { ...settings };
+    this.waiting.add(id);
+    start.then(() => {
+      if (this.waiting.delete(id)) this.send({ type: 'generate', id, settings: copy });
+    });
     return id;
   }
 
+  /** Stops generation `id`; one not sent yet ends here, as a stopped run with no steps. */
   stop(id) {
-    if (this.worker) this.send({ type: 'stop', id });
+    if (this.waiting.delete(id)) {
+      queueMicrotask(() => this.onMessage({ type: 'done', id, stopped: true, message: 'stopped', contextFull: false }));
+    } else if (this.worker) this.send({ type: 'stop', id });
   }
 
   /** Starts a panel task (see TASKS in worker.js); returns its id. `transfer` lists

@@ -60,8 +60,27 @@ function scheduleRender() {
   });
 }
 function renderNow() {
+  // A frame already asked for would draw the same state again.
+  cancelAnimationFrame(frame);
+  clearTimeout(held);
+  frame = held = 0;
   drawnAt = performance.now();
   render(state);
+}
+
+/** Resolves once what was just drawn is on screen: after the next frame and the one
+ *  after it (raster and compositing run off the main thread, behind the frame that
+ *  asked for them), or at once in a hidden page, which draws no frames. A run starts
+ *  there, so drawing its start does not share the CPU with its first steps. */
+function afterPaint() {
+  if (document.visibilityState === 'hidden') return Promise.resolve();
+  return new Promise((resolve) => {
+    const backstop = setTimeout(resolve, 200); // frames can stall (a hidden embed)
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      clearTimeout(backstop);
+      setTimeout(resolve, 0);
+    }));
+  });
 }
 
 function onMessage(m) {
@@ -284,7 +303,7 @@ function generate() {
   updateSettings(true);
   writeForm(state.settings); // show the clamped values that will actually run
   const settings = { ...state.settings };
-  const id = client.generate(settings);
+  const id = client.generate(settings, afterPaint());
   state.run = { id, settings, started: null, steps: [], batches: [], text: '', done: false, stopped: false };
   state.phase = 'running';
   state.error = '';

@@ -218,6 +218,16 @@ test('Stop aborts a long generation', async () => {
   await page.keyboard.press('Escape');
   assert.match(await waitDone(page), /^Stopped/);
   assert.ok((await metrics(page)).count < 200);
+  // A stop before the run has started (it waits for its first frame to be drawn) ends
+  // it with no tokens, and the next run is whole.
+  await page.evaluate(() => {
+    document.getElementById('generate').click();
+    document.getElementById('stop').click();
+  });
+  assert.match(await waitDone(page), /^Stopped: 0 tokens/);
+  await page.fill('#tokens', '20');
+  await page.click('#generate');
+  assert.match(await waitDone(page), /^Done: 20 tokens/);
   await page.close();
 });
 
