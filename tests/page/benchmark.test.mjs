@@ -14,11 +14,8 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, ROOT, ARTIFACTS } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const CLI = path.join(ROOT, 'target/release/tinyopt');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const HOSTILE_HANDLE = '<img src=x onerror="window.__pwned=1">';
@@ -34,13 +31,7 @@ before(async () => {
   assert.ok(res && res.ok, `nothing serves the built page at ${base}: run scripts/build.sh and tinyopt serve`);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-bench-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    acceptDownloads: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium(userDataDir, { width: 1280, height: 900 }, { acceptDownloads: true });
 });
 
 after(async () => {

@@ -10,12 +10,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, waitReady, ROOT, ARTIFACTS } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = path.join(ROOT, 'dist');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
 let server;
@@ -49,12 +46,7 @@ before(async () => {
   base = `http://127.0.0.1:${server.address().port}/`;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-dist-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium(userDataDir);
 });
 
 after(async () => {
@@ -62,10 +54,6 @@ after(async () => {
   if (server) server.close();
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
 });
-
-async function waitReady(page, timeout = 60000) {
-  await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
-}
 
 async function generate(page) {
   await page.click('#generate');

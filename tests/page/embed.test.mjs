@@ -14,11 +14,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium, ROOT, ARTIFACTS } from './harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
 const REVEAL = path.join(ROOT, 'tests/page/node_modules/reveal.js/dist');
@@ -58,12 +55,7 @@ before(async () => {
   assert.notEqual(new URL(hostBase).origin, new URL(base).origin);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyopt-embed-'));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 960, height: 540 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
+  browser = await launchChromium(userDataDir, { width: 960, height: 540 });
 });
 
 after(async () => {

@@ -38,9 +38,11 @@ function freePort() {
   });
 }
 
-/** Debian's Chromium (or CHROMIUM), headless, with a fresh profile in `userDataDir`. */
-export function launchChromium(userDataDir, viewport = { width: 1280, height: 800 }) {
+/** Debian's Chromium (or CHROMIUM), headless, with a fresh profile in `userDataDir`;
+ *  `options` adds playwright context options (e.g. `acceptDownloads`). */
+export function launchChromium(userDataDir, viewport = { width: 1280, height: 800 }, options = {}) {
   return chromium.launchPersistentContext(userDataDir, {
+    ...options,
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     viewport,
@@ -86,13 +88,14 @@ export async function waitReady(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
 }
 
-/** Waits for the end of a generation; returns the status line. */
+/** Waits for the end of a generation and the frame that draws it; returns the status line. */
 export async function waitDone(page, timeout = 120000) {
   await page.waitForFunction(
     () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
     null,
     { timeout },
   );
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   return page.textContent('#status');
 }
 

@@ -10,14 +10,11 @@
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test } from 'node:test';
-import { useBrowser } from './harness.mjs';
+import { useBrowser, waitReady, ARTIFACTS } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 // The launch (server, Chromium) is harness.mjs's; `base` and `browser` are set once it ran.
@@ -43,10 +40,6 @@ async function open(query = '', viewport) {
   await page.goto(base + query);
   await waitReady(page);
   return { page, seen };
-}
-
-async function waitReady(page, timeout = 30000) {
-  await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
 }
 
 

@@ -10,16 +10,13 @@
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test } from 'node:test';
-import { useBrowser } from './harness.mjs';
+import { useBrowser, waitReady, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const HOSTILE_PROMPT = '<img src=x onerror=alert(1)>';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const CLI = path.join(ROOT, 'target/release/tinyopt');
@@ -47,21 +44,6 @@ async function open(query = '', viewport) {
   await page.goto(base + query);
   await waitReady(page);
   return { page, seen };
-}
-
-async function waitReady(page, timeout = 30000) {
-  await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
-}
-
-/** Waits for the current run to end and returns the status line. */
-async function waitDone(page, timeout = 60000) {
-  await page.waitForFunction(
-    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-    null,
-    { timeout },
-  );
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
-  return page.textContent('#status');
 }
 
 /** The raw numbers behind the metric outputs. */
