@@ -11,6 +11,7 @@ pub struct Sampler {
     /// 0 means no top-k cut.
     pub top_k: usize,
     probs: Vec<f32>, // (vocab) scratch
+    order: Vec<f32>, // (vocab) scratch for the top-k cut
 }
 
 impl Sampler {
@@ -24,6 +25,7 @@ impl Sampler {
             },
             top_k,
             probs: Vec::new(),
+            order: Vec::new(),
         }
     }
 
@@ -37,9 +39,12 @@ impl Sampler {
         self.probs.clear();
         self.probs.extend(logits.iter().map(|&l| l * inv_t));
         if self.top_k > 0 && self.top_k < self.probs.len() {
-            let mut sorted = self.probs.clone();
-            sorted.sort_unstable_by(|a, b| b.total_cmp(a));
-            let cut = sorted[self.top_k - 1];
+            // The k-th largest value: a selection, not a sort, in reused scratch.
+            self.order.clear();
+            self.order.extend_from_slice(&self.probs);
+            let (_, &mut cut, _) = self
+                .order
+                .select_nth_unstable_by(self.top_k - 1, |a, b| b.total_cmp(a));
             for p in self.probs.iter_mut() {
                 if *p < cut {
                     *p = f32::NEG_INFINITY;
@@ -90,5 +95,25 @@ mod tests {
         };
         assert_eq!(run(3), run(3));
         assert_ne!(run(3), run(4));
+    }
+
+    #[test]
+    fn top_k_keeps_exactly_the_k_largest_and_their_ties() {
+        let mut rng = Rng::new(9);
+        // 65 logits on a coarse grid, so ties at the cut happen.
+        let logits: Vec<f32> = (0..65).map(|_| (rng.next_f32() * 8.0).floor()).collect();
+        for k in [1, 2, 5, 20, 64] {
+            let mut s = Sampler::new(1, 1.0, k);
+            s.sample(&logits);
+            let mut sorted = logits.clone();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            let kept = logits.iter().filter(|&&l| l >= sorted[k - 1]).count();
+            // A cut logit keeps about e^-87 of the mass (the softmax's exp clamps its input).
+            assert_eq!(
+                s.probs.iter().filter(|&&p| p > 1e-30).count(),
+                kept,
+                "k = {k}"
+            );
+        }
     }
 }
