@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { launchChromium, waitReady, ROOT, ARTIFACTS } from './harness.mjs';
+import { launchChromium, waitReady, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
 
 const DIST = path.join(ROOT, 'dist');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
@@ -57,11 +57,7 @@ after(async () => {
 
 async function generate(page) {
   await page.click('#generate');
-  await page.waitForFunction(
-    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-    null,
-    { timeout: 60000 },
-  );
+  await waitDone(page);
   return page.evaluate(() => ({
     tokens: Number(document.getElementById('m-count').dataset.value),
     median: Number(document.getElementById('m-median').dataset.value),

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { launchChromium, ROOT, ARTIFACTS } from './harness.mjs';
+import { launchChromium, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -76,12 +76,7 @@ async function newPage(viewport) {
 const ready = (frameOrPage, timeout = 60000) =>
   frameOrPage.waitForFunction(() => document.body.dataset.phase === 'ready' && document.body.dataset.recipe === 'done', null, { timeout });
 
-const done = (frameOrPage, timeout = 90000) =>
-  frameOrPage.waitForFunction(
-    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-    null,
-    { timeout },
-  );
+const done = (frameOrPage) => waitDone(frameOrPage, 90000);
 
 /** No scrollbars: the document's content fits its viewport both ways. */
 async function fits(frameOrPage) {

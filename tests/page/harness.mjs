@@ -88,12 +88,13 @@ export async function waitReady(page, timeout = 60000) {
   await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout });
 }
 
-/** Waits for the end of a generation and the frame that draws it; returns the status line. */
-export async function waitDone(page, timeout = 120000) {
+/** Waits for the end of a generation in a page or frame and the frame that draws it;
+ *  returns the status line. `polling` (ms) looks less often than every frame (the measuring scripts). */
+export async function waitDone(page, timeout = 120000, polling = 'raf') {
   await page.waitForFunction(
     () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
     null,
-    { timeout },
+    { timeout, polling },
   );
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   return page.textContent('#status');

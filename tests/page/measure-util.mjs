@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchChromium } from './harness.mjs';
+import { launchChromium, waitDone } from './harness.mjs';
 
 /** A headless Chromium with a throwaway profile (`/usr/bin/chromium`, or CHROMIUM);
  *  `close()` also removes the profile. */
@@ -25,12 +25,7 @@ export async function launch() {
  *  the page being measured. */
 export async function generateOnce(page) {
   await page.click('#generate');
-  await page.waitForFunction(
-    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-    null,
-    { timeout: 120000, polling: 50 },
-  );
-  await page.evaluate(() => new Promise((res) => requestAnimationFrame(() => res())));
+  await waitDone(page, 120000, 50);
 }
 
 export const median = (xs) => {

@@ -10,7 +10,7 @@
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test } from 'node:test';
-import { useBrowser, waitReady, ARTIFACTS } from './harness.mjs';
+import { useBrowser, waitReady, waitDone, ARTIFACTS } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -71,12 +71,7 @@ const modelOfUrl = (page) => new URL(page.url()).searchParams.get('model');
 
 async function runTokens(page) {
   await page.click('#generate');
-  await page.waitForFunction(
-    () => document.body.dataset.phase === 'ready' && /^(Done|Stopped)/.test(document.getElementById('status').textContent),
-    null,
-    { timeout: 60000 },
-  );
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  await waitDone(page);
   return page.$eval('#m-weights', (el) => Number(el.dataset.value));
 }
 
