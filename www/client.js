@@ -2,6 +2,8 @@
 // wasm instance inside has trapped (a panic leaves it unusable), so the page keeps
 // working without a reload.
 
+import { sharedCounter } from './features.js';
+
 export class ModelClient {
   /** `onMessage(msg)` receives every worker message (see worker.js), plus
    *  `{type: 'restarting'}` when a fresh worker replaces a broken one. */
@@ -24,7 +26,8 @@ export class ModelClient {
     // Cross-origin isolated, the page counts the messages it sends in memory the worker
     // shares, so a generation looks at its queue only when something is waiting there
     // (each look costs a share of a cached step). Elsewhere it looks after every slice.
-    this.sent = globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+    // Feature-detected (features.js): isolated WebKitGTK has no postable shared memory.
+    this.sent = sharedCounter().counter;
     if (this.sent) this.send({ type: 'mailbox', sent: this.sent });
     // Model picker (issue 14): the model to load, as the first message (a query on the
     // script's URL would miss the service worker's offline cache).

@@ -540,7 +540,16 @@ if (viewOpts.embed) {
 }
 setupEmbedDialog({ state, viewOpts });
 
-/** Loads the recipe rules (main thread) and starts the model worker; Retry calls it again. */
+/** Shows a start-up failure as text with Retry (the Generate button), whatever threw. */
+function bootFailed(e, what) {
+  state.phase = 'broken';
+  state.status = 'The page could not be loaded.';
+  state.error = `${(e && e.message) || e}: ${what}`;
+  render(state);
+}
+
+/** Loads the recipe rules (main thread) and starts the model worker; Retry calls it again.
+ *  Never rejects: every failure reaches the page as a readable error with Retry. */
 async function boot() {
   state.phase = 'loading';
   state.status = 'Loading the WebAssembly module…';
@@ -548,17 +557,25 @@ async function boot() {
   try {
     await loadRecipes();
   } catch (e) {
-    state.phase = 'broken';
-    state.status = 'The page could not be loaded.';
-    state.error = `${(e && e.message) || e}: the WebAssembly module could not be loaded. Is the wasm ` +
-      'package built into www/pkg? (scripts/build.sh builds it)';
-    render(state);
+    bootFailed(e, 'the WebAssembly module could not be loaded. Is the wasm package built into www/pkg? (scripts/build.sh builds it)');
     return;
   }
-  if (!state.settings.recipe) readLink();
-  client.model = state.settings.model; // model picker (issue 14)
-  client.start();
+  try {
+    if (!state.settings.recipe) readLink();
+    client.model = state.settings.model; // model picker (issue 14)
+    client.start();
+  } catch (e) {
+    bootFailed(e, 'the model worker could not be started in this browser.');
+  }
 }
+
+// A rejection nobody handled while the page is still starting would leave it spinning
+// with no word: say it, with Retry. (Later ones are the panels' own business.)
+window.addEventListener('unhandledrejection', (ev) => {
+  if (state.phase !== 'loading' || state.model) return;
+  ev.preventDefault();
+  bootFailed(ev.reason, 'the page failed while starting.');
+});
 
 setupRecipeCard();
 writeForm(state.settings);

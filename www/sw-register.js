@@ -1,5 +1,5 @@
 // Puts the page under the site's service worker (www/sw.js, copied to the site root by
-// the dist build), which makes the page cross-origin isolated on hosts that cannot send
+// the dist build, whose index.html carries the `tinyopt-site` marker), which makes the page cross-origin isolated on hosts that cannot send
 // the headers and keeps it working offline. A page that is not yet controlled needs one
 // reload to get the worker's headers; a session flag makes sure it is only one.
 // The outcome is published as `window.__tinyoptSw` = {state, detail} for the page's
@@ -13,6 +13,12 @@ const status = (state, detail = '') => {
 };
 
 async function register() {
+  // Only a built site (scripts/site.mjs marks its index.html) has ./sw.js; a checkout's
+  // `tinyopt serve` sends the isolation headers itself and has no worker to offer.
+  if (!document.querySelector('meta[name="tinyopt-site"][content="service-worker"]')) {
+    status(window.crossOriginIsolated ? 'isolated-by-server' : 'unavailable', 'no service worker in a development checkout');
+    return;
+  }
   if (!('serviceWorker' in navigator) || !window.isSecureContext) {
     status(
       window.crossOriginIsolated ? 'isolated-by-server' : 'unavailable',
