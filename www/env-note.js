@@ -5,22 +5,49 @@
 // numbers from thirty laptops can be compared honestly; all of it as text.
 
 import { fmt } from './metrics.js';
+import { detectFeatures } from './features.js';
 
-/** `Chrome 131`, `Firefox 128`, `Safari 17.5`, `Edge 131`… from a user-agent string. */
+/** Features looked up once per page (detection allocates a little shared memory). */
+let FEATURES = null;
+export function features() {
+  if (!FEATURES) FEATURES = detectFeatures();
+  return FEATURES;
+}
+
+/** What this browser lacks that the page would use, in words (empty if nothing). Shared
+ *  memory and memory measurement are only expected once the page is isolated; service
+ *  workers only on a built site (a checkout's server sends the headers itself). */
+export function missingFeatures(f = features(), isolated = window.crossOriginIsolated === true) {
+  const out = [];
+  if (isolated && !f.sharedMemory.ok) out.push('postable shared memory (the worker looks for Stop after every slice)');
+  if (isolated && !f.memoryMeasure.ok) out.push('page memory measurement');
+  if (!f.cacheApi.ok) out.push('the Cache API (no offline use)');
+  if (!f.clipboard.ok) out.push('the clipboard (copy buttons select the text instead)');
+  return out;
+}
+
+/** `Chrome 131 (Blink)`, `Firefox 128 (Gecko)`, `Safari 17.5 (WebKit)`… from a user-agent
+ *  string: only to name where a figure was measured, never to decide what runs. */
 export function browserOf(ua = navigator.userAgent) {
   const s = String(ua || '');
   const rules = [
-    ['Edge', /\bEdg(?:e|A|iOS)?\/(\d+)/],
-    ['Opera', /\bOPR\/(\d+)/],
-    ['Samsung Internet', /\bSamsungBrowser\/(\d+)/],
-    ['Firefox', /\b(?:Firefox|FxiOS)\/(\d+)/],
-    ['Chrome (headless)', /\bHeadlessChrome\/(\d+)/],
-    ['Chrome', /\b(?:Chrome|CriOS)\/(\d+)/],
-    ['Safari', /\bVersion\/(\d+(?:\.\d+)?).*\bSafari\//],
+    ['Edge', /\bEdg(?:e|A|iOS)?\/(\d+)/, 'Blink'],
+    ['Opera', /\bOPR\/(\d+)/, 'Blink'],
+    ['Samsung Internet', /\bSamsungBrowser\/(\d+)/, 'Blink'],
+    ['Firefox', /\b(?:Firefox|FxiOS)\/(\d+)/, 'Gecko'],
+    ['Chrome (headless)', /\bHeadlessChrome\/(\d+)/, 'Blink'],
+    ['Chrome', /\b(?:Chrome|CriOS)\/(\d+)/, 'Blink'],
+    ['Safari', /\bVersion\/(\d+(?:\.\d+)?).*\bSafari\//, 'WebKit'],
   ];
-  for (const [name, re] of rules) {
+  for (const [name, re, engine] of rules) {
     const m = s.match(re);
-    if (m) return `${name} ${m[1]}`;
+    if (!m) continue;
+    // WebKitGTK and WPE browsers present themselves as Safari on Linux.
+    const label = engine === 'WebKit' && /\bLinux\b/.test(s) && !/\bAndroid\b/.test(s) ? 'a WebKitGTK browser' : name;
+    const version = label === name ? ` ${m[1]}` : '';
+    const webkit = s.match(/\bAppleWebKit\/([\d.]+)/);
+    const engineV = engine === 'WebKit' && webkit ? ` ${webkit[1]}` : '';
+    return `${label}${version} (${engine}${engineV})`;
   }
   return 'an unknown browser';
 }
@@ -53,16 +80,21 @@ export function fmtResolution(ms) {
 export function environment(state) {
   const iso = isolationOf();
   const timerMs = state.model ? state.model.timerMs : NaN;
-  const engine = state.model && state.model.engine ? state.model.engine.name : null;
+  const e = state.model && state.model.engine ? state.model.engine : null;
+  const engine = e ? e.name : null;
   const recipe = state.settings && state.settings.recipe;
   return {
     browser: browserOf(),
     engine,
+    buildWhy: e && typeof e.why === 'string' ? e.why : null,
     kernel: recipe && typeof recipe.kernel === 'string' ? recipe.kernel : null,
     isolated: iso.isolated,
     isolatedBy: iso.by,
     timerMs: Number.isFinite(timerMs) ? timerMs : null,
     coarse: Number.isFinite(timerMs) && timerMs >= 0.02,
+    threads: Number.isFinite(navigator.hardwareConcurrency) ? navigator.hardwareConcurrency : null,
+    features: Object.fromEntries(Object.entries(features()).map(([k, v]) => [k, v.ok])),
+    missing: missingFeatures(),
   };
 }
 
@@ -73,10 +105,12 @@ export function renderEnvNote(state) {
   const env = environment(state);
   const iso = isolationOf();
   const timer = env.timerMs === null ? 'timer: measuring…' : `timer resolution ${fmtResolution(env.timerMs)}`;
+  const why = env.buildWhy ? ` (${env.buildWhy})` : '';
   const engine = env.engine
-    ? ` · ${env.engine}, kernel ${env.kernel || 'simd'}${env.kernel === 'relaxed' ? ' (f32 bits depend on the CPU)' : ''}`
+    ? ` · ${env.engine}${why}, kernel ${env.kernel || 'simd'}${env.kernel === 'relaxed' ? ' (f32 bits depend on the CPU)' : ''}`
     : '';
-  const text = `Measured in ${env.browser}${engine} · ${iso.text} · ${timer}`;
+  const lacks = env.missing.length ? ` · not in this browser: ${env.missing.join(', ')}` : '';
+  const text = `Measured in ${env.browser}${engine} · ${iso.text} · ${timer}${lacks}`;
   if (note.textContent !== text) note.textContent = text;
   note.dataset.timerMs = env.timerMs === null ? '' : String(env.timerMs);
   note.dataset.isolated = String(env.isolated);

@@ -5,6 +5,7 @@ import { fmt, fmtBytes } from './metrics.js';
 import { bindTask } from './tasks.js';
 import { put } from './recipe-controls.js';
 import { drawStack, COLOURS } from './plot.js';
+import { features } from './env-note.js';
 
 const $ = (id) => document.getElementById(id);
 const PROFILE = { tokens: 64, runs: 3 };
@@ -77,11 +78,39 @@ export function createProfilePanel(ctx) {
     done: ({ value }) => value && showProfile(value),
     fail: err,
   });
+  /** The whole page's memory as the browser counts it (every thread, every wasm memory),
+   *  where the engine can measure it; otherwise it says so instead of leaving a blank. */
+  let measuring = false;
+  async function showPageMemory() {
+    const out = $('f-mem-page');
+    if (!features().memoryMeasure.ok) {
+      out.textContent =
+        'The whole page as the browser counts it: not available in this browser (it needs ' +
+        'performance.measureUserAgentSpecificMemory on a cross-origin isolated page). The table is the engine\'s own allocator count.';
+      return;
+    }
+    if (measuring) return;
+    measuring = true;
+    out.textContent = 'The whole page as the browser counts it: measuring… (the browser answers at its next garbage collection, up to 20 s)';
+    try {
+      const m = await performance.measureUserAgentSpecificMemory();
+      out.textContent = `The whole page as the browser counts it (every thread and wasm memory): ${fmtBytes(m.bytes)} (${m.bytes.toLocaleString('en-US')} bytes, performance.measureUserAgentSpecificMemory).`;
+      out.dataset.bytes = String(m.bytes);
+    } catch (e) {
+      out.textContent = `The whole page as the browser counts it: the browser refused to measure (${(e && e.message) || e}).`;
+    } finally {
+      measuring = false;
+    }
+  }
+
   bindTask({
     button: $('f-mem-run'),
     runner: ctx.runner,
     start: (p) => ctx.runner.run('memory', { settings: ctx.settings() }, p),
-    done: ({ value }) => value && showMemory(value),
+    done: ({ value }) => {
+      if (value) showMemory(value);
+      showPageMemory();
+    },
     fail: err,
   });
 

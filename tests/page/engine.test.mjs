@@ -15,7 +15,7 @@ const wasmFetched = (seen) => seen.requests.filter((u) => u.endsWith('tinyopt_bg
 test('Chromium gets the relaxed-SIMD build, says so, and starts on the bit-exact kernel', async () => {
   const { page, seen } = await openPage(env, '?panel=kernels');
   const note = await page.textContent('#env-note');
-  assert.match(note, /wasm simd128 \+ relaxed-simd, kernel simd ·/);
+  assert.match(note, /wasm simd128 \+ relaxed-simd \(this browser supports relaxed SIMD\), kernel simd ·/);
   assert.equal(await page.getAttribute('#kr-build', 'data-build'), 'relaxed');
   assert.match(await page.textContent('#kr-build'), /this browser supports relaxed SIMD/);
   assert.equal(await page.isDisabled('#kr-run'), false);
@@ -29,7 +29,7 @@ test('Chromium gets the relaxed-SIMD build, says so, and starts on the bit-exact
 
 test('?build=simd128 loads the fallback, where the relaxed kernel is refused clearly', async () => {
   const { page, seen } = await openPage(env, '?panel=kernels&build=simd128');
-  assert.match(await page.textContent('#env-note'), /wasm simd128, kernel simd ·/);
+  assert.match(await page.textContent('#env-note'), /wasm simd128 \(asked for in the URL \(\?build=simd128\)\), kernel simd ·/);
   assert.equal(await page.getAttribute('#kr-build', 'data-build'), 'simd128');
   assert.match(await page.textContent('#kr-build'), /asked for in the URL.*only the exact kernels run here/);
   assert.equal(await page.isDisabled('#kr-run'), true);
