@@ -1,0 +1,240 @@
+// One lesson step on screen: the question, a prediction the student commits to (locked
+// once committed), Measure (progress, Stop), the measured result next to the prediction,
+// the explanation filled from the measured values, a checkpoint with feedback, then the
+// next step or lesson. State lives in the progress store; this file only draws and wires.
+
+import { el } from './dom.js';
+import { runStep, fillTemplate, clampPrediction, formatValue, fieldUnit, inPredictionUnit } from './lesson-runner.js';
+import { fmt } from './metrics.js';
+
+/** A figure's spread as text: `median (min–max, n = k)`. */
+function figureText(f) {
+  const v = (x) => formatValue(x, f.unit);
+  return `${f.label}: ${v(f.median)}${f.n > 1 ? ` (${v(f.min)}–${v(f.max)}, n = ${f.n})` : ''}`;
+}
+
+/** The prediction as text, in its own unit. */
+function predictionText(step, p) {
+  if (step.prediction.kind === 'choice') {
+    const o = step.prediction.options.find((x) => x.value === p.value);
+    return o ? o.label : String(p.value);
+  }
+  return `${p.value} ${step.prediction.unit}`.trim();
+}
+
+/** The measured value compared with the prediction (same unit), as text. */
+function comparison(step, p, fields) {
+  const pr = step.prediction;
+  const measured = fields[pr.field];
+  if (pr.kind === 'choice') {
+    const o = pr.options.find((x) => x.value === String(measured));
+    const shown = o ? o.label : String(measured);
+    return String(measured) === p.value ? `Measured: ${shown}. Your prediction was right.` : `Measured: ${shown}. You predicted ${predictionText(step, p)}.`;
+  }
+  const m = inPredictionUnit(measured, fieldUnit(step.action, pr.field), pr.unit);
+  if (!Number.isFinite(m)) return `Measured: — (not available in this browser). You predicted ${predictionText(step, p)}.`;
+  const off = p.number !== 0 ? m / p.number : NaN;
+  const how = Number.isFinite(off) ? ` (${fmt(off, 3)}× your prediction)` : '';
+  return `Measured: ${fmt(m, 3)} ${pr.unit}; you predicted ${predictionText(step, p)}${how}.`.replace(/ +/g, ' ');
+}
+
+/**
+ * Draws step `index` of `lesson` into `root`. `ctx`: {lesson, index, progress, lab,
+ * href(params) -> link, go(params) (navigate), numberOf(lessonId) -> label, next (the next
+ * lesson or null), labHref, embed, footer(root) (draws the end of lesson / report)}.
+ * Returns `{update()}`: re-reads whether the lab is ready.
+ */
+export function renderStep(root, ctx) {
+  const { lesson, index, progress, lab } = ctx;
+  const step = lesson.steps[index];
+  const rec = () => progress.step(lesson.id, step.id) || {};
+  root.textContent = '';
+
+  const nav = el('nav', { class: 'course-steps', 'aria-label': `Steps of ${lesson.title}` },
+    el('ol', {}, ...lesson.steps.map((s, i) => {
+      const r = progress.step(lesson.id, s.id);
+      const done = r && r.answer ? ' (done)' : '';
+      const a = el('a', { href: ctx.href({ step: String(i + 1) }), 'data-nav': '', 'aria-current': i === index ? 'step' : null }, `${i + 1}${done ? ' ✓' : ''}`);
+      a.setAttribute('aria-label', `Step ${i + 1}${done}`);
+      return el('li', {}, a);
+    })));
+  const head = el('header', { class: 'course-lesson-head' },
+    el('p', { class: 'course-crumbs' },
+      el('a', { href: ctx.href({ lesson: null, step: null }), 'data-nav': '' }, 'Course home'), ' · ',
+      `Lesson ${ctx.numberOf(lesson.id)}: ${lesson.title}`),
+    el('h2', { id: 'lesson-h' }, `${lesson.title}: step ${index + 1} of ${lesson.steps.length}`),
+    el('p', { class: 'course-lesson-q' }, lesson.question),
+    nav);
+
+  // --- the prediction
+  const pr = step.prediction;
+  const predNote = el('p', { class: 'course-note', role: 'status', id: 'lesson-pred-note' });
+  const pred = el('fieldset', { class: 'course-predict' }, el('legend', {}, `1 · Predict: ${pr.prompt}`));
+  let readPrediction;
+  if (pr.kind === 'number') {
+    const range = el('input', { type: 'range', id: 'lesson-pred-range', min: pr.min, max: pr.max, step: pr.step, value: pr.default, 'aria-label': `${pr.prompt} (slider)` });
+    const num = el('input', { type: 'number', id: 'lesson-pred', min: pr.min, max: pr.max, step: pr.step, value: pr.default, inputmode: 'decimal' });
+    range.addEventListener('input', () => (num.value = range.value));
+    num.addEventListener('input', () => {
+      if (Number.isFinite(Number(num.value))) range.value = num.value;
+    });
+    pred.append(el('div', { class: 'course-num' }, range,
+      el('label', { for: 'lesson-pred' }, `Your prediction${pr.unit ? ` (${pr.unit})` : ''}`), num));
+    readPrediction = () => clampPrediction(pr, num.value);
+  } else {
+    pred.append(...pr.options.map((o, i) => el('label', { class: 'course-option' },
+      el('input', { type: 'radio', name: 'lesson-pred', value: o.value, id: `lesson-pred-${i}` }), ' ', o.label)));
+    readPrediction = () => {
+      const c = pred.querySelector('input[name="lesson-pred"]:checked');
+      return c ? { value: c.value, number: null, clamped: false, note: '' } : { value: '', number: null, note: 'Pick one first.' };
+    };
+  }
+  const commit = el('button', { type: 'button', id: 'lesson-commit', class: 'primary' }, 'Commit prediction');
+  const locked = el('p', { class: 'course-locked', id: 'lesson-locked' });
+  pred.append(commit, locked, predNote);
+
+  // --- the measurement
+  const measure = el('button', { type: 'button', id: 'lesson-measure', class: 'primary' }, '2 · Measure');
+  const stop = el('button', { type: 'button', id: 'lesson-stop', disabled: true }, 'Stop');
+  const progressBar = el('progress', { id: 'lesson-progress', hidden: true, 'aria-label': 'Measurement progress' });
+  const mStatus = el('p', { class: 'course-status', id: 'lesson-status', role: 'status', 'aria-live': 'polite' });
+  const mError = el('p', { class: 'error', id: 'lesson-error', role: 'alert' });
+  const result = el('div', { class: 'course-result', id: 'lesson-result', hidden: true });
+  const labLink = el('a', { href: ctx.labHref(step.lab || ''), class: 'course-lablink' }, 'Open this in the lab');
+  const measureBox = el('section', { class: 'course-measure', 'aria-labelledby': 'lesson-measure-h' },
+    el('h3', { id: 'lesson-measure-h' }, 'Measure it here, now'),
+    el('div', { class: 'buttons' }, measure, stop, progressBar), mStatus, mError, result, el('p', {}, labLink));
+
+  // --- the checkpoint
+  const cp = step.checkpoint;
+  const cpBox = el('fieldset', { class: 'course-check', id: 'lesson-check', hidden: true },
+    el('legend', {}, `3 · Check: ${cp.question}`),
+    ...cp.options.map((o, i) => el('label', { class: 'course-option' },
+      el('input', { type: 'radio', name: 'lesson-check', value: String(i), id: `lesson-check-${i}` }), ' ', o.label)));
+  const checkBtn = el('button', { type: 'button', id: 'lesson-check-btn' }, 'Check my answer');
+  const feedback = el('p', { class: 'course-feedback', id: 'lesson-feedback', role: 'status' });
+  cpBox.append(checkBtn, feedback);
+
+  // --- onwards
+  const onwards = el('div', { class: 'course-next', id: 'lesson-next', hidden: true });
+
+  root.append(head, el('section', { class: 'course-step', 'aria-labelledby': 'lesson-step-q' },
+    el('p', { class: 'course-question', id: 'lesson-step-q' }, step.question), pred, measureBox, cpBox, onwards));
+
+  // --- behaviour, from the stored record
+  let running = null;
+  function show() {
+    const r = rec();
+    const committed = Boolean(r.prediction);
+    for (const i of pred.querySelectorAll('input')) i.disabled = committed;
+    commit.hidden = committed;
+    locked.textContent = committed ? `Your prediction (locked): ${predictionText(step, r.prediction)}.` : '';
+    if (committed && pr.kind === 'number') {
+      pred.querySelector('#lesson-pred').value = r.prediction.value;
+      pred.querySelector('#lesson-pred-range').value = r.prediction.value;
+    }
+    if (committed && pr.kind === 'choice') {
+      const c = pred.querySelector(`input[value="${CSS.escape(r.prediction.value)}"]`);
+      if (c) c.checked = true;
+    }
+    if (r.result) {
+      result.hidden = false;
+      result.textContent = '';
+      result.append(
+        el('p', { class: 'course-compare', id: 'lesson-compare' }, comparison(step, r.prediction, r.result.fields)),
+        el('p', { class: 'course-explain', id: 'lesson-explain' }, fillTemplate(step.explain, r.result.fields, step.action)),
+        el('details', {}, el('summary', {}, 'The measured figures'),
+          el('ul', { class: 'course-figures' }, ...r.result.figures.map((f) => el('li', {}, figureText(f))))));
+    }
+    cpBox.hidden = !r.result;
+    if (r.answer) {
+      for (const i of cpBox.querySelectorAll('input')) i.disabled = true;
+      const c = cpBox.querySelector(`#lesson-check-${r.answer.index}`);
+      if (c) c.checked = true;
+      checkBtn.hidden = true;
+      const o = cp.options[r.answer.index];
+      feedback.textContent = `${o.correct ? 'Right.' : 'Not quite.'} ${o.feedback}`;
+      feedback.dataset.correct = String(o.correct);
+    }
+    onwards.hidden = !r.answer;
+    onwards.textContent = '';
+    if (r.answer) {
+      if (index + 1 < lesson.steps.length) {
+        onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ step: String(index + 2) }), 'data-nav': '' }, `Next: step ${index + 2}`));
+      } else {
+        onwards.append(el('p', { class: 'course-handoff' }, lesson.handoff));
+        if (ctx.next) {
+          onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ lesson: ctx.next.id, step: '1' }), 'data-nav': '' },
+            `Next lesson: ${ctx.numberOf(ctx.next.id)} ${ctx.next.title}`));
+        }
+        ctx.footer(onwards);
+      }
+    }
+    update();
+  }
+
+  function update() {
+    const r = rec();
+    const ready = lab.ready();
+    measure.disabled = !r.prediction || running !== null || !ready;
+    if (!running) {
+      if (!r.prediction) mStatus.textContent = 'Commit a prediction first: then measure.';
+      else if (!ready) mStatus.textContent = 'The model is loading…';
+      else if (!r.result) mStatus.textContent = 'Ready to measure.';
+      else mStatus.textContent = 'Measured. Measure again to repeat it (your prediction stays).';
+    }
+  }
+
+  commit.addEventListener('click', () => {
+    const p = readPrediction();
+    predNote.textContent = p.note;
+    if (p.value === '' || (pr.kind === 'number' && p.number === null)) return;
+    progress.update(lesson.id, step.id, { prediction: { value: p.value, number: p.number, clamped: p.clamped } });
+    show();
+    measure.focus();
+  });
+
+  measure.addEventListener('click', async () => {
+    if (running) return;
+    mError.textContent = '';
+    progressBar.hidden = false;
+    progressBar.removeAttribute('value');
+    stop.disabled = false;
+    mStatus.textContent = 'Measuring…';
+    running = runStep(lab, step, (done, total) => {
+      progressBar.max = total;
+      progressBar.value = done;
+    });
+    update();
+    root.setAttribute('aria-busy', 'true');
+    try {
+      const r = await running.promise;
+      progress.update(lesson.id, step.id, { result: { fields: r.fields, figures: r.figures }, completed: Date.now() });
+    } catch (e) {
+      mError.textContent = `The measurement did not finish: ${(e && e.message) || e}.`;
+    } finally {
+      running = null;
+      progressBar.hidden = true;
+      stop.disabled = true;
+      root.setAttribute('aria-busy', 'false');
+      show();
+    }
+  });
+  stop.addEventListener('click', () => running && running.stop());
+
+  checkBtn.addEventListener('click', () => {
+    const c = cpBox.querySelector('input[name="lesson-check"]:checked');
+    if (!c) {
+      feedback.textContent = 'Pick an answer first.';
+      return;
+    }
+    const i = Number(c.value);
+    progress.update(lesson.id, step.id, { answer: { index: i, label: cp.options[i].label, correct: cp.options[i].correct === true } });
+    show();
+    const next = onwards.querySelector('a');
+    if (next) next.focus();
+  });
+
+  show();
+  return { update };
+}
