@@ -4,6 +4,7 @@
 
 import { environment } from './env-note.js';
 import { detectFeatures } from './features.js';
+import { downloadText } from './dom.js';
 
 /** The report's `env`, from what the page's env note shows. */
 export function reportEnv(state) {
@@ -72,13 +73,6 @@ export async function sealAndDownload(runner, draft, scope) {
   }
   if (typeof text !== 'string') throw new Error('The model changed before the report was sealed: try again.');
   const name = `lab-report-${filePart(scope)}-${filePart(draft.student)}.json`;
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  downloadText(name, text);
   return name;
 }

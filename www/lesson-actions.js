@@ -35,7 +35,10 @@ async function task(lab, ctl, name, args) {
   const h = lab.runner.run(name, args, ctl.progress);
   ctl.track(h.id);
   const { value, stopped } = await h.promise;
-  if (!value || stopped) throw new Error('stopped before it finished');
+  if (stopped || ctl.stopped) throw new Error('stopped before it finished');
+  if (value === null || value === undefined) {
+    throw new Error(name === 'recipe' ? 'the loaded model is a quantized file, and recipes need an f32 model' : 'the model changed while it ran: measure again');
+  }
   return value;
 }
 

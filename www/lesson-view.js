@@ -13,6 +13,14 @@ function figureText(f) {
   return `${f.label}: ${v(f.median)}${f.n > 1 ? ` (${v(f.min)}–${v(f.max)}, n = ${f.n})` : ''}`;
 }
 
+/** The order a checkpoint's options are shown in: rotated by a hash of the step id, so
+ *  the right answer is not always where the lesson file lists it (and a reload keeps it). */
+function shownOrder(id, n) {
+  let h = 0;
+  for (const c of String(id)) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return Array.from({ length: n }, (_, i) => (i + h) % n);
+}
+
 /** The prediction as text, in its own unit. */
 function predictionText(step, p) {
   if (step.prediction.kind === 'choice') {
@@ -109,8 +117,8 @@ export function renderStep(root, ctx) {
   const cp = step.checkpoint;
   const cpBox = el('fieldset', { class: 'course-check', id: 'lesson-check', hidden: true },
     el('legend', {}, `3 · Check: ${cp.question}`),
-    ...cp.options.map((o, i) => el('label', { class: 'course-option' },
-      el('input', { type: 'radio', name: 'lesson-check', value: String(i), id: `lesson-check-${i}` }), ' ', o.label)));
+    ...shownOrder(step.id, cp.options.length).map((i) => el('label', { class: 'course-option' },
+      el('input', { type: 'radio', name: 'lesson-check', value: String(i), id: `lesson-check-${i}` }), ' ', cp.options[i].label)));
   const checkBtn = el('button', { type: 'button', id: 'lesson-check-btn' }, 'Check my answer');
   const feedback = el('p', { class: 'course-feedback', id: 'lesson-feedback', role: 'status' });
   cpBox.append(checkBtn, feedback);
@@ -179,7 +187,12 @@ export function renderStep(root, ctx) {
     measure.disabled = !r.prediction || running !== null || !ready;
     if (!running) {
       if (!r.prediction) mStatus.textContent = 'Commit a prediction first: then measure.';
-      else if (!ready) mStatus.textContent = 'The model is loading…';
+      else if (!ready) {
+        const st = lab.state();
+        mStatus.textContent = st.phase === 'broken'
+          ? `The model could not be loaded: ${st.error || st.status} Reload the page to try again.`
+          : st.status || 'The model is loading…';
+      }
       else if (!r.result) mStatus.textContent = 'Ready to measure.';
       else mStatus.textContent = 'Measured. Measure again to repeat it (your prediction stays).';
     }

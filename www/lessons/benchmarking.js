@@ -14,7 +14,7 @@ export default {
       action: 'bench',
       args: { query: '', suite: SUITE },
       reads: ['all_round', 'latency_ratio', 'gate', 'rounds'],
-      explain: 'f32 against itself scored {all_round} (latency ratio {latency_ratio}) over {rounds} rounds; gate: {gate}. Any distance from 1× is the noise of this machine: a result smaller than that is not a result.',
+      explain: 'f32 against itself scored {all_round} (latency ratio {latency_ratio}) over {rounds} rounds; gate: {gate}. Its distance from 1× is this machine’s noise in a short run (the quick suite: 3 rounds of 16 tokens; the Benchmark tab’s full suite runs longer): a difference smaller than that is not a result.',
       checkpoint: {
         question: 'Why measure the reference in the same run as the candidate?',
         options: [
