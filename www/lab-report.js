@@ -36,7 +36,8 @@ export function buildDraft({ course, lessonIds, lessons, progress, state }) {
         step: s.id,
         question: s.question,
         prediction: { kind: s.prediction.kind, value: String(p.value ?? ''), number: Number.isFinite(p.number) ? p.number : null, unit: s.prediction.unit || '', clamped: Boolean(p.clamped) },
-        figures: r.result.figures,
+        // A figure this browser could not measure (e.g. relaxed SIMD absent) is left out.
+        figures: r.result.figures.filter((f) => [f.median, f.min, f.max].every(Number.isFinite)),
         checkpoint: r.answer ? { question: s.checkpoint.question, answer: r.answer.label, correct: r.answer.correct } : null,
         completed: Math.floor((r.completed || Date.now()) / 1000),
       });

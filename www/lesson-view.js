@@ -21,13 +21,16 @@ function shownOrder(id, n) {
   return Array.from({ length: n }, (_, i) => (i + h) % n);
 }
 
+/** A number with its unit: `2×`, `40 %`, `3 ms`. */
+const withUnit = (x, unit) => (unit === '×' ? `${x}×` : `${x} ${unit}`.trim());
+
 /** The prediction as text, in its own unit. */
 function predictionText(step, p) {
   if (step.prediction.kind === 'choice') {
     const o = step.prediction.options.find((x) => x.value === p.value);
     return o ? o.label : String(p.value);
   }
-  return `${p.value} ${step.prediction.unit}`.trim();
+  return withUnit(p.value, step.prediction.unit);
 }
 
 /** The measured value compared with the prediction (same unit), as text. */
@@ -43,7 +46,7 @@ function comparison(step, p, fields) {
   if (!Number.isFinite(m)) return `Measured: — (not available in this browser). You predicted ${predictionText(step, p)}.`;
   const off = p.number !== 0 ? m / p.number : NaN;
   const how = Number.isFinite(off) ? ` (${fmt(off, 3)}× your prediction)` : '';
-  return `Measured: ${fmt(m, 3)} ${pr.unit}; you predicted ${predictionText(step, p)}${how}.`.replace(/ +/g, ' ');
+  return `Measured: ${withUnit(fmt(m, 3), pr.unit)}; you predicted ${predictionText(step, p)}${how}.`;
 }
 
 /**

@@ -156,6 +156,7 @@ test('tinytorch order and numbers; bad course, lesson and step values fall back 
   await page.goto(env.base());
   await waitReady(page);
   assert.ok(await page.isVisible('#course-start-link'));
+  await shot(page, 'lab-start-here', false);
   assert.ok(await page.isHidden('#course'));
   await page.close();
 });
@@ -202,6 +203,42 @@ test('phone and tablet: no horizontal overflow, controls at least 44 px tall; a 
     await shot(page, `embed-${w}x${h}`, false);
     await page.close();
   }
+});
+
+test('Stop ends a measurement with a clear note; the step can be measured again', async () => {
+  const { page } = await open('?course=seed&lesson=acceleration&step=1');
+  await page.evaluate(() => localStorage.clear());
+  await page.reload();
+  await waitReady(page, 120000);
+  await page.click('#lesson-commit');
+  await page.waitForFunction(() => !document.getElementById('lesson-measure').disabled, null, { timeout: 60000 });
+  await page.click('#lesson-measure');
+  await page.waitForFunction(() => !document.getElementById('lesson-stop').disabled);
+  await page.click('#lesson-stop');
+  await page.waitForFunction(() => document.getElementById('lesson-error').textContent, null, { timeout: 60000 });
+  assert.match(await page.textContent('#lesson-error'), /did not finish: stopped before it finished/);
+  assert.ok(await page.isHidden('#lesson-result'), 'nothing half-measured is shown as a result');
+  await page.waitForFunction(() => !document.getElementById('lesson-measure').disabled, null, { timeout: 60000 });
+  await page.close();
+});
+
+test('a step embedded in an iframe keeps the postMessage API: ready, status and results answer', async () => {
+  const page = await env.browser().newPage();
+  await page.setViewportSize({ width: 1000, height: 600 });
+  const src = `${env.base()}?course=seed&lesson=caching&step=1&embed=1`;
+  await page.setContent(`<!doctype html><title>host</title><iframe src="${src}" width="960" height="540" title="step"></iframe>`);
+  await page.evaluate(() => {
+    window.got = [];
+    window.addEventListener('message', (e) => window.got.push(e.data));
+  });
+  await page.waitForFunction(() => window.got.some((m) => m.type === 'tinyopt:ready'), null, { timeout: 120000 });
+  await page.evaluate(() => document.querySelector('iframe').contentWindow.postMessage({ type: 'tinyopt:get' }, '*'));
+  await page.waitForFunction(() => window.got.some((m) => m.type === 'tinyopt:results'), null, { timeout: 30000 });
+  const results = await page.evaluate(() => window.got.find((m) => m.type === 'tinyopt:results'));
+  assert.equal(results.phase, 'ready');
+  const frame = page.frames().find((f) => f.url().startsWith(env.base()));
+  assert.equal(await frame.textContent('#lesson-step-q'), LESSONS.caching.steps[0].question);
+  await page.close();
 });
 
 // ---- Needs the report branch (Playground.sealLabReport / worker task labReportSeal and
