@@ -126,6 +126,7 @@ export function setupCourse(lab) {
         href,
         numberOf,
         next: nextEntry ? LESSONS[nextEntry.id] : null,
+        handoff: i >= 0 ? order[i].handoff || null : null,
         labHref,
         footer: (r) => footer(r, route),
       });

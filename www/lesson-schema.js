@@ -77,6 +77,10 @@ export function checkCourses(courses, lessons) {
   const out = [];
   for (const [id, c] of Object.entries(courses)) {
     if (!str(c.title) || !Array.isArray(c.lessons) || !c.lessons.length) out.push(`course ${id}: needs a title and lessons`);
+    for (const e of c.lessons || []) {
+      if (!str(e.number)) out.push(`course ${id}: lesson ${e.id} has no number`);
+      if (e.handoff !== undefined && !str(e.handoff)) out.push(`course ${id}: lesson ${e.id} has an empty handoff`);
+    }
     for (const e of c.lessons || []) if (!lessons[e.id]) out.push(`course ${id}: names lesson ${e.id}, which does not exist`);
     const ids = (c.lessons || []).map((e) => e.id);
     if (new Set(ids).size !== ids.length) out.push(`course ${id}: a lesson appears twice`);

@@ -51,8 +51,9 @@ function comparison(step, p, fields) {
 
 /**
  * Draws step `index` of `lesson` into `root`. `ctx`: {lesson, index, progress, lab,
- * href(params) -> link, go(params) (navigate), numberOf(lessonId) -> label, next (the next
- * lesson or null), labHref, embed, footer(root) (draws the end of lesson / report)}.
+ * href(params) -> link, numberOf(lessonId) -> label, next (the next lesson or null),
+ * handoff (this course's hand-off text, or null: the lesson's), labHref(query),
+ * footer(root) (draws the lab report offer)}.
  * Returns `{update()}`: re-reads whether the lab is ready.
  */
 export function renderStep(root, ctx) {
@@ -173,7 +174,7 @@ export function renderStep(root, ctx) {
       if (index + 1 < lesson.steps.length) {
         onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ step: String(index + 2) }), 'data-nav': '' }, `Next: step ${index + 2}`));
       } else {
-        onwards.append(el('p', { class: 'course-handoff' }, lesson.handoff));
+        onwards.append(el('p', { class: 'course-handoff', id: 'lesson-handoff' }, ctx.handoff || lesson.handoff));
         if (ctx.next) {
           onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ lesson: ctx.next.id, step: '1' }), 'data-nav': '' },
             `Next lesson: ${ctx.numberOf(ctx.next.id)} ${ctx.next.title}`));

@@ -33,6 +33,15 @@ test('the courses: seed in the seed order, tinytorch numbered 14–19, every les
     ['14', 'profiling'], ['15', 'quantization'], ['16', 'compression'], ['17', 'acceleration'], ['18', 'caching'], ['19', 'benchmarking'],
   ]);
   for (const c of Object.values(COURSES)) assert.deepEqual([...c.lessons.map((e) => e.id)].sort(), [...SEED].sort());
+  // Each course's hand-off names the lesson that follows in that order.
+  for (const c of Object.values(COURSES)) {
+    c.lessons.slice(0, -1).forEach((e, i) => {
+      const next = c.lessons[i + 1];
+      const text = e.handoff || LESSONS[e.id].handoff;
+      const title = next.title || LESSONS[next.id].title;
+      assert.ok(text.includes(`(${title})`), `${e.id} hands off to ${title} in this order: ${text}`);
+    });
+  }
 });
 
 test('step ids are unique within a lesson and lesson ids across the course', () => {
@@ -54,6 +63,14 @@ function goodLesson() {
   });
   return { id: 'demo', title: 'Demo', question: 'Q', handoff: 'next', steps: ['a', 'b', 'c', 'd'].map(step) };
 }
+
+test('the course table check catches a missing lesson, a repeat and a missing number', () => {
+  const bad = { x: { title: 'X', lessons: [{ id: 'profiling', number: '1' }, { id: 'nope', number: '2' }, { id: 'profiling' }] } };
+  const p = checkCourses(bad, LESSONS);
+  assert.ok(p.some((m) => /names lesson nope, which does not exist/.test(m)));
+  assert.ok(p.some((m) => /appears twice/.test(m)));
+  assert.ok(p.some((m) => /has no number/.test(m)));
+});
 
 test('the schema check catches each kind of malformed lesson, with a reason', () => {
   assert.deepEqual(checkLesson(goodLesson()), []);

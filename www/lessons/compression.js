@@ -78,5 +78,5 @@ export default {
       lab: '?model=student',
     },
   ],
-  handoff: 'Smaller weights and fewer of them make each step cheaper. But every token still redoes the work of the tokens before it, unless we keep it: next, Caching.',
+  handoff: 'Smaller weights and fewer of them make each step cheaper. But every token still redoes the work of the tokens before it. Next: keep that work (Caching).',
 };

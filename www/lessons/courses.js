@@ -11,8 +11,9 @@ import benchmarking from './benchmarking.js';
 /** Every lesson by id. */
 export const LESSONS = Object.freeze(Object.fromEntries([profiling, acceleration, quantization, compression, caching, benchmarking].map((l) => [l.id, l])));
 
-/** Course orders: each entry names a lesson and, optionally, the number and title it
- *  carries in that course. The first course is the default. */
+/** Course orders: each entry names a lesson and, optionally, the number, title and
+ *  closing hand-off (to the lesson that follows in this order) it carries in that
+ *  course. The first course is the default. */
 export const COURSES = Object.freeze({
   seed: {
     title: 'ML-systems optimisation (the seed order)',
@@ -21,10 +22,14 @@ export const COURSES = Object.freeze({
   tinytorch: {
     title: 'TinyTorch numbering (modules 14–19)',
     lessons: [
-      { id: 'profiling', number: '14' },
+      { id: 'profiling', number: '14', handoff: 'Most of a token goes to reading and multiplying weight matrices. Next: read fewer bytes per weight (Quantization).' },
       { id: 'quantization', number: '15' },
-      { id: 'compression', number: '16' },
-      { id: 'acceleration', number: '17' },
+      {
+        id: 'compression',
+        number: '16',
+        handoff: 'Fewer and smaller weights make each step cheaper; the loops that multiply them decide how fast the rest runs. Next: make those kernels faster (Acceleration).',
+      },
+      { id: 'acceleration', number: '17', handoff: 'The kernels are fast, yet every token still redoes the work of the tokens before it. Next: keep that work (Memoization).' },
       { id: 'caching', number: '18', title: 'Memoization' },
       { id: 'benchmarking', number: '19' },
     ],
