@@ -20,7 +20,13 @@ export function renderHome(root, ctx) {
   const other = Object.keys(ctx.courses).filter((k) => k !== ctx.courseId);
   const reset = el('button', { type: 'button', id: 'course-reset' }, 'Reset my progress');
   const resetNote = el('p', { class: 'course-note', role: 'status', id: 'course-reset-note' });
+  // Two clicks: a slip of the finger should not wipe a course's work.
   reset.addEventListener('click', () => {
+    if (reset.dataset.armed !== 'true') {
+      reset.dataset.armed = 'true';
+      reset.textContent = 'Click again to forget all predictions, results and answers';
+      return;
+    }
     ctx.progress.reset();
     ctx.onReset();
     const n = document.getElementById('course-reset-note');

@@ -27,7 +27,10 @@ export function courseFromQuery(search) {
   if (!Object.hasOwn(COURSES, course)) course = DEFAULT_COURSE;
   if (!has) return { mode: 'lab', course, lesson: null, step: 0, notes };
   const id = (q.get('lesson') || '').trim().toLowerCase();
-  if (!q.has('lesson')) return { mode: 'home', course, lesson: null, step: 0, notes };
+  if (!q.has('lesson')) {
+    if (q.has('step')) notes.push('A step needs a lesson (?lesson=<id>&step=N): here is the course home.');
+    return { mode: 'home', course, lesson: null, step: 0, notes };
+  }
   if (!Object.hasOwn(LESSONS, id)) {
     notes.push(`There is no lesson “${shown(q.get('lesson'))}”; here is the course home.`);
     return { mode: 'home', course, lesson: null, step: 0, notes };

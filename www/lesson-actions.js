@@ -12,6 +12,9 @@ import { median } from './metrics.js';
 /** Weight matrices of a decode step: the ops that read a weight matrix once per token. */
 const WEIGHT_OPS = ['qkv', 'attn_out', 'mlp_up', 'mlp_down', 'lm_head'];
 
+/** A recipe as people read it: its non-default keys (or "f32 as loaded") and its id. */
+const named = (view) => `${view.query ? view.query.replace(/&/g, ', ') : 'f32 as loaded'} (${view.recipe_id})`;
+
 const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length });
 
 /** A report figure: a measured quantity with its spread; `recipe` is the view whose
@@ -24,9 +27,9 @@ function figure(name, label, unit, xs, view = null) {
 /** The recipe report's deterministic figures (the verifier recomputes them to the bit). */
 function qualityFigures(report, view) {
   return [
-    figure('kld', `KL divergence vs f32, ${view.recipe_id}`, 'nats/token', report.kld, view),
-    figure('top1_agreement', `top-1 agreement with f32, ${view.recipe_id}`, 'fraction', report.top1_agreement, view),
-    figure('weight_bytes', `weight bytes, ${view.recipe_id}`, 'bytes', report.weight_bytes, view),
+    figure('kld', `KL divergence vs f32, ${named(view)}`, 'nats/token', report.kld, view),
+    figure('top1_agreement', `top-1 agreement with f32, ${named(view)}`, 'fraction', report.top1_agreement, view),
+    figure('weight_bytes', `weight bytes, ${named(view)}`, 'bytes', report.weight_bytes, view),
   ];
 }
 
@@ -100,9 +103,9 @@ export const ACTIONS = {
       return {
         fields: { a_tokens_per_s: median(ta), b_tokens_per_s: median(tb), speedup: median(ratios), a_bytes: aBytes, b_bytes: bBytes, bytes_ratio: aBytes / bBytes, rounds: n },
         figures: [
-          figure('tokens_per_s', `decode tokens/s, ${views.a.recipe_id}`, 'tokens/s', ta, views.a),
-          figure('tokens_per_s', `decode tokens/s, ${views.b.recipe_id}`, 'tokens/s', tb, views.b),
-          figure('speedup', `speed ratio ${views.b.recipe_id} / ${views.a.recipe_id} (paired rounds)`, '×', ratios),
+          figure('tokens_per_s', `decode tokens/s, ${named(views.a)}`, 'tokens/s', ta, views.a),
+          figure('tokens_per_s', `decode tokens/s, ${named(views.b)}`, 'tokens/s', tb, views.b),
+          figure('speedup', `speed ratio ${named(views.b)} / ${named(views.a)} (paired rounds)`, '×', ratios),
         ],
       };
     },
@@ -144,8 +147,8 @@ export const ACTIONS = {
           tokens: got.on[0].summary.n,
         },
         figures: [
-          figure('tokens_per_s', `tokens/s, KV cache on, ${view.recipe_id}`, 'tokens/s', onT, view),
-          figure('tokens_per_s', `tokens/s, KV cache off, ${view.recipe_id}`, 'tokens/s', offT, view),
+          figure('tokens_per_s', `tokens/s, KV cache on, ${named(view)}`, 'tokens/s', onT, view),
+          figure('tokens_per_s', `tokens/s, KV cache off, ${named(view)}`, 'tokens/s', offT, view),
           figure('step_ms_late', 'ms per step, last quarter, KV cache off', 'ms', off.map((x) => x.late)),
           figure('kv_bytes_used', `KV cache bytes after ${got.on[0].summary.n} tokens`, 'bytes', got.on[got.on.length - 1].summary.kvBytes),
         ],
@@ -172,8 +175,8 @@ export const ACTIONS = {
           flops_per_token: r.flops_per_token,
         },
         figures: [
-          figure('ms_per_token', `ms per decode step (profiled), ${view.recipe_id}`, 'ms', [r.token_ms.median_ms], view),
-          figure('gflops', `GFLOP/s of a decode step, ${view.recipe_id}`, 'GFLOP/s', r.gflops, view),
+          figure('ms_per_token', `ms per decode step (profiled), ${named(view)}`, 'ms', [r.token_ms.median_ms], view),
+          figure('gflops', `GFLOP/s of a decode step, ${named(view)}`, 'GFLOP/s', r.gflops, view),
         ],
       };
     },
@@ -202,7 +205,7 @@ export const ACTIONS = {
         },
         figures: [
           figure('bandwidth_gbps', `read bandwidth, ${level.name}`, 'GB/s', level.gbps),
-          figure('tokens_per_s', `decode tokens/s, ${views.x.recipe_id}`, 'tokens/s', tps, views.x),
+          figure('tokens_per_s', `decode tokens/s, ${named(views.x)}`, 'tokens/s', tps, views.x),
         ],
       };
     },
@@ -330,8 +333,8 @@ export const ACTIONS = {
       return {
         fields: { all_round: rec.scores.all_round, latency_ratio: rec.scores.latency.ratio, gate: rec.scores.gate, kld: rec.quality.kld, rounds: rec.scores.latency.rounds, recipe_id: rec.recipe_id },
         figures: [
-          figure('all_round', `all-round score, ${suite}, ${view.recipe_id}`, '×', rec.scores.all_round, view),
-          figure('latency_ratio', `latency ratio, ${suite}, ${view.recipe_id}`, '×', rec.scores.latency.ratio, view),
+          figure('all_round', `all-round score, ${suite}, ${named(view)}`, '×', rec.scores.all_round, view),
+          figure('latency_ratio', `latency ratio, ${suite}, ${named(view)}`, '×', rec.scores.latency.ratio, view),
         ],
         record: v.text,
       };

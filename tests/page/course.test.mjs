@@ -133,6 +133,7 @@ test('tinytorch order and numbers; bad course, lesson and step values fall back 
     [`?lesson=${encodeURIComponent(hostile)}`, /There is no lesson “<img/],
     ['?lesson=caching&step=99', /steps 1–4, not “99”: step 1 is shown/],
     ['?lesson=caching&step=-1', /not “-1”/],
+    ['?step=2', /A step needs a lesson/],
   ]) {
     await page.goto(env.base() + q);
     await page.waitForSelector('#course-notes p');
@@ -151,6 +152,9 @@ test('tinytorch order and numbers; bad course, lesson and step values fall back 
   // Reset forgets it.
   await page.goto(env.base() + '?course=seed');
   await page.click('#course-reset');
+  assert.ok(await page.evaluate(() => Object.keys(JSON.parse(localStorage.getItem('tinyopt-course/1')).steps).length > 0), 'one click does not reset');
+  await page.click('#course-reset');
+  assert.match(await page.textContent('#course-reset-note'), /Progress reset/);
   assert.equal(await page.evaluate(() => Object.keys(JSON.parse(localStorage.getItem('tinyopt-course/1')).steps).length), 0);
   // The lab page points a new student at the course.
   await page.goto(env.base());
@@ -272,11 +276,20 @@ test('REPORT (needs labReportSeal + tinyopt verify): a course report from the pa
     await waitReady(page, 120000);
     await walkStep(page, lesson, i);
   }
+  await page.goto(env.base() + '?course=seed');
+  await waitReady(page, 120000);
   await page.fill('#course-student', 'ada <b>');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#course-report-lesson')]);
-  assert.match(download.suggestedFilename(), /^lab-report-quantization-ada__b_\.json$/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#course-report-course')]);
+  assert.equal(download.suggestedFilename(), 'lab-report-course-ada__b_.json');
+  assert.match(await page.textContent('#course-report-status'), /Saved as lab-report-course-ada__b_\.json/);
   const file = path.join(ARTIFACTS, 'course-lab-report.json');
   await download.saveAs(file);
+  const sealed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(sealed.schema, 'tinyopt-lab-report/1');
+  assert.equal(sealed.student, 'ada <b>');
+  assert.deepEqual(sealed.lessons, ['quantization']);
+  assert.deepEqual(sealed.steps.map((s) => s.step), ['f16-bytes', 'int4-quality']);
+  assert.match(sealed.model_sha256, /^[0-9a-f]{64}$/);
   const CLI = path.join(ROOT, 'target/release/tinyopt');
   execFileSync(CLI, ['verify', file], { encoding: 'utf8' });
   const bad = JSON.parse(fs.readFileSync(file, 'utf8'));
