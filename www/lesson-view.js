@@ -49,6 +49,45 @@ function comparison(step, p, fields) {
   return `Measured: ${withUnit(fmt(m, 3), pr.unit)}; you predicted ${predictionText(step, p)}${how}.`;
 }
 
+/** The measured value of a step in its prediction's unit, as text. */
+function measuredText(step, fields) {
+  const pr = step.prediction;
+  const v = fields[pr.field];
+  if (pr.kind === 'choice') {
+    const o = pr.options.find((x) => x.value === String(v));
+    return o ? o.label : String(v);
+  }
+  const m = inPredictionUnit(v, fieldUnit(step.action, pr.field), pr.unit);
+  return Number.isFinite(m) ? withUnit(fmt(m, 3), pr.unit) : '—';
+}
+
+/** The lesson at a glance: each step's prediction, measurement and checkpoint. */
+function summary(lesson, progress) {
+  const head = el('tr', {}, ...['Step', 'You predicted', 'Measured', 'Checkpoint'].map((t) => el('th', { scope: 'col' }, t)));
+  const rows = lesson.steps.map((s, i) => {
+    const r = progress.step(lesson.id, s.id) || {};
+    return el('tr', {},
+      el('th', { scope: 'row' }, `${i + 1}. ${s.prediction.prompt}`),
+      el('td', {}, r.prediction ? predictionText(s, r.prediction) : '—'),
+      el('td', {}, r.result ? measuredText(s, r.result.fields) : '—'),
+      el('td', {}, r.answer ? (r.answer.correct ? 'right' : 'not quite') : '—'));
+  });
+  return el('div', { class: 'table-wrap course-summary' },
+    el('table', { id: 'lesson-summary' }, el('caption', {}, `${lesson.title}: your predictions against this browser’s measurements`),
+      el('thead', {}, head), el('tbody', {}, ...rows)));
+}
+
+/** For instructors: this step's link and the iframe that embeds it in slides (as text). */
+function share(ctx, index, step) {
+  const abs = (params) => new URL(ctx.href({ step: String(index + 1), ...params }), location.href).href;
+  const link = abs({ embed: null });
+  const frame = `<iframe src="${abs({ embed: '1' }).replace(/&/g, '&amp;')}" width="960" height="540" loading="lazy" ` +
+    `title="tinyopt: ${step.id.replace(/"/g, '')}" allow="cross-origin-isolated; clipboard-write" style="border:0;max-width:100%"></iframe>`;
+  return el('details', { class: 'course-share' }, el('summary', {}, 'Link and embed for this step'),
+    el('p', {}, 'Link: ', el('code', { id: 'lesson-share-link' }, link)),
+    el('p', {}, 'Embed in slides (960×540 or 1280×720): ', el('code', { id: 'lesson-share-embed' }, frame)));
+}
+
 /**
  * Draws step `index` of `lesson` into `root`. `ctx`: {lesson, index, progress, lab,
  * href(params) -> link, numberOf(lessonId) -> label, next (the next lesson or null),
@@ -115,7 +154,7 @@ export function renderStep(root, ctx) {
   const labLink = el('a', { href: ctx.labHref(step.lab || ''), class: 'course-lablink' }, 'Open this in the lab');
   const measureBox = el('section', { class: 'course-measure', 'aria-labelledby': 'lesson-measure-h' },
     el('h3', { id: 'lesson-measure-h' }, 'Measure it here, now'),
-    el('div', { class: 'buttons' }, measure, stop, progressBar), mStatus, mError, result, el('p', {}, labLink));
+    el('div', { class: 'buttons' }, measure, stop, progressBar), mStatus, mError, result, el('p', {}, labLink), share(ctx, index, step));
 
   // --- the checkpoint
   const cp = step.checkpoint;
@@ -174,7 +213,7 @@ export function renderStep(root, ctx) {
       if (index + 1 < lesson.steps.length) {
         onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ step: String(index + 2) }), 'data-nav': '' }, `Next: step ${index + 2}`));
       } else {
-        onwards.append(el('p', { class: 'course-handoff', id: 'lesson-handoff' }, ctx.handoff || lesson.handoff));
+        onwards.append(summary(lesson, progress), el('p', { class: 'course-handoff', id: 'lesson-handoff' }, ctx.handoff || lesson.handoff));
         if (ctx.next) {
           onwards.append(el('a', { class: 'button primary', id: 'lesson-next-link', href: ctx.href({ lesson: ctx.next.id, step: '1' }), 'data-nav': '' },
             `Next lesson: ${ctx.numberOf(ctx.next.id)} ${ctx.next.title}`));

@@ -93,6 +93,11 @@ test('every lesson of the seed course, walked end to end; progress survives a re
       }
     }
     times.push([lesson.id, (Date.now() - t0) / 1000]);
+    // The lesson's end: every step's prediction against its measurement.
+    const rows = await page.$$eval('#lesson-summary tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    assert.equal(rows.length, lesson.steps.length);
+    for (const r of rows) assert.ok(r[1] !== '—' && r[2] !== '—' && r[3] !== '—', `${lesson.id} summary row ${JSON.stringify(r)}`);
+    if (n === 2) await shot(page, `${lesson.id}-end`);
     console.log(`walk: ${lesson.id}, ${lesson.steps.length} steps, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (n === 0) {
       // A reload (the page and the model start afresh) keeps what was done.
@@ -140,6 +145,11 @@ test('tinytorch order and numbers; bad course, lesson and step values fall back 
     assert.match(await page.textContent('#course-notes'), note, q);
     assert.equal(await page.$$eval('#course-notes img', (x) => x.length), 0, 'shown as text');
   }
+  // Every step carries its link and embed for instructors.
+  await page.goto(env.base() + '?course=seed&lesson=caching&step=2');
+  await page.waitForSelector('#lesson-share-link', { state: 'attached' });
+  assert.equal(await page.textContent('#lesson-share-link'), `${env.base()}?course=seed&lesson=caching&step=2`);
+  assert.match(await page.textContent('#lesson-share-embed'), /^<iframe src="[^"]*lesson=caching&amp;step=2&amp;embed=1" width="960" height="540"/);
   // A prediction out of its range is clamped to it, and the page says so.
   await page.goto(env.base() + '?course=seed&lesson=profiling&step=3');
   await page.evaluate(() => localStorage.clear());
