@@ -212,11 +212,19 @@ test('phone and tablet: no horizontal overflow, controls at least 44 px tall; a 
   for (const [w, h] of [[960, 540], [1280, 720]]) {
     const { page } = await open('?course=seed&lesson=quantization&step=2&embed=1', { width: w, height: h });
     assert.ok(await page.evaluate(() => document.body.classList.contains('compact') && document.body.dataset.course === 'lesson'));
-    assert.ok(await page.isVisible('#lesson-commit'), 'the prediction is in view');
+    assert.ok(await page.isVisible('#lesson-pred'), 'the prediction is in view');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `embed ${w}×${h}: horizontal overflow`);
     await axeCheck(page, `the step embed at ${w}×${h}`);
     await shot(page, `embed-${w}x${h}`, false);
+    if (w === 960) {
+      // "Predict, then measure" with the class: the result fits beside the prediction.
+      await page.click('#lesson-commit');
+      await page.waitForFunction(() => !document.getElementById('lesson-measure').disabled, null, { timeout: 60000 });
+      await page.click('#lesson-measure');
+      await page.waitForFunction(() => !document.getElementById('lesson-result').hidden, null, { timeout: 120000 });
+      await shot(page, 'embed-960x540-measured', false);
+    }
     await page.close();
   }
 });
