@@ -23,6 +23,10 @@ function siteFiles() {
   for (const f of fs.readdirSync(path.join(ROOT, 'www')).sort()) {
     if (/\.(js|css)$/.test(f) && f !== 'sw.js') files.push(`www/${f}`);
   }
+  // The course's lesson files (www/lessons/, see docs/teaching.md), offline too.
+  for (const f of fs.readdirSync(path.join(ROOT, 'www/lessons')).sort()) {
+    if (f.endsWith('.js')) files.push(`www/lessons/${f}`);
+  }
   // Both engine builds: the page picks one per browser (www/engine.js), and offline
   // use must not depend on which.
   for (const dir of ['www/pkg', 'www/pkg-relaxed']) {

@@ -10,6 +10,7 @@ import { drawPareto } from './pareto.js';
 import { showBoard } from './leaderboard.js';
 import { setupCompare } from './record-compare.js';
 import { recipeView } from './recipe.js';
+import { downloadText } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_HANDLE = 40; // Rust's MAX_HANDLE_CHARS
@@ -210,14 +211,7 @@ export function createBenchmarkPanel(ctx) {
     if (!recordText) return;
     const id = String(JSON.parse(recordText).recipe_id).replace(/[^\w-]/g, '_');
     const name = `record-${id}-page.json`;
-    const url = URL.createObjectURL(new Blob([recordText], { type: 'application/json' }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = name;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    downloadText(name, recordText);
     $('b-download-status').textContent = `Saved as ${name}.`;
   }
 

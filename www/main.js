@@ -21,6 +21,7 @@ import { viewFromQuery, applyView, setupEmbedKeys, watchVisibility } from './emb
 import { setupEmbedApi } from './embed-api.js';
 import { setupEmbedDialog } from './embed-dialog.js';
 import { environment } from './env-note.js';
+import { setupCourse } from './course.js';
 // model picker and what size costs (issue 14)
 import { createModelPicker } from './model-picker.js';
 import { createSizePanel } from './size-panel.js';
@@ -28,6 +29,7 @@ import { modelName } from './state.js';
 
 const state = createState(); // the link is read once the recipe rules are loaded (boot)
 const $ = (id) => document.getElementById(id);
+let course = null; // the course view (course.js), set up once the runner exists
 // ?view= / ?embed= / ?compact= / ?presenter= / ?theme= (embed-view.js).
 const viewOpts = viewFromQuery(window.location.search);
 applyView(viewOpts, {
@@ -66,6 +68,7 @@ function renderNow() {
   frame = held = 0;
   drawnAt = performance.now();
   render(state);
+  if (course) course.update();
 }
 
 /** Resolves once what was just drawn is on screen: after the next frame and the one
@@ -106,6 +109,8 @@ function onMessage(m) {
       break;
     case 'restarting':
       runner.failAll('the model restarted');
+      for (const w of runWaiters.values()) w.reject(new Error('the model restarted'));
+      runWaiters.clear();
       state.phase = 'loading';
       state.status = 'Restarting the model after the crash…';
       if (run && !run.done) run.done = true;
@@ -172,12 +177,14 @@ function onMessage(m) {
       const s = summarize(run);
       const why = m.stopped ? 'Stopped' : m.contextFull ? 'Done — ' + m.message : 'Done';
       state.status = `${why}: ${s.n} tokens, ${fmt(s.tokensPerS)} tokens/s with the KV cache ${run.settings.kv ? 'on' : 'off'}.`;
+      settle(m.id, m.stopped ? new Error('stopped before it finished') : null, { run, summary: s });
       embed.api.results();
       break;
     }
     case 'error':
       if (m.id !== undefined && !mine) return;
       if (run && mine) run.done = true;
+      if (mine) settle(m.id, new Error(m.message));
       state.error = m.fatal
         ? `The model crashed: ${m.message}.` + (m.startup ? '' : ' Restarting it…')
         : m.message;
@@ -293,22 +300,39 @@ function updateSettings(now = false) {
   scheduleRender();
 }
 
-function generate() {
-  if (state.phase === 'broken') {
+/** Generations a lesson waits for (course.js): id -> {resolve, reject}. */
+const runWaiters = new Map();
+function settle(id, error, value) {
+  const w = runWaiters.get(id);
+  if (!w) return;
+  runWaiters.delete(id);
+  if (error) w.reject(error);
+  else w.resolve(value);
+}
+
+/** Generates with the form's settings, or with `given` (a lesson's, validated the same
+ *  way); returns the run's id, or null if the model cannot run now. */
+function generate(given = null) {
+  if (state.phase === 'broken' && !given) {
     state.error = '';
     boot();
     return;
   }
-  if (!(state.phase === 'ready' || state.phase === 'running')) return;
-  updateSettings(true);
-  writeForm(state.settings); // show the clamped values that will actually run
-  const settings = { ...state.settings };
+  if (!(state.phase === 'ready' || state.phase === 'running')) return null;
+  let settings;
+  if (given) settings = sanitize(given);
+  else {
+    updateSettings(true);
+    writeForm(state.settings); // show the clamped values that will actually run
+    settings = { ...state.settings };
+  }
   const id = client.generate(settings, afterPaint());
   state.run = { id, settings, started: null, steps: [], batches: [], text: '', done: false, stopped: false };
   state.phase = 'running';
   state.error = '';
   state.status = `Generating ${settings.tokens} tokens with the KV cache ${settings.kv ? 'on' : 'off'}…`;
   renderNow(); // at once, so the controls and status never show the previous run's end
+  return id;
 }
 
 function stop() {
@@ -319,6 +343,20 @@ const form = $('form');
 form.addEventListener('submit', (e) => {
   e.preventDefault();
   generate();
+});
+// ---- the course (course.js): lessons run on this page's worker, through the same calls
+course = setupCourse({
+  runner,
+  ready: () => state.phase === 'ready',
+  settings: () => ({ ...state.settings }),
+  recipeOf: (query) => recipeFromQuery(String(query)),
+  generate(settings) {
+    const id = generate(settings);
+    if (id === null) return Promise.reject(new Error('the model is not ready'));
+    return new Promise((resolve, reject) => runWaiters.set(id, { resolve, reject }));
+  },
+  stopGenerate: () => stop(),
+  state: () => state,
 });
 form.addEventListener('input', () => updateSettings());
 // When a field loses focus, show its validated value (e.g. tokens=-5 becomes 1).

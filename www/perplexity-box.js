@@ -5,17 +5,11 @@
 import { fmt } from './metrics.js';
 import { bindTask } from './tasks.js';
 import { put } from './recipe-controls.js';
+import { el } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 const SAMPLE = 'ROMEO:\nBut soft, what light through yonder window breaks?';
 
-/** `tag` with attributes and children (strings become text, never markup). */
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
 
 /** One result card: the perplexity and, below it, nats/char. */
 function card(prefix, which, label) {

@@ -21,6 +21,8 @@ export const PANELS = Object.freeze(['quantize', 'prune', 'profile', 'kernels', 
 /** Keys that pick a view rather than a setting; the address keeps them as they are.
  *  (`build` picks the engine build: see engine.js.) */
 const VIEW_KEYS = Object.freeze(['panel', 'embed', 'debug', 'view', 'compact', 'presenter', 'theme', 'build']);
+/** Keys of the course view (course.js): while one is in the address, it owns the address. */
+const COURSE_KEYS = Object.freeze(['course', 'lesson', 'step']);
 
 // Model picker (issue 14): the ids `?model=` may name (models.js).
 export { MODELS, MODEL_DEFAULT, parseModel, modelName } from './models.js';
@@ -134,6 +136,8 @@ export function linkFor(s, search) {
 
 /** Mirrors the settings into the address bar without adding history entries. */
 export function syncUrl(s, loc = window.location, hist = window.history) {
+  const q = new URLSearchParams(loc.search);
+  if (COURSE_KEYS.some((k) => q.has(k))) return;
   const next = linkFor(s, loc.search);
   if (loc.search !== next) hist.replaceState(null, '', loc.pathname + next + loc.hash);
 }

@@ -116,6 +116,31 @@ test('offline: after one visit the page loads and generates with no network', as
   await page.close();
 });
 
+test('offline: a lesson step opens and measures with no network; its progress survives the reload', async () => {
+  const page = await browser.newPage();
+  await page.goto(base + '?course=seed&lesson=caching&step=3');
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
+  await waitReady(page);
+  await browser.setOffline(true);
+  const before = served.length;
+  try {
+    await page.reload();
+    await waitReady(page);
+    await page.click('#lesson-commit');
+    await page.waitForFunction(() => !document.getElementById('lesson-measure').disabled, null, { timeout: 60000 });
+    await page.click('#lesson-measure');
+    await page.waitForFunction(() => !document.getElementById('lesson-result').hidden || document.getElementById('lesson-error').textContent, null, { timeout: 120000 });
+    assert.equal(await page.textContent('#lesson-error'), '');
+    await page.reload();
+    await waitReady(page);
+    assert.ok(!(await page.isHidden('#lesson-result')), 'the measured result is still there offline after a reload');
+    assert.equal(served.length, before, `requests reached the host while offline: ${served.slice(before)}`);
+  } finally {
+    await browser.setOffline(false);
+  }
+  await page.close();
+});
+
 test('a new build replaces the cache: the old one is deleted, the new one holds the site', async () => {
   const page = await browser.newPage();
   await page.goto(base);

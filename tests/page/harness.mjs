@@ -14,7 +14,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = path.join(ROOT, 'artifacts');
@@ -126,4 +129,21 @@ export async function compareExactAndRelaxed(page, timeout = 600000) {
     { timeout, polling: 50 },
   );
   return page.$$eval('#kr-table tbody tr', (trs) => trs.map((tr) => JSON.parse(tr.dataset.figures)));
+}
+
+/** Runs axe-core on `page`; fails on serious or critical violations, printing them (what
+ *  axe cannot decide alone is printed, not failed). */
+export async function axeCheck(page, where) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const { found, review } = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations', 'incomplete'] });
+    const serious = (list) =>
+      list
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
+    return { found: serious(r.violations), review: serious(r.incomplete) };
+  });
+  if (review.length) console.log(`axe needs review, ${where}: ${review.map((v) => `${v.id} (${v.nodes.length})`).join(', ')}`);
+  if (found.length) console.log(`axe, ${where}:\n${JSON.stringify(found, null, 2)}`);
+  assert.deepEqual(found.map((v) => `${v.impact} ${v.id}`), [], `axe found serious or critical violations on ${where}`);
 }

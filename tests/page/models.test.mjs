@@ -10,12 +10,10 @@
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test } from 'node:test';
-import { useBrowser, waitReady, waitDone, ARTIFACTS } from './harness.mjs';
+import { useBrowser, waitReady, waitDone, ARTIFACTS, axeCheck } from './harness.mjs';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 // The launch (server, Chromium) is harness.mjs's; `base` and `browser` are set once it ran.
 let base = '';
@@ -220,18 +218,3 @@ test('what size costs: bandwidth, a sweep of 2 sizes and the shipped models, dra
 
 // ---- Accessibility (as page.test.mjs) ----
 
-/** Runs axe-core on the page; fails on serious or critical violations, printing them. */
-async function axeCheck(page, where) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const { found, review } = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations', 'incomplete'] });
-    const serious = (list) =>
-      list
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
-    return { found: serious(r.violations), review: serious(r.incomplete) };
-  });
-  if (review.length) console.log(`axe needs review, ${where}: ${review.map((v) => `${v.id} (${v.nodes.length})`).join(', ')}`);
-  if (found.length) console.log(`axe, ${where}:\n${JSON.stringify(found, null, 2)}`);
-  assert.deepEqual(found.map((v) => `${v.impact} ${v.id}`), [], `axe found serious or critical violations on ${where}`);
-}

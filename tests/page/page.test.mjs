@@ -10,15 +10,13 @@
 // (scripts/build.sh builds both). axe-core (a dev dependency here) checks accessibility.
 
 import { test } from 'node:test';
-import { useBrowser, waitReady, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
+import { useBrowser, waitReady, waitDone, ROOT, ARTIFACTS, axeCheck } from './harness.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const HOSTILE_PROMPT = '<img src=x onerror=alert(1)>';
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const CLI = path.join(ROOT, 'target/release/tinyopt');
 
 // The launch (server, Chromium) is harness.mjs's; `base` and `browser` are set once it ran.
@@ -739,22 +737,6 @@ test('a recipe set through the controls, copied as a CLI command and run nativel
 
 // ---- Accessibility ----
 
-/** Runs axe-core on the page; fails on serious or critical violations, printing them. */
-async function axeCheck(page, where) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
-  const { found, review } = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations', 'incomplete'] });
-    const serious = (list) =>
-      list
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }));
-    return { found: serious(r.violations), review: serious(r.incomplete) };
-  });
-  // What axe cannot decide alone (e.g. an empty table before a measurement) is printed, not failed.
-  if (review.length) console.log(`axe needs review, ${where}: ${review.map((v) => `${v.id} (${v.nodes.length})`).join(', ')}`);
-  if (found.length) console.log(`axe, ${where}:\n${JSON.stringify(found, null, 2)}`);
-  assert.deepEqual(found.map((v) => `${v.impact} ${v.id}`), [], `axe found serious or critical violations on ${where}`);
-}
 
 test('axe: no serious or critical violations on the page, every lab tab and the embed view', async () => {
   // A link with a problem, so the note shows too; a run, so the output holds text.
