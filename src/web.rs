@@ -138,6 +138,14 @@ impl Playground {
         Ok(())
     }
 
+    /// The loaded model as the one file a verifier can recompute figures on.
+    fn loaded_model(&self) -> [crate::benchmark::verify::ModelFile<'_>; 1] {
+        [crate::benchmark::verify::ModelFile {
+            sha256: self.base_sha256.clone(),
+            model: std::borrow::Cow::Borrowed(&self.base),
+        }]
+    }
+
     /// Builds `r` (normalised) from the loaded model, calibrating if it must.
     fn build(&mut self, r: &Recipe) -> Result<(Gpt, crate::prune::PruneStats), JsError> {
         self.ensure_calibration(r)?;
@@ -738,11 +746,7 @@ impl Playground {
     #[wasm_bindgen(js_name = checkRecord)]
     pub fn check_record(&self, text: &str) -> Result<JsValue, JsError> {
         let rec = crate::benchmark::Record::parse(text.as_bytes()).map_err(err)?;
-        let models = [crate::benchmark::verify::ModelFile {
-            sha256: self.base_sha256.clone(),
-            model: std::borrow::Cow::Borrowed(&self.base),
-        }];
-        let verdict = crate::benchmark::verify::verify(&rec, &models);
+        let verdict = crate::benchmark::verify::verify(&rec, &self.loaded_model());
         to_js(&serde_json::json!({"record": rec, "verdict": verdict}))
     }
 
@@ -762,11 +766,7 @@ impl Playground {
     #[wasm_bindgen(js_name = checkLabReport)]
     pub fn check_lab_report(&self, text: &str) -> Result<JsValue, JsError> {
         let rep = crate::lab_report::LabReport::parse(text.as_bytes()).map_err(err)?;
-        let models = [crate::benchmark::verify::ModelFile {
-            sha256: self.base_sha256.clone(),
-            model: std::borrow::Cow::Borrowed(&self.base),
-        }];
-        let verdict = crate::lab_report::verify(&rep, &models);
+        let verdict = crate::lab_report::verify(&rep, &self.loaded_model());
         to_js(&serde_json::json!({"report": rep, "verdict": verdict}))
     }
 

@@ -347,7 +347,12 @@ fn a_lab_report_sealed_in_the_browser_has_the_native_seal() {
     let checked = pg.check_lab_report(&sealed).map_err(JsValue::from).unwrap();
     let verdict = js_sys::Reflect::get(&checked, &"verdict".into()).unwrap();
     let passed = js_sys::Reflect::get(&verdict, &"passed".into()).unwrap();
-    assert_eq!(passed.as_bool(), Some(true), "{:?}", js_sys::JSON::stringify(&verdict));
+    assert_eq!(
+        passed.as_bool(),
+        Some(true),
+        "{:?}",
+        js_sys::JSON::stringify(&verdict)
+    );
 
     let edited = sealed.replace("\"correct\": true", "\"correct\": false");
     let checked = pg.check_lab_report(&edited).map_err(JsValue::from).unwrap();

@@ -6,13 +6,14 @@ use tinyopt::benchmark::verify::{Check, ModelFile, Verdict};
 use tinyopt::lab_report::{self, LabReport};
 
 /// Whether `bytes` are meant as a lab report (their `schema` names one), so `verify`
-/// reads them as such; anything else is read as a submission record.
+/// reads them as such (an oversized report then gets the report's size error); anything
+/// else is read as a submission record.
 pub fn is_lab_report(bytes: &[u8]) -> bool {
     #[derive(serde::Deserialize)]
     struct Peek {
         schema: Option<String>,
     }
-    bytes.len() <= lab_report::MAX_REPORT_BYTES
+    bytes.len() <= tinyopt::benchmark::record::MAX_RECORD_BYTES
         && serde_json::from_slice::<Peek>(bytes)
             .ok()
             .and_then(|p| p.schema)
