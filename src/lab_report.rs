@@ -403,7 +403,7 @@ pub fn verify(rep: &LabReport, models: &[ModelFile]) -> Verdict {
         name: "schema",
         ok: schema_ok,
         detail: if schema_ok {
-            format!("{SCHEMA}, {} steps within bounds", rep.steps.len())
+            format!("{SCHEMA}, {} within bounds", count(rep.steps.len(), "step"))
         } else {
             format!("schema {:?} is not {SCHEMA:?}", rep.schema)
         },
@@ -414,7 +414,11 @@ pub fn verify(rep: &LabReport, models: &[ModelFile]) -> Verdict {
         name: "lessons",
         ok: unlisted.is_none(),
         detail: match unlisted {
-            None => format!("{} lessons: {}", rep.lessons.len(), rep.lessons.join(", ")),
+            None => format!(
+                "{}: {}",
+                count(rep.lessons.len(), "lesson"),
+                rep.lessons.join(", ")
+            ),
             Some(s) => format!(
                 "step {:?} is of lesson {:?}, which the report does not list",
                 s.step, s.lesson
@@ -452,6 +456,11 @@ pub fn verify(rep: &LabReport, models: &[ModelFile]) -> Verdict {
     v
 }
 
+/// "1 step", "3 steps".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 fn recipes_check(rep: &LabReport) -> Check {
     let mut n = 0;
     for s in &rep.steps {
@@ -482,7 +491,7 @@ fn recipes_check(rep: &LabReport) -> Check {
     Check {
         name: "recipes",
         ok: true,
-        detail: format!("{n} figures name a canonical recipe with its id"),
+        detail: format!("canonical recipes with their ids: {}", count(n, "figure")),
     }
 }
 
@@ -560,10 +569,11 @@ fn recompute_check(rep: &LabReport, rebuilt: &mut Rebuilt) -> Check {
         name: "recompute",
         ok: true,
         detail: if notes.is_empty() {
-            format!("{n} deterministic figures recomputed to the bit")
+            format!("{} recomputed to the bit", count(n, "deterministic figure"))
         } else {
             format!(
-                "{n} deterministic figures recomputed to the bit ({})",
+                "{} recomputed to the bit ({})",
+                count(n, "deterministic figure"),
                 notes.join("; ")
             )
         },
@@ -614,8 +624,9 @@ fn plausible_check(rep: &LabReport, rebuilt: &mut Rebuilt) -> Check {
         name: "plausible",
         ok: true,
         detail: format!(
-            "{n} measured figures ordered (min <= median <= max) and physically plausible \
-             (bounds {MAX_GFLOPS} GFLOP/s, {MAX_GBYTES_PER_S} GB/s of weight reads)"
+            "{} ordered (min <= median <= max) and physically plausible \
+             (bounds {MAX_GFLOPS} GFLOP/s, {MAX_GBYTES_PER_S} GB/s of weight reads)",
+            count(n, "measured figure")
         ),
     }
 }

@@ -351,3 +351,52 @@ fn verify_and_class_report_read_a_folder_of_reports() {
     assert_eq!(c.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&c.stderr).contains("holds no lab reports"));
 }
+
+#[test]
+fn cache_bytes_and_flops_recompute_and_relaxed_quality_is_bounded() {
+    let (rep, models) = sealed();
+    let m = &models[0].model;
+    let (kv, fpt) = (
+        tinyopt::model::KvCache::new(&m.cfg).bytes() as f64,
+        tinyopt::profile::flops::per_token(m, 5) as f64,
+    );
+    let with = |name: &str, v: f64, kernel: Option<&str>| {
+        let mut r = rep.clone();
+        let mut f = r.steps[0].figures[0].clone();
+        if let Some(k) = kernel {
+            let mut recipe = f.recipe.unwrap();
+            recipe.set("kernel", k).unwrap();
+            f.recipe_id = Some(recipe.id().unwrap());
+            f.recipe = Some(recipe);
+        } else {
+            (f.recipe, f.recipe_id) = (None, None);
+        }
+        (f.name, f.median, f.min, f.max) = (name.into(), v, v, v);
+        r.steps[0].figures = vec![f];
+        lab_report::verify(&r.seal(), &models)
+    };
+    for (name, v) in [
+        ("kv_cache_bytes", kv),
+        ("kv_cache_bytes", 0.0),
+        ("flops_per_token", fpt),
+    ] {
+        let v = with(name, v, None);
+        assert!(v.passed, "{name}: {:#?}", v.checks);
+    }
+    let v = with("flops_per_token", fpt + 1.0, None);
+    assert_eq!(first_failure(&v).0, "recompute");
+    let v = with("kv_cache_bytes", kv / 2.0, None);
+    assert_eq!(first_failure(&v).0, "recompute");
+    // Relaxed-SIMD quality: other bits per CPU, so bounded and said, not recomputed.
+    let v = with("kld", 0.5, Some("relaxed"));
+    assert!(v.passed, "{:#?}", v.checks);
+    let detail = &v
+        .checks
+        .iter()
+        .find(|c| c.name == "recompute")
+        .unwrap()
+        .detail;
+    assert!(detail.contains("relaxed kernel) bounded only"), "{detail}");
+    let v = with("top1_agreement", 1.5, Some("relaxed"));
+    assert_eq!(first_failure(&v).0, "recompute");
+}
