@@ -10,6 +10,7 @@ mod dispatch;
 pub mod error;
 pub mod eval;
 pub mod kernels;
+pub mod lab_report;
 pub mod model;
 pub mod profile;
 pub mod prune;

@@ -88,6 +88,25 @@ pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
     })
 }
 
+/// A recipe's quality as every face reports it: the identity recipe (weights as
+/// loaded) is exact by definition and measures nothing; any other is compared with
+/// `base` on `seqs` (the fixed evaluation set).
+pub fn recipe_agreement(
+    base: &Gpt,
+    built: &Gpt,
+    r: &crate::recipe::Recipe,
+    seqs: &[Vec<u32>],
+) -> Result<Agreement> {
+    if r.is_identity() {
+        return Ok(Agreement {
+            kld: 0.0,
+            top1_agreement: 1.0,
+            positions: 0,
+        });
+    }
+    compare(base, built, seqs)
+}
+
 /// What running the same weights another way costs in bits (the relaxed kernel against
 /// `simd`): logits compared bit for bit on `seqs`, and a greedy generation from "\n"
 /// compared token by token.
@@ -189,7 +208,7 @@ pub fn fixed_eval_set(base: &Gpt) -> Result<Vec<Vec<u32>>> {
 /// Activation statistics for `qc`, when it asks for static scales (else `None`),
 /// gathered on the fixed calibration set (seed `CALIB_SEED`).
 pub fn calibration_for(base: &Gpt, qc: &crate::quant::QuantConfig) -> Result<Option<ActObserver>> {
-    if !qc.precision.quantizes_activations() || qc.act == crate::quant::ActCalib::Dynamic {
+    if !qc.needs_calibration() {
         return Ok(None);
     }
     let seqs = eval_set(base, EVAL_SEQS, EVAL_LEN, CALIB_SEED)?;

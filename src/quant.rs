@@ -70,6 +70,17 @@ impl Default for QuantConfig {
 }
 
 impl QuantConfig {
+    /// Whether quantizing needs activation statistics: static int8 activation scales,
+    /// in the body or in quantized ends of their own precision.
+    pub fn needs_calibration(&self) -> bool {
+        let ends = self.ends_precision.unwrap_or(self.precision);
+        let quantizes = self.precision.quantizes_activations()
+            || (self.quantize_ends
+                && self.precision != Precision::F32
+                && ends.quantizes_activations());
+        quantizes && self.act != ActCalib::Dynamic
+    }
+
     pub fn validate(&self) -> Result<()> {
         if ![32, 64, 128].contains(&self.group_size) {
             return Err(input_err(format!(

@@ -439,11 +439,7 @@ impl Recipe {
 
     /// Whether building needs activation statistics (static int8 activation scales).
     pub fn needs_calibration(&self) -> bool {
-        let q = &self.quant;
-        let ends = q.ends_precision.unwrap_or(q.precision);
-        let quantizes = q.precision.quantizes_activations()
-            || (q.quantize_ends && q.precision != Precision::F32 && ends.quantizes_activations());
-        quantizes && q.act != ActCalib::Dynamic
+        self.quant.needs_calibration()
     }
 
     /// Whether the recipe leaves the weights as loaded (only the kernel may differ):

@@ -138,6 +138,14 @@ impl Playground {
         Ok(())
     }
 
+    /// The loaded model as the one file a verifier can recompute figures on.
+    fn loaded_model(&self) -> [crate::benchmark::verify::ModelFile<'_>; 1] {
+        [crate::benchmark::verify::ModelFile {
+            sha256: self.base_sha256.clone(),
+            model: std::borrow::Cow::Borrowed(&self.base),
+        }]
+    }
+
     /// Builds `r` (normalised) from the loaded model, calibrating if it must.
     fn build(&mut self, r: &Recipe) -> Result<(Gpt, crate::prune::PruneStats), JsError> {
         self.ensure_calibration(r)?;
@@ -420,17 +428,11 @@ impl Playground {
         let t0 = clock::now_ms();
         let (m, stats) = self.build(&r)?;
         // The identity recipe needs no measuring (and page start-up no eval set).
-        let agree = if r.is_identity() {
-            quality::Agreement {
-                kld: 0.0,
-                top1_agreement: 1.0,
-                positions: 0,
-            }
-        } else {
+        if !r.is_identity() {
             self.ensure_eval()?;
-            let seqs = self.eval.as_ref().expect("made above");
-            quality::compare(&self.base, &m, seqs).map_err(err)?
-        };
+        }
+        let seqs = self.eval.as_deref().unwrap_or_default();
+        let agree = quality::recipe_agreement(&self.base, &m, &r, seqs).map_err(err)?;
         self.model = m;
         self.gen = None;
         to_js(&RecipeReport {
@@ -744,12 +746,28 @@ impl Playground {
     #[wasm_bindgen(js_name = checkRecord)]
     pub fn check_record(&self, text: &str) -> Result<JsValue, JsError> {
         let rec = crate::benchmark::Record::parse(text.as_bytes()).map_err(err)?;
-        let models = [crate::benchmark::verify::ModelFile {
-            sha256: self.base_sha256.clone(),
-            model: std::borrow::Cow::Borrowed(&self.base),
-        }];
-        let verdict = crate::benchmark::verify::verify(&rec, &models);
+        let verdict = crate::benchmark::verify::verify(&rec, &self.loaded_model());
         to_js(&serde_json::json!({"record": rec, "verdict": verdict}))
+    }
+
+    /// Seals a lab report drafted by the course page (JSON text, untrusted): the
+    /// schema and the loaded model file's sha256 are filled in, recipes normalised with
+    /// their ids. Returns the sealed report as JSON text, or a clear error.
+    #[wasm_bindgen(js_name = sealLabReport)]
+    pub fn seal_lab_report(&self, draft: &str) -> Result<String, JsError> {
+        let rep =
+            crate::lab_report::seal_draft(draft.as_bytes(), &self.base_sha256).map_err(err)?;
+        serde_json::to_string_pretty(&rep).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Reads and checks a lab report (untrusted text): `{report, verdict}` with the
+    /// verdict `tinyopt verify` gives, deterministic figures recomputed when the report
+    /// names the loaded model; or a clear error when it is not a lab report.
+    #[wasm_bindgen(js_name = checkLabReport)]
+    pub fn check_lab_report(&self, text: &str) -> Result<JsValue, JsError> {
+        let rep = crate::lab_report::LabReport::parse(text.as_bytes()).map_err(err)?;
+        let verdict = crate::lab_report::verify(&rep, &self.loaded_model());
+        to_js(&serde_json::json!({"report": rep, "verdict": verdict}))
     }
 
     /// sha256 of the loaded model file.

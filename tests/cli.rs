@@ -46,6 +46,8 @@ fn help_is_generated_with_the_recipe_options_and_their_values() {
         "quant-report",
         "prune-report",
         "serve",
+        "verify",
+        "class-report",
     ] {
         assert!(top.contains(&format!("  {cmd} ")), "{cmd} missing:\n{top}");
     }

@@ -13,6 +13,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[path = "common/recipe_canon.rs"]
 mod recipe_canon;
 
+#[path = "common/lab_draft.rs"]
+mod lab_draft;
+
 fn tiny(ctx: usize, seed: u64) -> Gpt {
     let cfg = Config {
         vocab: 65,
@@ -312,4 +315,50 @@ fn recipe_views_carry_the_canonical_id() {
     let problems = js_sys::Reflect::get(&bad, &"problems".into()).unwrap();
     let first = js_sys::Array::from(&problems).get(0).as_string().unwrap();
     assert!(first.contains("<b>"), "{first}");
+}
+
+/// A lab report drafted from the page's own recipe report (`setRecipe`), sealed and
+/// checked in wasm: it verifies here, names the loaded model, and has the seal the
+/// native test pins (tests/lab_report.rs), so the same report verifies natively.
+#[wasm_bindgen_test]
+fn a_lab_report_sealed_in_the_browser_has_the_native_seal() {
+    let mut pg = playground(&recipe_canon::tiny());
+    let recipe = tinyopt::recipe::Recipe::parse(lab_draft::QUERY).unwrap();
+    let report = pg
+        .set_recipe(serde_wasm_bindgen::to_value(&recipe).unwrap())
+        .map_err(JsValue::from)
+        .unwrap();
+    let num = |k: &str| {
+        js_sys::Reflect::get(&report, &k.into())
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    let draft = lab_draft::draft(
+        num("kld"),
+        num("top1_agreement"),
+        num("weight_bytes") as usize,
+    );
+    let sealed = pg.seal_lab_report(&draft).map_err(JsValue::from).unwrap();
+    let rep = tinyopt::lab_report::LabReport::parse(sealed.as_bytes()).unwrap();
+    assert_eq!(rep.model_sha256, pg.model_sha256());
+    assert_eq!(lab_draft::pinned_hash(&rep), lab_draft::PINNED_SHA256);
+
+    let checked = pg.check_lab_report(&sealed).map_err(JsValue::from).unwrap();
+    let verdict = js_sys::Reflect::get(&checked, &"verdict".into()).unwrap();
+    let passed = js_sys::Reflect::get(&verdict, &"passed".into()).unwrap();
+    assert_eq!(
+        passed.as_bool(),
+        Some(true),
+        "{:?}",
+        js_sys::JSON::stringify(&verdict)
+    );
+
+    let edited = sealed.replace("\"correct\": true", "\"correct\": false");
+    let checked = pg.check_lab_report(&edited).map_err(JsValue::from).unwrap();
+    let verdict = js_sys::Reflect::get(&checked, &"verdict".into()).unwrap();
+    let passed = js_sys::Reflect::get(&verdict, &"passed".into()).unwrap();
+    assert_eq!(passed.as_bool(), Some(false));
+    let bad = pg.seal_lab_report("{\"course\": 1}").map(drop).unwrap_err();
+    assert!(message(bad).contains("malformed lab report"));
 }

@@ -18,6 +18,7 @@
 import { pickBuild, importBuild, BUILDS } from './engine.js';
 import { createBenchTasks } from './bench-tasks.js';
 import { createRelaxedTasks } from './relaxed-tasks.js';
+import { createLabReportTasks } from './lab-report-tasks.js';
 /** The engine package's exports, once `load` has imported the build the page chose. */
 let Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild;
 /** `{build, why}`: which engine build runs here and why (see engine.js). */
@@ -592,6 +593,7 @@ Object.assign(
   }),
 );
 Object.assign(TASKS, PICKER_TASKS); // model picker (issue 14)
+Object.assign(TASKS, createLabReportTasks({ pg: () => pg })); // lab reports (issue 19)
 
 const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory', 'compareTeacher', 'shippedSpeed'];
 const tasks = new Map(); // id -> job, for cancel

@@ -20,7 +20,7 @@ macro_rules! native_modules {
 }
 
 native_modules!(
-    bench, corpus, distill, eval, finetune, generate, info, kernels, load, profile, recipe,
+    bench, corpus, distill, eval, finetune, generate, info, kernels, lab, load, profile, recipe,
     reports, scaling, serve, suite, train, values,
 );
 
@@ -79,8 +79,10 @@ enum Cmd {
     Scaling(scaling::Args),
     /// Run the benchmark suite (the recipe vs the f32 reference, alternating) and write a submission record
     BenchSuite(suite::SuiteArgs),
-    /// Verify submission records: seal, statistics, quality and tokens recomputed, plausibility
+    /// Verify submission records and lab reports: seal, statistics, quality recomputed, plausibility
     Verify(suite::VerifyArgs),
+    /// A folder of lab reports as one table for grading (markdown or CSV), each verified
+    ClassReport(lab::ClassArgs),
     /// Verify the records in leaderboard/ and write the ranking the page shows
     Leaderboard(suite::BoardArgs),
 }
@@ -159,6 +161,7 @@ fn main() {
         Cmd::Scaling(a) => scaling::run(a),
         Cmd::BenchSuite(a) => suite::bench_suite(a),
         Cmd::Verify(a) => suite::verify_cmd(a),
+        Cmd::ClassReport(a) => lab::class_report(a),
         Cmd::Leaderboard(a) => suite::leaderboard(a),
     };
     // Runtime errors (a missing file, a corpus too short) exit 1.

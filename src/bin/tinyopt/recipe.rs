@@ -188,16 +188,12 @@ impl<K: Keys> FromArgMatches for RecipeArgs<K> {
 pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), String> {
     let e = |e: tinyopt::Error| e.to_string();
     let (m, stats) = build(base, r)?;
-    let agree = if r.is_identity() {
-        Agreement {
-            kld: 0.0,
-            top1_agreement: 1.0,
-            positions: 0,
-        }
+    let seqs = if r.is_identity() {
+        Vec::new()
     } else {
-        let seqs = quality::fixed_eval_set(base).map_err(e)?;
-        quality::compare(base, &m, &seqs).map_err(e)?
+        quality::fixed_eval_set(base).map_err(e)?
     };
+    let agree = quality::recipe_agreement(base, &m, r, &seqs).map_err(e)?;
     Ok((m, agree, stats))
 }
 

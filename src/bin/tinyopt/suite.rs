@@ -147,8 +147,8 @@ fn print_scores(r: &Record) {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Submission records (JSON)
-    #[arg(required = true, value_name = "RECORD")]
+    /// Submission records or lab reports (JSON; told apart by their schema)
+    #[arg(required = true, value_name = "FILE")]
     records: Vec<PathBuf>,
     /// Folder of model files to recompute quality with (found by sha256)
     #[arg(long, value_name = "DIR", default_value = "models")]
@@ -162,7 +162,7 @@ pub struct VerifyArgs {
 }
 
 /// Every model file in `dir`, with its sha256.
-fn model_files(dir: &Path) -> Vec<ModelFile<'static>> {
+pub fn model_files(dir: &Path) -> Vec<ModelFile<'static>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
@@ -209,11 +209,20 @@ fn check(path: &Path, models: &[ModelFile]) -> (Option<Record>, Verdict) {
     }
 }
 
+/// Reads and verifies one file as a lab report when its schema says so, else as a
+/// submission record.
+fn check_any(path: &Path, models: &[ModelFile]) -> (Option<Record>, Verdict) {
+    match std::fs::read(path) {
+        Ok(bytes) if crate::lab::is_lab_report(&bytes) => (None, crate::lab::check(&bytes, models).1),
+        _ => check(path, models),
+    }
+}
+
 pub fn verify_cmd(a: VerifyArgs) -> Result<(), String> {
     let models = model_files(&a.models);
     let mut failed = 0;
     for path in &a.records {
-        let (rec, mut v) = check(path, &models);
+        let (rec, mut v) = check_any(path, &models);
         if a.rerun && v.passed {
             if let Some(r) = &rec {
                 rerun_into(r, &models, &mut v);
@@ -240,7 +249,7 @@ pub fn verify_cmd(a: VerifyArgs) -> Result<(), String> {
         }
     }
     if failed > 0 {
-        return Err(format!("{failed} of {} records failed verification", a.records.len()));
+        return Err(format!("{failed} of {} files failed verification", a.records.len()));
     }
     Ok(())
 }
