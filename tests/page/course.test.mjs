@@ -125,6 +125,18 @@ test('every lesson of the seed course, walked end to end; progress survives a re
   const done = await page.$$eval('#course-list li', (li) => li.map((x) => Number(x.dataset.done)));
   assert.deepEqual(done, COURSES.seed.lessons.map((e) => LESSONS[e.id].steps.length));
   await shot(page, 'home-done');
+  // The whole course's lab report, sealed in the page, verifies natively to the bit.
+  await page.fill('#course-student', 'walk');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click('#course-report-course')]);
+  const file = path.join(ARTIFACTS, 'course-full-lab-report.json');
+  await download.saveAs(file);
+  const sealed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.deepEqual(sealed.lessons, COURSES.seed.lessons.map((e) => e.id));
+  assert.equal(sealed.steps.length, COURSES.seed.lessons.reduce((n, e) => n + LESSONS[e.id].steps.length, 0));
+  const t1 = Date.now();
+  const out = execFileSync(path.join(ROOT, 'target/release/tinyopt'), ['verify', '--models', path.join(ROOT, 'models'), file], { encoding: 'utf8' });
+  assert.match(out, /PASS/);
+  console.log(`full course report: ${sealed.steps.length} steps, ${sealed.steps.reduce((n, st) => n + st.figures.length, 0)} figures, verified natively in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -265,28 +277,9 @@ test('a step embedded in an iframe keeps the postMessage API: ready, status and 
   await page.close();
 });
 
-// ---- Needs the report branch (Playground.sealLabReport / worker task labReportSeal and
-// `tinyopt verify` for lab reports). Until both are merged, this test skips with that reason.
-test('REPORT (needs labReportSeal + tinyopt verify): a course report from the page verifies natively; a tampered one fails', { timeout: 20 * 60 * 1000 }, async (t) => {
+// A lab report made in the page verifies natively (`tinyopt verify`); an edited one fails.
+test('a lab report from the page verifies natively; a tampered one fails', { timeout: 20 * 60 * 1000 }, async () => {
   const { page } = await open('?course=seed&lesson=quantization&step=1');
-  const has = await page.evaluate(async () => {
-    try {
-      await window.__tinyopt.runner.run('labReportSeal', { draft: '{}' }).promise;
-      return true;
-    } catch (e) {
-      return !/unknown task/.test(e.message);
-    }
-  });
-  if (!has) {
-    // Before the merge the page must say so plainly.
-    await page.evaluate(() => localStorage.setItem('tinyopt-course/1', JSON.stringify({ student: 'ada', taken: ['quantization'], steps: { 'quantization/f16-bytes': { prediction: { value: '2', number: 2, clamped: false }, result: { fields: {}, figures: [{ name: 'x', label: 'x', unit: '×', median: 1, min: 1, max: 1, n: 1, recipe: null, recipe_id: null }] } } } })));
-    await page.goto(env.base() + '?course=seed');
-    await page.click('#course-report-course');
-    await page.waitForFunction(() => /cannot seal lab reports yet/.test(document.getElementById('course-report-status').textContent));
-    t.skip('the worker has no labReportSeal task yet (report branch not merged)');
-    await page.close();
-    return;
-  }
   await page.evaluate(() => localStorage.clear());
   await page.reload();
   await waitReady(page, 120000);
@@ -311,11 +304,11 @@ test('REPORT (needs labReportSeal + tinyopt verify): a course report from the pa
   assert.deepEqual(sealed.steps.map((s) => s.step), ['f16-bytes', 'int4-quality']);
   assert.match(sealed.model_sha256, /^[0-9a-f]{64}$/);
   const CLI = path.join(ROOT, 'target/release/tinyopt');
-  execFileSync(CLI, ['verify', file], { encoding: 'utf8' });
+  execFileSync(CLI, ['verify', '--models', path.join(ROOT, 'models'), file], { encoding: 'utf8' });
   const bad = JSON.parse(fs.readFileSync(file, 'utf8'));
   bad.steps[0].figures[0].median *= 1.5;
   const tampered = path.join(ARTIFACTS, 'course-lab-report-tampered.json');
   fs.writeFileSync(tampered, JSON.stringify(bad));
-  assert.throws(() => execFileSync(CLI, ['verify', tampered], { encoding: 'utf8', stdio: 'pipe' }));
+  assert.throws(() => execFileSync(CLI, ['verify', '--models', path.join(ROOT, 'models'), tampered], { encoding: 'utf8', stdio: 'pipe' }), /failed verification/);
   await page.close();
 });
