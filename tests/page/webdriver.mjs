@@ -197,6 +197,17 @@ export class Browser {
     return v[ELEMENT];
   }
 
+  /** Scripts and clicks go into the iframe `css` picks (in the current frame), or back
+   *  to the top-level page. */
+  async frame(css) {
+    const id = await this.find(css);
+    await this.cmd('POST', '/frame', { id: { [ELEMENT]: id } });
+  }
+
+  topFrame() {
+    return this.cmd('POST', '/frame', { id: null });
+  }
+
   /** A real click on the element (the driver moves the pointer there). */
   async click(css) {
     const id = await this.find(css);
