@@ -11,6 +11,8 @@
 // loops). Prints one JSON line per run, then per engine the medians with their min–max,
 // and a Markdown table. `busy` is Σ step ms over the decode's wall time (as in
 // measure-overhead.mjs): a share well below `busy` means slow outlier steps.
+// TINYOPT_URL may list several comma-separated URLs (e.g. two builds): each engine then
+// opens each in its own browser, and they take turns the same way.
 
 import { launch } from './webdriver.mjs';
 import { median } from './measure-util.mjs';
@@ -19,8 +21,7 @@ const rounds = Number(process.argv[2] || 5);
 const tokens = Number(process.argv[3] || 255);
 const engines = (process.argv[4] || 'firefox,webkit,chromium').split(',');
 const precisions = ['f32', 'int8-dynamic'];
-let base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
-if (!base.endsWith('/')) base += '/';
+const bases = (process.env.TINYOPT_URL || 'http://127.0.0.1:8000/').split(',').map((u) => (u.endsWith('/') ? u : u + '/'));
 
 async function setPrecision(b, p) {
   await b.run(`const el = document.getElementById('q-precision'); if (el.value !== arguments[0]) {
@@ -44,7 +45,7 @@ async function run(b) {
 }
 
 const open = [];
-for (const engine of engines) {
+for (const engine of engines) for (const base of bases) {
   const b = await launch(engine, { width: 1280, height: 900 });
   await b.go(`${base}?panel=quantize&prompt=%0A&tokens=${tokens}&temp=0.8&seed=42&kv=1`);
   await b.waitFor(`return document.body.dataset.phase === 'ready' && document.body.dataset.recipe === 'done'`, { timeout: 120000 });
@@ -53,7 +54,7 @@ for (const engine of engines) {
     await setPrecision(b, p);
     await run(b); // untimed
   }
-  open.push({ engine, b, version: b.version, note, rows: { f32: [], 'int8-dynamic': [] }, ratio: [] });
+  open.push({ engine, base, b, version: b.version, note, rows: { f32: [], 'int8-dynamic': [] }, ratio: [] });
 }
 
 try {
@@ -64,7 +65,7 @@ try {
         await setPrecision(e.b, p);
         got[p] = await run(e.b);
         e.rows[p].push(got[p]);
-        console.log(JSON.stringify({ round: r, engine: e.engine, precision: p, ...got[p] }));
+        console.log(JSON.stringify({ round: r, engine: e.engine, base: e.base, precision: p, ...got[p] }));
       }
       e.ratio.push(got['int8-dynamic'].tps / got.f32.tps);
     }
@@ -80,11 +81,11 @@ const lines = ['| engine | f32 tokens/s | W8A8 tokens/s | W8A8 ÷ f32 | page kee
 for (const e of open) {
   const col = (p, k) => spread(e.rows[p].map((x) => x[k]));
   console.log(JSON.stringify({
-    engine: e.engine, version: e.version, tokens, rounds,
+    engine: e.engine, base: e.base, version: e.version, tokens, rounds,
     f32: { tps: col('f32', 'tps'), share: col('f32', 'share'), busy: col('f32', 'busy') },
     w8a8: { tps: col('int8-dynamic', 'tps'), share: col('int8-dynamic', 'share'), busy: col('int8-dynamic', 'busy') },
     ratio: spread(e.ratio), note: e.note,
   }));
-  lines.push(`| ${e.version} | ${f(col('f32', 'tps'))} | ${f(col('int8-dynamic', 'tps'))} | ${f(spread(e.ratio), 2)} | ${pct(col('f32', 'share'))} · ${pct(col('int8-dynamic', 'share'))} |`);
+  lines.push(`| ${e.version}${bases.length > 1 ? ` ${e.base}` : ''} | ${f(col('f32', 'tps'))} | ${f(col('int8-dynamic', 'tps'))} | ${f(spread(e.ratio), 2)} | ${pct(col('f32', 'share'))} · ${pct(col('int8-dynamic', 'share'))} |`);
 }
 console.log(lines.join('\n'));
