@@ -120,9 +120,10 @@ before(async () => {
 for (const engine of enginesToTest()) {
   describe(engine, () => {
     let b = null;
-    const t0 = Date.now();
+    let t0 = 0;
     const mine = (bits[engine] = { precisions: {} });
     before(async () => {
+      t0 = Date.now();
       b = await launch(engine, { width: 1280, height: 900 });
       console.log(`${engine}: ${b.version}`);
     });
@@ -164,8 +165,10 @@ for (const engine of enginesToTest()) {
       await open(b, '?panel=quantize&tokens=10&temp=0&prompt=ROMEO%3A');
       const precisions = await b.run(`return [...document.querySelectorAll('#q-precision option')].map((o) => o.value)`);
       assert.ok(precisions.length >= 5 && precisions.includes('int8-dynamic'), precisions.join(','));
+      // The running recipe's report first (it follows the model's start).
+      await b.waitFor(`return document.body.dataset.recipe === 'done' && window.__tinyopt.state.recipe`, { timeout: 90000, what: 'the first recipe' });
       for (const p of precisions) {
-        await setControl(b, '#q-precision', p);
+        if ((await b.run(`return document.getElementById('q-precision').value`)) !== p) await setControl(b, '#q-precision', p);
         await b.waitFor(`return document.getElementById('q-precision').value === arguments[0] && document.body.dataset.recipe === 'done' &&
             window.__tinyopt.state.recipe && window.__tinyopt.state.recipe.report.recipe.quant.precision === arguments[0]`,
         { timeout: 90000, what: `precision ${p}` }, p);
