@@ -16,10 +16,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { launch, enginesToTest } from './webdriver.mjs';
-import { ROOT, ARTIFACTS } from './harness.mjs';
+import { ROOT, ARTIFACTS, plainHost } from './harness.mjs';
 
 const CLI = path.join(ROOT, 'target/release/tinyopt');
 const DIST = path.join(ROOT, 'dist');
@@ -90,24 +89,6 @@ function nativeText(prompt, tokens, temperature, seed, kv = true) {
   const out = execFileSync(CLI, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   assert.ok(out.startsWith(prompt), out.slice(0, 40));
   return out.slice(prompt.length);
-}
-
-/** A static host of the plainest kind for dist/: a Content-Type and nothing else (no
- *  COOP/COEP), so the service worker is what isolates the page. */
-function plainHost(served) {
-  const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
-  return http.createServer((req, res) => {
-    let p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    if (p.endsWith('/')) p += 'index.html';
-    const file = path.join(DIST, path.normalize(p));
-    served.push(p);
-    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
-    res.end(fs.readFileSync(file));
-  });
 }
 
 before(async () => {
@@ -259,7 +240,7 @@ for (const engine of enginesToTest()) {
     test('a header-less host: the service worker isolates the page, and after one visit it works offline', async () => {
       assert.ok(fs.existsSync(path.join(DIST, 'sw.js')), 'dist/ is not built: run scripts/build.sh');
       const served = [];
-      const server = plainHost(served);
+      const server = plainHost(DIST, served);
       await new Promise((r) => server.listen(0, '127.0.0.1', r));
       const host = `http://127.0.0.1:${server.address().port}/`;
       try {

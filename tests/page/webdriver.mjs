@@ -13,25 +13,14 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from './harness.mjs';
 
 /** The key W3C WebDriver names a web element by in JSON. */
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
 
 export const ENGINES = ['firefox', 'webkit', 'chromium'];
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
