@@ -7,7 +7,7 @@
 //   await b.go(url); await b.waitFor('return document.body.dataset.phase === "ready"');
 //   await b.close();                           // ends the session and the driver
 //
-// Paths: GECKODRIVER (default: geckodriver on PATH or ~/.cargo/bin), FIREFOX
+// FIREFOX_PREFS: extra Firefox prefs as JSON. Paths: GECKODRIVER (default: geckodriver on PATH or ~/.cargo/bin), FIREFOX
 // (/usr/bin/firefox-esr), WEBKITDRIVER (/usr/bin/WebKitWebDriver), MINIBROWSER,
 // CHROMEDRIVER (chromedriver on PATH), CHROMIUM (/usr/bin/chromium).
 
@@ -44,7 +44,9 @@ function engineSpec(name) {
           binary: process.env.FIREFOX || '/usr/bin/firefox-esr',
           args: ['-headless'],
           // No update checks, telemetry or first-run pages in a test profile.
-          prefs: { 'app.update.disabledForTesting': true, 'datareporting.policy.dataSubmissionEnabled': false, 'browser.shell.checkDefaultBrowser': false },
+          // FIREFOX_PREFS (JSON) adds prefs, e.g. '{"javascript.options.wasm_optimizingjit":false}'.
+          prefs: { 'app.update.disabledForTesting': true, 'datareporting.policy.dataSubmissionEnabled': false,
+            'browser.shell.checkDefaultBrowser': false, ...JSON.parse(process.env.FIREFOX_PREFS || '{}') },
         },
       },
       install: 'cargo install geckodriver --locked (scripts/setup.sh)',
