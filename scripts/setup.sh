@@ -8,10 +8,14 @@
 #
 # Keep in sync: WASM_BINDGEN_VERSION must equal the `wasm-bindgen` version in Cargo.lock
 # (Cargo.toml pins it with `=`); the check below fails loudly if they drift.
+# Keep in sync: GECKODRIVER_VERSION is the geckodriver the three-engine tests and
+# `wasm-pack test --firefox` were last run with (it drives Debian's firefox-esr; bump it
+# when a new ESR needs a newer driver, and say so in README's test paragraph).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.129
+GECKODRIVER_VERSION=0.37.1
 WHAT="${1:-all}" # all | build (no browser, no page-test deps)
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -45,9 +49,19 @@ if ! command -v wasm-pack >/dev/null; then
   cargo install wasm-pack --locked
 fi
 
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1{print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  say "installing geckodriver $GECKODRIVER_VERSION (Firefox's WebDriver; about 3 minutes, once)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
+fi
+
+# Three engines (tests/page/engines.test.mjs): Chromium, Firefox ESR, and WebKitGTK
+# (WebKitWebDriver + MiniBrowser, run under xvfb-run: MiniBrowser has no headless mode).
 apt_missing=()
 command -v chromium >/dev/null || apt_missing+=(chromium)
 command -v chromedriver >/dev/null || apt_missing+=(chromium-driver)
+command -v firefox-esr >/dev/null || apt_missing+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || apt_missing+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || apt_missing+=(xvfb xauth)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -55,7 +69,7 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${apt_missing[@]}"
   else
-    echo "Please install Chromium and a matching chromedriver (missing: ${apt_missing[*]})." >&2
+    echo "Please install Chromium with chromedriver, Firefox ESR, WebKitGTK's WebKitWebDriver and Xvfb (missing: ${apt_missing[*]})." >&2
     exit 1
   fi
 fi

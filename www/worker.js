@@ -67,19 +67,36 @@ async function betweenSlices() {
   return pausedMs;
 }
 
-/** A macrotask yield: lets a pending `stop` message run. (setTimeout(0) gets clamped to 4 ms.)
- *  While the page has paused the worker (an embed out of sight), it waits here; it
- *  resolves to the milliseconds spent paused, so timings can leave them out. */
+/** A macrotask yield: lets a pending `stop` message run. While the page has paused the
+ *  worker (an embed out of sight), it waits here; it resolves to the milliseconds spent
+ *  paused, so timings can leave them out.
+ *  Any macrotask ends the yield: the first of a message on a private channel and a
+ *  zero timer. The channel is the fast one where it stays in the process (Chromium,
+ *  Firefox: about 0.1 ms; a nested setTimeout(0) is clamped to 4 ms), but WebKitGTK
+ *  routes MessagePort messages through another process: measured in its worker, a
+ *  channel round trip took a median 0.3–28 ms and up to 345 ms on a loaded two-core
+ *  machine, so an 8 ms slice kept as little as a tenth of the time and a Stop waited
+ *  behind it. The timer bounds that wait. A late channel message then ends some later
+ *  yield early, which is harmless: it runs as a macrotask too. */
 const chan = new MessageChannel();
 let wake = null;
 chan.port1.onmessage = () => wake && wake();
 let paused = false;
 let resumeWaiters = [];
-async function yieldToEventLoop() {
-  await new Promise((resolve) => {
-    wake = resolve;
+function macrotask() {
+  return new Promise((resolve) => {
+    const go = () => {
+      clearTimeout(timer);
+      if (wake === go) wake = null;
+      resolve();
+    };
+    const timer = setTimeout(go, 0);
+    wake = go;
     chan.port2.postMessage(0);
   });
+}
+async function yieldToEventLoop() {
+  await macrotask();
   if (!paused) return 0;
   const t = performance.now();
   while (paused) await new Promise((r) => resumeWaiters.push(r));

@@ -7,13 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { launchChromium, waitReady, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
+import { launchChromium, plainHost, waitReady, waitDone, ROOT, ARTIFACTS } from './harness.mjs';
 
 const DIST = path.join(ROOT, 'dist');
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
 let server;
 let base;
@@ -21,27 +19,9 @@ let browser;
 let userDataDir;
 const served = [];
 
-/** A static host of the plainest kind: files with a Content-Type, no other headers.
- *  (.wasm and .safetensors get application/octet-stream, as careless hosts do.) */
-function plainHost() {
-  return http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    let p = decodeURIComponent(url.pathname);
-    if (p.endsWith('/')) p += 'index.html';
-    const file = path.join(DIST, path.normalize(p));
-    served.push(p);
-    if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' });
-    res.end(fs.readFileSync(file));
-  });
-}
-
 before(async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'sw.js')), 'dist/ is not built: run scripts/build.sh');
-  server = plainHost();
+  server = plainHost(DIST, served);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${server.address().port}/`;
   fs.mkdirSync(ARTIFACTS, { recursive: true });
