@@ -16,7 +16,7 @@ export default {
       reads: ['speedup', 'on_tokens_per_s', 'off_tokens_per_s', 'tokens'],
       explain: 'Over {tokens} tokens the cache ran {on_tokens_per_s} and recomputing ran {off_tokens_per_s}: {speedup}. The gain grows with the length: without the cache, token n does n positions of work.',
       checkpoint: {
-        question: 'Would the ratio be larger or smaller for 400 tokens?',
+        question: 'Would the ratio be larger or smaller for 250 tokens (nearly the whole 256-token context)?',
         options: [
           { label: 'Larger: recomputation grows with the prefix, the cached step barely does', correct: true, feedback: 'Yes: total work without a cache grows with the square of the length.' },
           { label: 'The same', correct: false, feedback: 'The next step measures how a step’s time grows with position.' },
