@@ -99,6 +99,15 @@ class WebDriverError extends Error {
   }
 }
 
+/** A value as JSON text (undefined: null), and back. Script arguments and results
+ *  travel as these strings, parsed by node's and the page's own JavaScript: geckodriver
+ *  re-encodes the numbers of the JSON it relays and moves some doubles by one bit in
+ *  the last place (2.1561518230989236e-7 arrives as 2.156151823098924e-7; issue 24). */
+const toText = (v) => (v === undefined ? 'null' : JSON.stringify(v));
+const fromText = (t) => (t === null || t === undefined ? null : JSON.parse(t));
+/** The same two, defined in the page by every wrapped script. */
+const inPage = `const toText = ${toText}; const fromText = ${fromText};`;
+
 /** One browser session through one driver process. */
 export class Browser {
   constructor(engine, url, child) {
@@ -149,20 +158,27 @@ export class Browser {
     return this.cmd('GET', '/url');
   }
 
-  /** Runs `script` (a function body; `arguments` holds `args`) in the page. */
-  run(script, ...args) {
-    return this.cmd('POST', '/execute/sync', { script, args });
+  /** Runs `script` (a function body; `arguments` holds `args`) in the page. Arguments
+   *  and result cross the driver as JSON text (see `inPage`), so numbers keep their bits. */
+  async run(script, ...args) {
+    const wrapped = `${inPage}
+      const v = (function () { ${script} }).apply(null, fromText(arguments[0]));
+      // A returned promise is awaited, as WebDriver does with the plain value.
+      return v && typeof v.then === 'function' ? Promise.resolve(v).then((x) => toText(x)) : toText(v);`;
+    return fromText(await this.cmd('POST', '/execute/sync', { script: wrapped, args: [toText(args)] }));
   }
 
   /** Runs an async function body: its returned promise's value (or error) comes back. */
   async runAsync(script, ...args) {
-    const wrapped = `const done = arguments[arguments.length - 1];
-      Promise.resolve().then(async () => { ${script} }).then(
-        (v) => done({ ok: v === undefined ? null : v }),
+    const wrapped = `${inPage}
+      const done = arguments[arguments.length - 1];
+      const args = fromText(arguments[0]);
+      Promise.resolve().then(() => (async function () { ${script} }).apply(null, args)).then(
+        (v) => done({ ok: toText(v) }),
         (e) => done({ err: String((e && e.stack) || e) }));`;
-    const r = await this.cmd('POST', '/execute/async', { script: wrapped, args });
+    const r = await this.cmd('POST', '/execute/async', { script: wrapped, args: [toText(args)] });
     if (r && r.err !== undefined) throw new Error(`in ${this.engine}: ${r.err}`);
-    return r ? r.ok : r;
+    return r ? fromText(r.ok) : r;
   }
 
   /** Polls `script` (a function body returning truthy when done) every `every` ms. */
