@@ -77,9 +77,11 @@ test('a header-less host: the service worker isolates the page after one reload,
   await page.close();
 });
 
-test('offline: after one visit the page loads and generates with no network', async () => {
+/** Visits `query` once under the service worker, goes offline, reloads, runs `body` and
+ *  checks that nothing reached the host meanwhile. */
+async function offlineAfterOneVisit(query, body) {
   const page = await browser.newPage();
-  await page.goto(base + '?prompt=ROMEO%3A&tokens=20&temp=0&seed=3');
+  await page.goto(base + query);
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
   await waitReady(page);
   await browser.setOffline(true);
@@ -87,25 +89,22 @@ test('offline: after one visit the page loads and generates with no network', as
   try {
     await page.reload();
     await waitReady(page);
-    const run = await generate(page);
-    assert.equal(run.tokens, 20);
+    await body(page);
     assert.equal(served.length, before, `requests reached the host while offline: ${served.slice(before)}`);
   } finally {
     await browser.setOffline(false);
   }
   await page.close();
-});
+}
 
-test('offline: a lesson step opens and measures with no network; its progress survives the reload', async () => {
-  const page = await browser.newPage();
-  await page.goto(base + '?course=seed&lesson=caching&step=3');
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 60000 });
-  await waitReady(page);
-  await browser.setOffline(true);
-  const before = served.length;
-  try {
-    await page.reload();
-    await waitReady(page);
+test('offline: after one visit the page loads and generates with no network', () =>
+  offlineAfterOneVisit('?prompt=ROMEO%3A&tokens=20&temp=0&seed=3', async (page) => {
+    const run = await generate(page);
+    assert.equal(run.tokens, 20);
+  }));
+
+test('offline: a lesson step opens and measures with no network; its progress survives the reload', () =>
+  offlineAfterOneVisit('?course=seed&lesson=caching&step=3', async (page) => {
     await page.click('#lesson-commit');
     await page.waitForFunction(() => !document.getElementById('lesson-measure').disabled, null, { timeout: 60000 });
     await page.click('#lesson-measure');
@@ -114,12 +113,7 @@ test('offline: a lesson step opens and measures with no network; its progress su
     await page.reload();
     await waitReady(page);
     assert.ok(!(await page.isHidden('#lesson-result')), 'the measured result is still there offline after a reload');
-    assert.equal(served.length, before, `requests reached the host while offline: ${served.slice(before)}`);
-  } finally {
-    await browser.setOffline(false);
-  }
-  await page.close();
-});
+  }));
 
 test('a new build replaces the cache: the old one is deleted, the new one holds the site', async () => {
   const page = await browser.newPage();
