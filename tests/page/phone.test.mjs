@@ -1,4 +1,5 @@
-// Phones and tablets: at 390×844 and 820×1180 every tab of the page is usable: no
+// Phones and tablets: at 390×844 and 820×1180 every tab of the page, the course home and
+// a measured lesson step are usable: no
 // sideways scrolling, every interactive control at least 44 px tall (a fingertip), and
 // the charts fit the screen at a readable size. In Chromium's device emulation (touch,
 // no hover) and in WebKitGTK at the same window size (webdriver.mjs).
@@ -82,6 +83,19 @@ async function auditTabs(where, { go, run, click, shot }) {
     await run('return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r())))');
     results[tab] = await run(AUDIT);
   }
+  // The course: its home, and a lesson step predicted and measured.
+  const waitFor = (cond) => run(`return new Promise((r) => { const t = setInterval(() => { if (${cond}) { clearInterval(t); r(); } }, 100); })`);
+  await go(base + '?course=seed');
+  await waitFor(`document.getElementById('course-list')`);
+  results['course home'] = await run(AUDIT);
+  await go(base + '?course=seed&lesson=quantization&step=1');
+  await waitFor(`document.body.dataset.phase === 'ready' && document.getElementById('lesson-commit')`);
+  await click('#lesson-commit');
+  await waitFor(`!document.getElementById('lesson-measure').disabled`);
+  await click('#lesson-measure');
+  await waitFor(`!document.getElementById('lesson-result').hidden || document.getElementById('lesson-error').textContent`);
+  results['lesson step'] = await run(AUDIT);
+  await shot('lesson');
   return results;
 }
 
