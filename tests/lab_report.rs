@@ -304,7 +304,7 @@ fn verify_and_class_report_read_a_folder_of_reports() {
     let md = std::fs::read_to_string(&table).unwrap();
     assert!(md.contains("3 lab reports, 2 verified, 1 failed"), "{md}");
     assert!(
-        md.contains("mean over the steps with a numeric prediction"),
+        md.contains("predicted: steps with a committed prediction"),
         "{md}"
     );
     let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| ")).collect();
@@ -336,7 +336,7 @@ fn verify_and_class_report_read_a_folder_of_reports() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "file,student,course,lessons,steps,mean_abs_error,checkpoints,verdict,reason"
+        "file,student,course,lessons,steps,predicted,checkpoints,verdict,reason"
     );
     assert!(
         lines[2].starts_with("b-bea.json,\"'=bea,\"\"b\"\"\",seed,quantization,1,"),

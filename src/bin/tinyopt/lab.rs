@@ -80,16 +80,18 @@ const COLUMNS: [&str; 9] = [
     "course",
     "lessons",
     "steps",
-    "mean_abs_error",
+    "predicted",
     "checkpoints",
     "verdict",
     "reason",
 ];
 
-/// What `mean_abs_error` is, said above the table.
-const ERROR_NOTE: &str = "mean_abs_error: mean over the steps with a numeric prediction of \
-|prediction - measured|, measured being the median of the step's first figure (in that \
-figure's unit; \"-\" when no step has both).";
+/// What the two count columns hold, said above the table. How close a prediction came
+/// is the student's own lesson, not a grade: a report's steps predict quantities in
+/// different units, and its figures need not include the predicted one, so no error is
+/// averaged here (each step's prediction and figures are in the report).
+const ERROR_NOTE: &str = "predicted: steps with a committed prediction, of all steps; \
+checkpoints: checkpoint answers that were right, of those answered.";
 
 fn row(file: String, rep: Option<&LabReport>, v: &Verdict) -> Row {
     let reason = v
@@ -105,19 +107,8 @@ fn row(file: String, rep: Option<&LabReport>, v: &Verdict) -> Row {
             passed: false,
         };
     };
-    let errors: Vec<f64> = r
-        .steps
-        .iter()
-        .filter_map(|s| {
-            let p = s.prediction.as_ref().filter(|p| p.kind == "number")?;
-            Some((p.number? - s.figures.first()?.median).abs())
-        })
-        .collect();
-    let mean = if errors.is_empty() {
-        "-".to_string()
-    } else {
-        format!("{:.4}", errors.iter().sum::<f64>() / errors.len() as f64)
-    };
+    let predicted = r.steps.iter().filter(|s| s.prediction.is_some()).count();
+    let predicted = format!("{predicted}/{}", r.steps.len());
     let checkpoints: Vec<bool> = r
         .steps
         .iter()
@@ -130,7 +121,7 @@ fn row(file: String, rep: Option<&LabReport>, v: &Verdict) -> Row {
             r.course.clone(),
             r.lessons.join(" "),
             r.steps.len().to_string(),
-            mean,
+            predicted,
             format!(
                 "{}/{}",
                 checkpoints.iter().filter(|&&c| c).count(),
