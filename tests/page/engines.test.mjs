@@ -49,6 +49,36 @@ async function open(b, query = '', { url = base } = {}) {
 const waitRecipe = (b, timeout = 90000) =>
   b.waitFor(`return document.body.dataset.recipe === 'done' || document.body.dataset.recipe === 'failed'`, { timeout, what: 'the recipe' });
 
+/**
+ * Opens `tab`, clicks a task's `button` (a real pointer click) and waits for `done`.
+ * A click the engine dropped (the task never started: the button stayed enabled and
+ * nothing finished) is clicked again, at most twice; a timeout says what the page showed.
+ */
+async function runTask(b, { tab, button, done, error, timeout }) {
+  await b.click(tab);
+  await b.waitFor(`return !document.querySelector(arguments[0]).disabled`, { timeout: 30000, what: `${button} enabled` }, button);
+  const end = Date.now() + timeout;
+  for (let attempt = 0; ; attempt++) {
+    await b.click(button);
+    // Started (the button disables while its task runs) or already finished.
+    const started = await b.waitFor(`return document.querySelector(arguments[0]).disabled || !!(function () { ${done} })() || null`,
+      { timeout: 10000, every: 20, what: `${button} to start` }, button).catch(() => false);
+    if (started) break;
+    if (attempt === 2) throw new Error(`${b.engine}: ${button} never started after 3 clicks: ${await pageState(b, error)}`);
+  }
+  try {
+    await b.waitFor(done, { timeout: Math.max(1000, end - Date.now()), what: `${button}'s result` });
+  } catch (e) {
+    throw new Error(`${e.message}; the page: ${await pageState(b, error)}`);
+  }
+}
+
+/** What the page shows, for a failure message: phase, recipe, status, the panel's error. */
+const pageState = (b, errorId) =>
+  b.run(`const t = (id) => { const el = document.getElementById(id); return el ? el.textContent.trim().slice(0, 300) : null; };
+    return JSON.stringify({ phase: document.body.dataset.phase, recipe: document.body.dataset.recipe, status: t('status'),
+      error: t('error'), panelError: t(arguments[0]), hidden: document.hidden, errs: window.__errs || [] });`, errorId).catch((e) => `(unreadable: ${e.message})`);
+
 /** Clicks Generate (a real pointer click) and waits for the run's end and its frame. */
 async function generate(b) {
   await b.click('#generate');
@@ -190,25 +220,22 @@ for (const engine of enginesToTest()) {
 
     test('each lab tab opens and does its main action', async () => {
       await open(b, '?tokens=20');
+      await waitRecipe(b);
       // Quantize: the per-matrix sensitivity.
-      await b.click('#tab-quantize');
-      await b.click('#q-sens');
-      await b.waitFor(`return document.getElementById('q-sens-chart').dataset.count`, { timeout: 180000 });
+      await runTask(b, { tab: '#tab-quantize', button: '#q-sens', error: 'q-error',
+        done: `return document.getElementById('q-sens-chart').dataset.count`, timeout: 180000 });
       // Prune: the quality-vs-sparsity curve.
-      await b.click('#tab-prune');
-      await b.click('#p-curve');
-      await b.waitFor(`return !document.getElementById('p-curve').disabled && document.getElementById('p-curve-chart').dataset.points === '11,11'`, { timeout: 180000 });
+      await runTask(b, { tab: '#tab-prune', button: '#p-curve', error: 'p-error',
+        done: `return !document.getElementById('p-curve').disabled && document.getElementById('p-curve-chart').dataset.points === '11,11'`, timeout: 180000 });
       // Profile: every op, parts close to the total, memory by kind (or said to be unavailable).
-      await b.click('#tab-profile');
+      await runTask(b, { tab: '#tab-profile', button: '#f-run', error: 'f-error',
+        done: `return document.getElementById('f-total').dataset.value !== undefined`, timeout: 120000 });
       assert.equal(await b.run(`return document.getElementById('tab-profile').getAttribute('aria-selected')`), 'true');
-      await b.click('#f-run');
-      await b.waitFor(`return document.getElementById('f-total').dataset.value !== undefined`, { timeout: 120000 });
       const ops = await b.run(`return document.querySelectorAll('#f-ops tbody tr[data-op]').length`);
       assert.ok(ops >= 11, `${ops} ops`);
       // Kernels: every kernel of the build timed on the shapes.
-      await b.click('#tab-kernels');
-      await b.click('#k-bench');
-      await b.waitFor(`return !document.getElementById('k-bench').disabled && document.querySelectorAll('#k-table tbody tr').length > 0`, { timeout: 300000 });
+      await runTask(b, { tab: '#tab-kernels', button: '#k-bench', error: 'k-error',
+        done: `return !document.getElementById('k-bench').disabled && document.querySelectorAll('#k-table tbody tr').length > 0`, timeout: 300000 });
       const rows = await b.run(`return [...document.querySelectorAll('#k-table tbody tr')].map((tr) =>
         [...tr.cells].slice(1).map((c) => [c.dataset.kernel, Number(c.dataset.gflops)]))`);
       for (const r of rows) for (const [k, g] of r) assert.ok(g > 0, `${k}: ${g} GFLOP/s`);
