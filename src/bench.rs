@@ -94,6 +94,9 @@ pub struct BenchReport {
     pub sparsity: f64,
     /// FLOPs the run performed (prefill included) per new token; see `profile::flops`.
     pub flops_per_token: f64,
+    /// Building this model from the loaded one (calibrate, quantize, prune, pack): what a
+    /// change of recipe costs before the first token. 0 when the caller did not build.
+    pub construct_ms: f64,
 }
 
 /// A warm-up run, then `runs` timed runs of the same generation.
@@ -141,6 +144,7 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         prune: 0.0,
         prune_kind: "none".into(),
         sparsity: 0.0,
+        construct_ms: 0.0,
         flops_per_token: flops::generation(
             model,
             first.prompt_tokens,

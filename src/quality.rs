@@ -60,33 +60,97 @@ pub struct Agreement {
     pub positions: usize,
 }
 
+/// The baseline's side of every comparison on a fixed set, computed once: the page
+/// compares many candidates (every toggle, every matrix of a sensitivity run) with the
+/// same loaded model, and the baseline's forward pass was half of each comparison.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    seqs: Vec<Vec<u32>>,
+    vocab: usize,
+    /// (positions, vocab): the baseline's log-softmax at every position of every sequence.
+    log_probs: Vec<f64>,
+    /// (positions): the baseline's most likely next token at each.
+    top1: Vec<usize>,
+}
+
+impl Reference {
+    pub fn new(base: &Gpt, seqs: &[Vec<u32>]) -> Result<Reference> {
+        let v = base.cfg.vocab;
+        let mut kv = KvCache::new(&base.cfg);
+        let mut s = Scratch::new(&base.cfg);
+        let (mut log_probs, mut top1) = (Vec::new(), Vec::new());
+        for seq in seqs {
+            for row in all_logits(base, seq, &mut kv, &mut s)?.chunks_exact(v) {
+                log_probs.extend(log_softmax(row));
+                top1.push(crate::model::sampler::argmax(row));
+            }
+        }
+        Ok(Reference {
+            seqs: seqs.to_vec(),
+            vocab: v,
+            log_probs,
+            top1,
+        })
+    }
+
+    /// The sequences it was computed on.
+    pub fn seqs(&self) -> &[Vec<u32>] {
+        &self.seqs
+    }
+
+    /// `cand` against the baseline at every position of every sequence.
+    pub fn compare(&self, cand: &Gpt) -> Result<Agreement> {
+        let v = self.vocab;
+        if cand.cfg.vocab != v {
+            return Err(input_err(format!(
+                "the candidate has {} tokens, the reference {v}",
+                cand.cfg.vocab
+            )));
+        }
+        let mut kv = KvCache::new(&cand.cfg);
+        let mut s = Scratch::new(&cand.cfg);
+        let (mut kl, mut agree, mut n) = (0.0f64, 0usize, 0usize);
+        for seq in &self.seqs {
+            let b = all_logits(cand, seq, &mut kv, &mut s)?;
+            for rb in b.chunks_exact(v) {
+                let la = &self.log_probs[n * v..(n + 1) * v];
+                let lb = log_softmax(rb);
+                kl += la
+                    .iter()
+                    .zip(&lb)
+                    .map(|(p, q)| exp(*p) * (p - q))
+                    .sum::<f64>();
+                agree += (self.top1[n] == crate::model::sampler::argmax(rb)) as usize;
+                n += 1;
+            }
+        }
+        Ok(Agreement {
+            kld: kl / n.max(1) as f64,
+            top1_agreement: agree as f64 / n.max(1) as f64,
+            positions: n,
+        })
+    }
+
+    /// `recipe_agreement` against this reference.
+    pub fn recipe_agreement(&self, built: &Gpt, r: &crate::recipe::Recipe) -> Result<Agreement> {
+        if r.is_identity() {
+            return Ok(IDENTITY);
+        }
+        self.compare(built)
+    }
+}
+
 /// Compares `cand` with `base` at every position of every sequence.
 pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
-    let v = base.cfg.vocab;
-    let mut kv = KvCache::new(&base.cfg);
-    let mut s = Scratch::new(&base.cfg);
-    let (mut kl, mut agree, mut n) = (0.0f64, 0usize, 0usize);
-    for seq in seqs {
-        let a = all_logits(base, seq, &mut kv, &mut s)?;
-        let b = all_logits(cand, seq, &mut kv, &mut s)?;
-        for (ra, rb) in a.chunks_exact(v).zip(b.chunks_exact(v)) {
-            let (la, lb) = (log_softmax(ra), log_softmax(rb));
-            kl += la
-                .iter()
-                .zip(&lb)
-                .map(|(p, q)| exp(*p) * (p - q))
-                .sum::<f64>();
-            agree +=
-                (crate::model::sampler::argmax(ra) == crate::model::sampler::argmax(rb)) as usize;
-            n += 1;
-        }
-    }
-    Ok(Agreement {
-        kld: kl / n.max(1) as f64,
-        top1_agreement: agree as f64 / n.max(1) as f64,
-        positions: n,
-    })
+    Reference::new(base, seqs)?.compare(cand)
 }
+
+/// The identity recipe's agreement: exact by definition, nothing measured.
+const IDENTITY: Agreement = Agreement {
+    kld: 0.0,
+    top1_agreement: 1.0,
+    positions: 0,
+};
 
 /// A recipe's quality as every face reports it: the identity recipe (weights as
 /// loaded) is exact by definition and measures nothing; any other is compared with
@@ -98,11 +162,7 @@ pub fn recipe_agreement(
     seqs: &[Vec<u32>],
 ) -> Result<Agreement> {
     if r.is_identity() {
-        return Ok(Agreement {
-            kld: 0.0,
-            top1_agreement: 1.0,
-            positions: 0,
-        });
+        return Ok(IDENTITY);
     }
     compare(base, built, seqs)
 }
@@ -241,9 +301,10 @@ pub fn sensitivity(
     calib: Option<&ActObserver>,
     seqs: &[Vec<u32>],
 ) -> Result<Vec<Sensitivity>> {
+    let reference = Reference::new(base, seqs)?;
     matrix_names(base.cfg.n_layer)
         .iter()
-        .map(|name| sensitivity_of(base, qc, calib, seqs, name))
+        .map(|name| sensitivity_against(&reference, base, qc, calib, name))
         .collect()
 }
 
@@ -256,6 +317,17 @@ pub fn sensitivity_of(
     seqs: &[Vec<u32>],
     name: &str,
 ) -> Result<Sensitivity> {
+    sensitivity_against(&Reference::new(base, seqs)?, base, qc, calib, name)
+}
+
+/// `sensitivity_of` against a reference computed once for the whole run.
+pub fn sensitivity_against(
+    reference: &Reference,
+    base: &Gpt,
+    qc: &QuantConfig,
+    calib: Option<&ActObserver>,
+    name: &str,
+) -> Result<Sensitivity> {
     if !matrix_names(base.cfg.n_layer).iter().any(|n| n == name) {
         return Err(input_err(format!("no weight matrix is called {name:?}")));
     }
@@ -264,7 +336,7 @@ pub fn sensitivity_of(
         ..*qc
     };
     let m = quantize_model(base, &single, calib, Some(name))?;
-    let a = compare(base, &m, seqs)?;
+    let a = reference.compare(&m)?;
     Ok(Sensitivity {
         matrix: name.to_string(),
         kld: a.kld,

@@ -95,8 +95,9 @@ pub struct Playground {
     bench: Option<(crate::benchmark::SuiteRun, Gpt, String)>,
     model: Gpt,
     gen: Option<Generator>,
-    /// Fixed evaluation sequences sampled from `base`, made on first use.
-    eval: Option<Vec<Vec<u32>>>,
+    /// Fixed evaluation sequences sampled from `base` and `base`'s side of every
+    /// comparison on them, made on first use (so a toggle runs only the new model).
+    eval: Option<quality::Reference>,
     /// Activation statistics of `base` for static calibration, made on first use.
     calib: Option<crate::model::gpt::ActObserver>,
     /// Models built for `timeDecode`, keyed by their recipe's JSON, so a same-run
@@ -118,13 +119,14 @@ impl Playground {
         }
     }
 
-    /// Makes the fixed evaluation sequences once.
-    fn ensure_eval(&mut self) -> Result<(), JsError> {
+    /// Makes the fixed evaluation sequences and the reference on them once.
+    fn ensure_eval(&mut self) -> Result<&quality::Reference, JsError> {
         if self.eval.is_none() {
-            self.eval =
-                Some(quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, EVAL_SEED).map_err(err)?);
+            let seqs =
+                quality::eval_set(&self.base, EVAL_SEQS, EVAL_LEN, EVAL_SEED).map_err(err)?;
+            self.eval = Some(quality::Reference::new(&self.base, &seqs).map_err(err)?);
         }
-        Ok(())
+        Ok(self.eval.as_ref().expect("made above"))
     }
 
     /// Collects the activation statistics once, if `r` needs them (static scales).
@@ -247,6 +249,11 @@ struct RecipeReport {
     kld: f64,
     top1_agreement: f64,
     positions: usize,
+    /// Building the model from the loaded one (quantize, calibrate, prune, pack).
+    construct_ms: f64,
+    /// Measuring its KL and top-1 on the fixed evaluation set.
+    quality_ms: f64,
+    /// Both, the whole toggle in the worker.
     ms: f64,
 }
 
@@ -421,18 +428,20 @@ impl Playground {
     /// group_size, clip, act, percentile, quantize_ends}, prune: {kind, ratio, heads,
     /// scope, format}, kernel}` (names as the CLI's). Returns `{precision, prune_kind,
     /// prune, sparsity, weight_bytes, base_weight_bytes, kld, top1_agreement, positions,
-    /// ms}`, quality measured against the loaded model on the fixed evaluation set.
+    /// construct_ms, quality_ms, ms}`, quality measured against the loaded model on the
+    /// fixed evaluation set.
     #[wasm_bindgen(js_name = setRecipe)]
     pub fn set_recipe(&mut self, recipe: JsValue) -> Result<JsValue, JsError> {
         let r = recipe_from_js(recipe)?;
         let t0 = clock::now_ms();
         let (m, stats) = self.build(&r)?;
+        let t1 = clock::now_ms();
         // The identity recipe needs no measuring (and page start-up no eval set).
-        if !r.is_identity() {
-            self.ensure_eval()?;
-        }
-        let seqs = self.eval.as_deref().unwrap_or_default();
-        let agree = quality::recipe_agreement(&self.base, &m, &r, seqs).map_err(err)?;
+        let agree = if r.is_identity() {
+            quality::recipe_agreement(&self.base, &m, &r, &[]).map_err(err)?
+        } else {
+            self.ensure_eval()?.recipe_agreement(&m, &r).map_err(err)?
+        };
         self.model = m;
         self.gen = None;
         to_js(&RecipeReport {
@@ -447,6 +456,8 @@ impl Playground {
             kld: agree.kld,
             top1_agreement: agree.top1_agreement,
             positions: agree.positions,
+            construct_ms: t1 - t0,
+            quality_ms: clock::now_ms() - t1,
             ms: clock::now_ms() - t0,
             recipe: r,
         })
@@ -462,9 +473,7 @@ impl Playground {
         r.set("prune-kind", kind).map_err(err)?;
         r.set("prune", &ratio.to_string()).map_err(err)?;
         let (m, stats) = self.build(&r)?;
-        self.ensure_eval()?;
-        let seqs = self.eval.as_ref().expect("made above");
-        let q = quality::compare(&self.base, &m, seqs).map_err(err)?;
+        let q = self.ensure_eval()?.compare(&m).map_err(err)?;
         to_js(&serde_json::json!({
             "prune_kind": PruneKind::parse(kind).map_err(err)?.name(), "prune": ratio,
             "sparsity": stats.sparsity, "kld": q.kld, "top1_agreement": q.top1_agreement,
@@ -513,8 +522,11 @@ impl Playground {
         } else {
             None
         };
-        let seqs = self.eval.as_ref().expect("made above");
-        to_js(&quality::sensitivity_of(&self.base, &r.quant, calib, seqs, name).map_err(err)?)
+        let reference = self.eval.as_ref().expect("made above");
+        to_js(
+            &quality::sensitivity_against(reference, &self.base, &r.quant, calib, name)
+                .map_err(err)?,
+        )
     }
 
     /// `{nll, perplexity, base_nll, base_perplexity}` of `text` (nats/char), for the
@@ -825,8 +837,7 @@ impl Playground {
         let (exact, _) = self.build(&r)?;
         r.kernel = crate::kernels::Kernel::parse(kernel).map_err(err)?;
         let (other, _) = self.build(&r)?;
-        self.ensure_eval()?;
-        let seqs = self.eval.as_ref().expect("made above");
+        let seqs = self.ensure_eval()?.seqs();
         to_js(&quality::bits_lost(&exact, &other, seqs, greedy_tokens).map_err(err)?)
     }
 

@@ -22,7 +22,7 @@ export function showRecipeCard(report) {
   $('rc-copy-status').textContent = '';
   if (!report) {
     $('rc-id').textContent = 'as loaded';
-    for (const id of ['rc-storage', 'rc-kld', 'rc-top1']) $(id).textContent = '—';
+    for (const id of ['rc-storage', 'rc-kld', 'rc-top1', 'rc-time']) $(id).textContent = '—';
     $('rc-cli').textContent = 'the loaded file is the reference: apply a recipe to get a command';
     copy.disabled = true;
     for (const k of ['recipeId', 'kld', 'top1', 'cli']) delete card.dataset[k];
@@ -33,6 +33,10 @@ export function showRecipeCard(report) {
   $('rc-storage').textContent = storageText(report.storage);
   $('rc-kld').textContent = `${fmtSmall(report.kld, 3)} nats/token`;
   $('rc-top1').textContent = `${fmt(100 * report.top1_agreement, 4)} %`;
+  // What the student waited for, measured in the worker: building the model, then its quality.
+  $('rc-time').textContent = Number.isFinite(report.construct_ms)
+    ? `${fmt(report.ms, 3)} ms (build ${fmt(report.construct_ms, 3)}, quality ${fmt(report.quality_ms, 3)})`
+    : '—';
   $('rc-cli').textContent = view.cli;
   copy.disabled = false;
   card.dataset.recipeId = view.recipe_id;

@@ -39,7 +39,12 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), String> {
     let base = a.model.load()?;
     let rc = a.recipe.recipe;
-    let (model, agree, pstats) = recipe::prepare(&base, &rc)?;
+    let recipe::Prepared {
+        model,
+        agree,
+        stats: pstats,
+        construct_ms,
+    } = recipe::prepare_timed(&base, &rc)?;
     let prompt = a.prompt.as_deref().unwrap_or("\n");
     let prompt_len = model
         .tokenizer
@@ -80,16 +85,18 @@ pub fn run(a: Args) -> Result<(), String> {
         r.prune = rc.prune.ratio as f64;
         r.prune_kind = rc.prune.kind.name().into();
         r.sparsity = pstats.sparsity;
+        r.construct_ms = construct_ms;
         if a.json {
             println!("{}", serde_json::to_string(&r).expect("report serialises"));
         } else {
             println!(
-                "recipe {} ({}): kld {:.5} top1 {:.4}; storage {}",
+                "recipe {} ({}): kld {:.5} top1 {:.4}; storage {}; built in {:.1} ms",
                 r.recipe_id,
                 rc.to_cli_args().join(" "),
                 r.kld,
                 r.top1_agreement,
-                storage_label(&r.storage)
+                storage_label(&r.storage),
+                r.construct_ms
             );
             println!(
                 "kv_cache={:<5} {:>8.1} tokens/s (runs {:.1}..{:.1})  ms/token p50 {:.3} [p10 {:.3}, p90 {:.3}]  ttft {:.2} ms  weights {} B  kv cache {} B",

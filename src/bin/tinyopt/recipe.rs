@@ -183,18 +183,39 @@ impl<K: Keys> FromArgMatches for RecipeArgs<K> {
     }
 }
 
+/// A recipe's model as `prepare` built it: its agreement with the base, the pruning's
+/// outcome and how long the build took (calibration included).
+pub struct Prepared {
+    pub model: Gpt,
+    pub agree: Agreement,
+    pub stats: PruneStats,
+    pub construct_ms: f64,
+}
+
 /// Builds the recipe's model (calibrating if it asks for static activation scales)
 /// and measures its agreement with `base` on the fixed evaluation set.
 pub fn prepare(base: &Gpt, r: &Recipe) -> Result<(Gpt, Agreement, PruneStats), String> {
+    prepare_timed(base, r).map(|p| (p.model, p.agree, p.stats))
+}
+
+/// `prepare`, also timing the build.
+pub fn prepare_timed(base: &Gpt, r: &Recipe) -> Result<Prepared, String> {
     let e = |e: tinyopt::Error| e.to_string();
+    let t0 = tinyopt::clock::now_ms();
     let (m, stats) = build(base, r)?;
+    let construct_ms = tinyopt::clock::now_ms() - t0;
     let seqs = if r.is_identity() {
         Vec::new()
     } else {
         quality::fixed_eval_set(base).map_err(e)?
     };
     let agree = quality::recipe_agreement(base, &m, r, &seqs).map_err(e)?;
-    Ok((m, agree, stats))
+    Ok(Prepared {
+        model: m,
+        agree,
+        stats,
+        construct_ms,
+    })
 }
 
 /// The recipe's model alone (calibrating if it asks for static activation scales).
