@@ -32,6 +32,51 @@ use std::collections::VecDeque;
 
 /// Most draft tokens a round may propose.
 pub const MAX_DRAFT_TOKENS: usize = 8;
+/// Draft tokens per round when a recipe names a draft and no K.
+pub const DEFAULT_DRAFT_TOKENS: usize = 4;
+/// The shipped draft model's file (`Draft::Student`), relative to the site or checkout.
+pub const STUDENT_FILE: &str = "models/student-distilled.safetensors";
+
+crate::choice_enum! {
+    /// Which model drafts for the target (a recipe setting).
+    pub enum Draft ("draft") {
+        /// No draft: the target decodes one token per forward pass.
+        None = "none",
+        /// The shipped distilled student (2 layers x 96), `models/student-distilled.safetensors`.
+        Student = "student",
+    }
+}
+
+/// The recipe's speculative-decoding settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpecConfig {
+    pub draft: Draft,
+    /// K, draft tokens proposed per round (1..=8).
+    pub tokens: usize,
+}
+
+impl Default for SpecConfig {
+    fn default() -> Self {
+        SpecConfig {
+            draft: Draft::None,
+            tokens: DEFAULT_DRAFT_TOKENS,
+        }
+    }
+}
+
+impl SpecConfig {
+    /// No draft: the default, left out of a recipe's canonical JSON so the ids of
+    /// recipes without a draft stay what they were.
+    pub fn is_off(&self) -> bool {
+        self.draft == Draft::None
+    }
+
+    /// K when a draft is on.
+    pub fn k(&self) -> Option<usize> {
+        (!self.is_off()).then_some(self.tokens)
+    }
+}
 
 /// What a speculative run measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
