@@ -36,6 +36,8 @@ pub const MAX_DRAFT_TOKENS: usize = 8;
 pub const DEFAULT_DRAFT_TOKENS: usize = 4;
 /// The shipped draft model's file (`Draft::Student`), relative to the site or checkout.
 pub const STUDENT_FILE: &str = "models/student-distilled.safetensors";
+/// sha256 of that file: records name the draft by it, and a verifier finds it by it.
+pub const STUDENT_SHA256: &str = "e41724b2c7e9ce29aa958b8cf5d1592061eb25335113425294d4455cf6b26199";
 
 crate::choice_enum! {
     /// Which model drafts for the target (a recipe setting).

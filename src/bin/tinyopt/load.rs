@@ -1,7 +1,7 @@
 //! Finding and loading the model a command runs on.
 
 use std::path::{Path, PathBuf};
-use tinyopt::model::speculative::{Draft, SpecConfig, STUDENT_FILE};
+use tinyopt::model::speculative::{Draft, SpecConfig, STUDENT_FILE, STUDENT_SHA256};
 use tinyopt::model::{io, Gpt};
 
 /// The shipped model, looked up from the working directory, then from the source tree.
@@ -75,6 +75,12 @@ pub fn draft(spec: &SpecConfig) -> Result<Option<(Gpt, usize)>, String> {
             .ok_or_else(|| format!("draft student: {STUDENT_FILE} not found"))?;
             let bytes =
                 std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            if tinyopt::benchmark::suite::sha256_hex(&bytes) != STUDENT_SHA256 {
+                return Err(format!(
+                    "draft student: {} is not the shipped student (its sha256 differs)",
+                    p.display()
+                ));
+            }
             let m = io::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
             Ok(Some((m, spec.tokens)))
         }
