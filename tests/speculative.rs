@@ -285,3 +285,54 @@ fn seeded_sampling_reproduces_and_seeds_differ() {
     assert_ne!(a.0, c.0);
     assert_eq!(a.0.chars().count(), 80);
 }
+
+/// Where a verify pass's time goes against a decode step, op by op (a measurement, so
+/// ignored): `cargo test --release --test speculative -- --ignored --nocapture profile`.
+#[test]
+#[ignore]
+fn profile_verify_against_decode() {
+    use tinyopt::profile::Op;
+    let teacher = load("shakespeare-char.safetensors");
+    let text = "ROMEO:\nI have some to see the seal of the sea\nTo the sea that hath so short the stands of the sea\nThat the sea";
+    let toks = teacher.tokenizer.encode(text).unwrap();
+    let p = 100;
+    let ops = [
+        Op::Embedding,
+        Op::LayerNorm,
+        Op::Qkv,
+        Op::AttnScores,
+        Op::Softmax,
+        Op::AttnWeightedV,
+        Op::AttnOut,
+        Op::MlpUp,
+        Op::Gelu,
+        Op::MlpDown,
+        Op::LmHead,
+    ];
+    println!("chunk  ms/pass  {}", ops.map(|o| o.name()).join(" "));
+    for t in [1, 2, 3, 5, 9] {
+        let mut kv = KvCache::new(&teacher.cfg);
+        let mut s = Scratch::new(&teacher.cfg);
+        teacher
+            .forward(&toks[..p], &mut kv, &mut s, Logits::Last)
+            .unwrap();
+        s.enable_op_times();
+        let reps = 400;
+        for _ in 0..reps {
+            teacher
+                .forward(&toks[p..p + t], &mut kv, &mut s, Logits::All)
+                .unwrap();
+            kv.truncate(p);
+        }
+        let o = s.take_op_times().unwrap();
+        let per: Vec<String> = ops
+            .iter()
+            .map(|&op| format!("{:.4}", o.ms[op] / reps as f64))
+            .collect();
+        println!(
+            "{t:>5}  {:.4}  {}",
+            o.ms.total() / reps as f64,
+            per.join(" ")
+        );
+    }
+}
