@@ -3,6 +3,7 @@
 
 use crate::clock;
 use crate::error::Result;
+use crate::model::speculative::{SpecGenerator, SpecStats};
 use crate::model::{GenOptions, Generator, Gpt};
 use crate::profile::flops;
 use crate::stats::Summary;
@@ -58,6 +59,109 @@ pub fn run(model: &Gpt, prompt: &str, opts: GenOptions) -> Result<Trace> {
     Ok(tr)
 }
 
+/// A speculative generation to the end: its timings (each round's wall time shared by
+/// its tokens) and what the draft and verify passes measured.
+pub fn run_speculative(
+    target: &Gpt,
+    draft: &Gpt,
+    prompt: &str,
+    opts: GenOptions,
+    k: usize,
+) -> Result<(Trace, SpecStats)> {
+    let mut g = SpecGenerator::new(target, draft, prompt, opts, k)?;
+    let mut tr = Trace {
+        prompt_tokens: g.prompt_len(),
+        kv_cache_bytes: g.kv_cache_bytes(),
+        ..Trace::default()
+    };
+    let t0 = clock::now_ms();
+    while let Some(s) = g.step(target, draft)? {
+        tr.pos.push(s.pos);
+        tr.ms.push(s.ms);
+        tr.text.push(s.text);
+    }
+    tr.total_ms = clock::now_ms() - t0;
+    Ok((tr, g.stats))
+}
+
+/// Speculative decoding's figures in a bench report (pooled over the timed runs).
+#[derive(Clone, Debug, Serialize)]
+pub struct SpecReport {
+    pub draft_tokens: usize,
+    /// Kept / proposed draft tokens, and by draft position 1..K.
+    pub acceptance: f64,
+    pub acceptance_at: Vec<f64>,
+    /// New tokens per target verify pass.
+    pub tokens_per_round: f64,
+    /// Share of the run's model time in the draft and in the verify passes (the rest is
+    /// the prompt's prefill).
+    pub draft_share: f64,
+    pub verify_share: f64,
+    pub draft_ms: f64,
+    pub verify_ms: f64,
+    pub draft_weight_bytes: usize,
+}
+
+impl SpecReport {
+    pub fn of(stats: &[SpecStats], draft: &Gpt) -> SpecReport {
+        let mut p = SpecStats::default();
+        for s in stats {
+            p.draft_tokens = s.draft_tokens;
+            p.rounds += s.rounds;
+            p.proposed += s.proposed;
+            p.accepted += s.accepted;
+            p.tokens += s.tokens.saturating_sub(1);
+            p.prefill_ms += s.prefill_ms;
+            p.draft_ms += s.draft_ms;
+            p.verify_ms += s.verify_ms;
+            p.proposed_at.resize(s.proposed_at.len(), 0);
+            p.accepted_at.resize(s.accepted_at.len(), 0);
+            for i in 0..s.proposed_at.len() {
+                p.proposed_at[i] += s.proposed_at[i];
+                p.accepted_at[i] += s.accepted_at[i];
+            }
+        }
+        let all = (p.prefill_ms + p.draft_ms + p.verify_ms).max(1e-12);
+        SpecReport {
+            draft_tokens: p.draft_tokens,
+            acceptance: p.acceptance(),
+            acceptance_at: p.acceptance_at(),
+            tokens_per_round: if p.rounds == 0 {
+                0.0
+            } else {
+                p.tokens as f64 / p.rounds as f64
+            },
+            draft_share: p.draft_ms / all,
+            verify_share: p.verify_ms / all,
+            draft_ms: p.draft_ms,
+            verify_ms: p.verify_ms,
+            draft_weight_bytes: draft.weight_bytes(),
+        }
+    }
+}
+
+/// `bench` with a draft: a warm-up run, then `runs` timed speculative runs.
+pub fn bench_speculative(
+    target: &Gpt,
+    draft: &Gpt,
+    prompt: &str,
+    opts: GenOptions,
+    k: usize,
+    runs: usize,
+) -> Result<BenchReport> {
+    let runs = runs.max(1);
+    run_speculative(target, draft, prompt, opts, k)?;
+    let (mut traces, mut stats) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (t, s) = run_speculative(target, draft, prompt, opts, k)?;
+        traces.push(t);
+        stats.push(s);
+    }
+    let mut r = report(target, opts, &traces);
+    r.speculative = Some(SpecReport::of(&stats, draft));
+    Ok(r)
+}
+
 /// One line of `tinyopt bench --json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
@@ -97,6 +201,9 @@ pub struct BenchReport {
     /// Building this model from the loaded one (calibrate, quantize, prune, pack): what a
     /// change of recipe costs before the first token. 0 when the caller did not build.
     pub construct_ms: f64,
+    /// With a draft (recipe `draft`): acceptance and the draft/verify time split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculative: Option<SpecReport>,
 }
 
 /// A warm-up run, then `runs` timed runs of the same generation.
@@ -152,5 +259,6 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
             opts.kv_cache,
         ) as f64
             / first.ms.len().max(1) as f64,
+        speculative: None,
     }
 }

@@ -19,6 +19,7 @@ pub mod quant;
 pub mod recipe;
 pub mod rng;
 pub mod sparsity_sweep;
+pub mod spec_sweep;
 pub mod stats;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

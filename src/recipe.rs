@@ -14,6 +14,7 @@ use crate::choice::Choice;
 use crate::error::{input_err, Result};
 use crate::kernels::Kernel;
 use crate::model::gpt::ActObserver;
+use crate::model::speculative::{Draft, SpecConfig, MAX_DRAFT_TOKENS};
 use crate::model::Gpt;
 use crate::prune::{
     prune_model, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope, SparseFormat,
@@ -28,6 +29,9 @@ pub struct Recipe {
     pub quant: QuantConfig,
     pub prune: PruneConfig,
     pub kernel: Kernel,
+    /// Speculative decoding (a draft model and K); absent from the JSON when off.
+    #[serde(skip_serializing_if = "SpecConfig::is_off")]
+    pub spec: SpecConfig,
 }
 
 /// Bounds of the recipe's numbers (inclusive).
@@ -59,7 +63,7 @@ pub struct Field {
 }
 
 /// The flat keys, in the order queries and commands write them.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 15] = [
     "precision",
     "group-size",
     "clip",
@@ -73,6 +77,8 @@ pub const KEYS: [&str; 13] = [
     "prune-scope",
     "sparse-format",
     "kernel",
+    "draft",
+    "draft-tokens",
 ];
 
 fn names<C: Choice>() -> FieldKind {
@@ -139,6 +145,17 @@ pub fn fields() -> Vec<Field> {
                 "unstructured: storage of the zeros",
             ),
             "kernel" => (names::<Kernel>(), "matrix kernel"),
+            "draft" => (
+                names::<Draft>(),
+                "speculative decoding: the model that drafts tokens for the target to verify",
+            ),
+            "draft-tokens" => (
+                FieldKind::Number {
+                    min: 1.0,
+                    max: MAX_DRAFT_TOKENS as f64,
+                },
+                "speculative decoding: draft tokens per verify pass (K)",
+            ),
             _ => unreachable!("every key has a kind"),
         }
     };
@@ -200,6 +217,8 @@ impl Recipe {
             "prune-scope" => p.scope.name().into(),
             "sparse-format" => p.format.name().into(),
             "kernel" => self.kernel.name().into(),
+            "draft" => self.spec.draft.name().into(),
+            "draft-tokens" => self.spec.tokens.to_string(),
             _ => return None,
         })
     }
@@ -236,6 +255,19 @@ impl Recipe {
             "prune-scope" => p.scope = Scope::parse(v)?,
             "sparse-format" => p.format = SparseFormat::parse(v)?,
             "kernel" => self.kernel = Kernel::parse(v)?,
+            "draft" => self.spec.draft = Draft::parse(v)?,
+            "draft-tokens" => {
+                self.spec.tokens = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|k| (1..=MAX_DRAFT_TOKENS).contains(k))
+                    .ok_or_else(|| {
+                        input_err(format!(
+                        "draft-tokens must be a whole number in 1..={MAX_DRAFT_TOKENS}, not {v:?}"
+                    ))
+                    })?
+            }
             _ => {
                 return Err(input_err(format!(
                     "unknown recipe setting {key:?}; known: {}",
@@ -302,6 +334,21 @@ impl Recipe {
         if q.act != ActCalib::Percentile {
             q.percentile = QuantConfig::default().percentile;
         }
+
+        // Speculative decoding: K means nothing without a draft; the verify pass must
+        // reproduce the target's decode bits (`speculative::verify_is_exact`).
+        if r.spec.is_off() {
+            r.spec = SpecConfig::default();
+        } else {
+            if !(1..=MAX_DRAFT_TOKENS).contains(&r.spec.tokens) {
+                return Err(input_err(format!(
+                    "draft-tokens must be in 1..={MAX_DRAFT_TOKENS}, not {}",
+                    r.spec.tokens
+                )));
+            }
+            crate::model::speculative::verify_is_exact(r.kernel)?;
+        }
+        let (q, p) = (&mut r.quant, &mut r.prune);
 
         // Which body precisions each sparse format can hold.
         let format = if p.kind == PruneKind::Unstructured {
@@ -613,6 +660,23 @@ mod tests {
         assert!(err("{\"bogus\":1}").contains("bogus"));
         assert!(err("prune-scope=permatrix").contains("per-matrix"));
         assert!(err("act-calib=minmax").contains("min-max"));
+    }
+
+    #[test]
+    fn draft_settings_normalise_and_stay_out_of_draftless_ids() {
+        let d = Recipe::default();
+        assert!(!d.canonical_json().unwrap().contains("spec"));
+        assert_eq!(q("draft-tokens=7"), d, "K without a draft resets");
+        let r = q("draft=student&draft-tokens=6");
+        assert_eq!(r.to_query(), "draft=student&draft-tokens=6");
+        assert_eq!(q(&r.canonical_json().unwrap()), r);
+        assert_ne!(r.id().unwrap(), q("draft=student").id().unwrap());
+        assert_eq!(q("draft=student").to_query(), "draft=student");
+        let err = |s: &str| Recipe::parse(s).unwrap_err().to_string();
+        assert!(err("draft=student&kernel=library").contains("library"));
+        assert!(err("draft=student&draft-tokens=9").contains("1..=8"));
+        assert!(err("draft=student&draft-tokens=2.5").contains("whole number"));
+        assert!(err("draft=teacher").contains("student"));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! errors as `JsError` with the core's message.
 
 use crate::clock;
-use crate::model::{io, GenOptions, Generator, Gpt};
+use crate::model::speculative::{SpecConfig, SpecGenerator};
+use crate::model::{io, GenOptions, Generator, Gpt, Step, StopReason};
 use crate::prune::PruneKind;
 use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 use crate::quant::QuantConfig;
 use crate::recipe::{self, Recipe};
+use crate::spec_sweep::SpecSweep;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -84,6 +86,36 @@ struct Started {
     weight_bytes: usize,
 }
 
+/// The generation in progress: the model alone, or with the recipe's draft.
+enum Gen {
+    Plain(Box<Generator>),
+    Spec(Box<SpecGenerator>),
+}
+
+impl Gen {
+    fn step(&mut self, model: &Gpt, draft: Option<&Gpt>) -> crate::Result<Option<Step>> {
+        match (self, draft) {
+            (Gen::Plain(g), _) => g.step(model),
+            (Gen::Spec(g), Some(d)) => g.step(model, d),
+            (Gen::Spec(_), None) => Err(crate::error::input_err("the draft model is gone")),
+        }
+    }
+
+    fn ended(&mut self, model: &Gpt) -> bool {
+        match self {
+            Gen::Plain(g) => g.ended(model),
+            Gen::Spec(g) => g.ended(model),
+        }
+    }
+
+    fn stop(&self) -> Option<StopReason> {
+        match self {
+            Gen::Plain(g) => g.stop,
+            Gen::Spec(g) => g.stop,
+        }
+    }
+}
+
 /// A model plus at most one generation in progress. `base` is the model as loaded;
 /// `model` is what runs (the base transformed by the current recipe).
 #[wasm_bindgen]
@@ -94,7 +126,12 @@ pub struct Playground {
     /// A benchmark-suite run in progress: the run, the reference model and its hash.
     bench: Option<(crate::benchmark::SuiteRun, Gpt, String)>,
     model: Gpt,
-    gen: Option<Generator>,
+    gen: Option<Gen>,
+    /// The draft model (`setDraft`) and the recipe's speculative settings.
+    draft: Option<Gpt>,
+    spec: SpecConfig,
+    /// A K sweep in progress (`specSweepStart`).
+    sweep: Option<SpecSweep>,
     /// Fixed evaluation sequences sampled from `base` and `base`'s side of every
     /// comparison on them, made on first use (so a toggle runs only the new model).
     eval: Option<quality::Reference>,
@@ -113,6 +150,9 @@ impl Playground {
             base: model.clone(),
             model,
             gen: None,
+            draft: None,
+            spec: SpecConfig::default(),
+            sweep: None,
             eval: None,
             calib: None,
             timed: Vec::new(),
@@ -325,12 +365,29 @@ impl Playground {
         let opts: GenOptions = serde_wasm_bindgen::from_value(opts)
             .map_err(|e| JsError::new(&format!("bad generation options: {e}")))?;
         self.gen = None;
-        let g = Generator::new(&self.model, prompt, opts).map_err(err)?;
-        let started = Started {
-            prompt_tokens: g.prompt_len(),
-            kv_cache_bytes: g.kv_cache_bytes(),
-            scratch_bytes: g.scratch_bytes(),
-            weight_bytes: self.model.weight_bytes(),
+        let g = match (self.spec.k(), &self.draft) {
+            (None, _) => Gen::Plain(Box::new(
+                Generator::new(&self.model, prompt, opts).map_err(err)?,
+            )),
+            (Some(k), Some(d)) => Gen::Spec(Box::new(
+                SpecGenerator::new(&self.model, d, prompt, opts, k).map_err(err)?,
+            )),
+            (Some(_), None) => return Err(no_draft()),
+        };
+        let started = match &g {
+            Gen::Plain(g) => Started {
+                prompt_tokens: g.prompt_len(),
+                kv_cache_bytes: g.kv_cache_bytes(),
+                scratch_bytes: g.scratch_bytes(),
+                weight_bytes: self.model.weight_bytes(),
+            },
+            Gen::Spec(g) => Started {
+                prompt_tokens: g.prompt_len(),
+                kv_cache_bytes: g.kv_cache_bytes(),
+                scratch_bytes: g.scratch_bytes(),
+                weight_bytes: self.model.weight_bytes()
+                    + self.draft.as_ref().map_or(0, |d| d.weight_bytes()),
+            },
         };
         self.gen = Some(g);
         to_js(&started)
@@ -343,7 +400,7 @@ impl Playground {
             .gen
             .as_mut()
             .ok_or_else(|| JsError::new("no generation in progress: call start() first"))?;
-        match g.step(&self.model).map_err(err)? {
+        match g.step(&self.model, self.draft.as_ref()).map_err(err)? {
             Some(s) => to_js(&s),
             None => Ok(JsValue::NULL),
         }
@@ -370,7 +427,7 @@ impl Playground {
         let mut at = Vec::with_capacity(n); // (k)
         let mut text = String::with_capacity(n);
         while token.len() < n {
-            let Some(s) = g.step(&self.model).map_err(err)? else {
+            let Some(s) = g.step(&self.model, self.draft.as_ref()).map_err(err)? else {
                 break;
             };
             let end = clock::now_ms();
@@ -399,7 +456,7 @@ impl Playground {
     pub fn stop_message(&self) -> String {
         self.gen
             .as_ref()
-            .and_then(|g| g.stop)
+            .and_then(|g| g.stop())
             .map(|r| r.message(self.model.cfg.ctx))
             .unwrap_or_default()
     }
@@ -408,7 +465,7 @@ impl Playground {
     #[wasm_bindgen(js_name = contextFull)]
     pub fn context_full(&self) -> bool {
         matches!(
-            self.gen.as_ref().and_then(|g| g.stop),
+            self.gen.as_ref().and_then(|g| g.stop()),
             Some(crate::model::StopReason::ContextFull)
         )
     }
@@ -433,6 +490,9 @@ impl Playground {
     #[wasm_bindgen(js_name = setRecipe)]
     pub fn set_recipe(&mut self, recipe: JsValue) -> Result<JsValue, JsError> {
         let r = recipe_from_js(recipe)?;
+        if !r.spec.is_off() && self.draft.is_none() {
+            return Err(no_draft());
+        }
         let t0 = clock::now_ms();
         let (m, stats) = self.build(&r)?;
         let t1 = clock::now_ms();
@@ -444,6 +504,7 @@ impl Playground {
         };
         self.model = m;
         self.gen = None;
+        self.spec = r.spec;
         to_js(&RecipeReport {
             recipe_id: r.id().map_err(err)?,
             storage: self.model.storage_census(),
@@ -675,8 +736,11 @@ impl Playground {
                 crate::benchmark::suite::sha256_hex(reference),
             )
         };
-        let run =
+        let mut run =
             crate::benchmark::SuiteRun::new(suite.clone(), &reference, &self.model).map_err(err)?;
+        if let Some(k) = self.spec.k() {
+            run.set_draft(self.draft.clone().ok_or_else(no_draft)?, k);
+        }
         self.bench = Some((run, reference, sha));
         to_js(&suite)
     }
@@ -998,4 +1062,92 @@ pub fn heap_stats() -> Result<JsValue, JsError> {
         heap_peak_bytes: m::peak_heap_bytes(),
         linear_memory_bytes: m::linear_memory_bytes(),
     })
+}
+
+fn no_draft() -> JsError {
+    JsError::new("the recipe names a draft model but none is loaded: call setDraft(bytes) with models/student-distilled.safetensors first")
+}
+
+/// Speculative decoding: the draft model, the last run's figures, and the K sweep.
+#[wasm_bindgen]
+impl Playground {
+    /// Loads the draft model (the shipped student's bytes); a recipe with `draft` then runs it.
+    #[wasm_bindgen(js_name = setDraft)]
+    pub fn set_draft(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        if crate::benchmark::suite::sha256_hex(bytes) != crate::model::speculative::STUDENT_SHA256 {
+            return Err(JsError::new(
+                "the draft must be the shipped student (models/student-distilled.safetensors): its sha256 differs",
+            ));
+        }
+        let mut d = io::load(bytes).map_err(err)?;
+        crate::model::speculative::check_pair(&self.base, &d, 1).map_err(err)?;
+        d.kernel = self.model.kernel;
+        self.draft = Some(d);
+        Ok(())
+    }
+
+    /// The current run's speculative figures `{draft_tokens, rounds, proposed, accepted,
+    /// proposed_at, accepted_at, prefill_ms, draft_ms, verify_ms, tokens}`, or `null`
+    /// when it runs without a draft.
+    #[wasm_bindgen(js_name = specStats)]
+    pub fn spec_stats(&self) -> Result<JsValue, JsError> {
+        match &self.gen {
+            Some(Gen::Spec(g)) => to_js(&g.stats),
+            _ => Ok(JsValue::NULL),
+        }
+    }
+
+    /// Begins a K sweep of the running model with the draft: `ks` (each 1..=8), `rounds`
+    /// alternating rounds of greedy `tokens`-token generations from `prompt`.
+    #[wasm_bindgen(js_name = specSweepStart)]
+    pub fn spec_sweep_start(
+        &mut self,
+        prompt: &str,
+        tokens: usize,
+        ks: Vec<usize>,
+        rounds: usize,
+    ) -> Result<(), JsError> {
+        if self.draft.is_none() {
+            return Err(no_draft());
+        }
+        crate::model::speculative::verify_is_exact(self.model.kernel).map_err(err)?;
+        let opts = GenOptions::greedy(tokens);
+        self.sweep = Some(SpecSweep::new(prompt, opts, &ks, rounds).map_err(err)?);
+        Ok(())
+    }
+
+    /// Runs the sweep's next generation; returns `{k, done, progress, total}`.
+    #[wasm_bindgen(js_name = specSweepStep)]
+    pub fn spec_sweep_step(&mut self) -> Result<JsValue, JsError> {
+        let (Some(sw), Some(d)) = (self.sweep.as_mut(), self.draft.as_ref()) else {
+            return Err(JsError::new(
+                "no sweep in progress: call specSweepStart() first",
+            ));
+        };
+        let k = sw.step(&self.model, d).map_err(err)?;
+        let (i, n) = sw.progress();
+        #[derive(Serialize)]
+        struct Progress {
+            k: usize,
+            done: bool,
+            progress: usize,
+            total: usize,
+        }
+        to_js(&Progress {
+            k,
+            done: sw.done(),
+            progress: i,
+            total: n,
+        })
+    }
+
+    /// The sweep's figures so far (`spec_sweep::SweepReport`).
+    #[wasm_bindgen(js_name = specSweepReport)]
+    pub fn spec_sweep_report(&self) -> Result<JsValue, JsError> {
+        let sw = self
+            .sweep
+            .as_ref()
+            .ok_or_else(|| JsError::new("no sweep: call specSweepStart() first"))?;
+        to_js(&sw.report())
+    }
 }

@@ -146,3 +146,58 @@ fn hostile_records_are_clear_errors() {
     // HTML in the handle is kept as text; showing it is the face's job.
     assert_eq!(rec.handle, "<b>ada</b>");
 }
+
+/// A speculative recipe (the shipped student drafting for the shipped teacher): closed
+/// division, quality equal to the reference's, the same greedy tokens, the draft's
+/// weights and cache counted in the footprint; it verifies with the student at hand and
+/// is self-reported without it.
+#[test]
+fn a_speculative_record_has_the_references_quality_and_tokens() {
+    let load = |f: &str| {
+        let bytes = std::fs::read(format!("{}/models/{f}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        (
+            io::load(&bytes).unwrap(),
+            benchmark::suite::sha256_hex(&bytes),
+        )
+    };
+    let (teacher, tsha) = load("shakespeare-char.safetensors");
+    let (student, ssha) = load("student-distilled.safetensors");
+    assert_eq!(ssha, tinyopt::model::speculative::STUDENT_SHA256);
+    let r = Recipe::parse("draft=student&draft-tokens=3").unwrap();
+    let (cand, _) = recipe::build(&teacher, &r, None).unwrap();
+    let mut run = SuiteRun::new(Suite::quick(), &teacher, &cand).unwrap();
+    run.set_draft(student.clone(), 3);
+    while !run.done() {
+        run.step(&teacher, &cand).unwrap();
+    }
+    let subject = Subject {
+        reference: &teacher,
+        reference_model_sha256: tsha.clone(),
+        candidate_model_sha256: tsha.clone(),
+        candidate: &cand,
+        recipe: r,
+    };
+    let rec = benchmark::record(&run, &subject, Environment::default(), "spec", 1).unwrap();
+    assert_eq!(rec.division, benchmark::Division::Closed);
+    assert_eq!(rec.quality.kld, 0.0);
+    assert_eq!(rec.quality.nll_candidate, rec.quality.nll_reference);
+    assert_eq!(rec.tokens_sha256, rec.reference_tokens_sha256);
+    assert_eq!(
+        rec.bytes.candidate_weights,
+        teacher.weight_bytes() + student.weight_bytes()
+    );
+    let models = vec![
+        ModelFile {
+            sha256: tsha.clone(),
+            model: std::borrow::Cow::Owned(teacher.clone()),
+        },
+        ModelFile {
+            sha256: ssha,
+            model: std::borrow::Cow::Owned(student),
+        },
+    ];
+    let v = verify(&rec, &models);
+    assert!(v.passed && v.status == "verified", "{:?}", v.failures());
+    let alone = verify(&rec, &models[..1]);
+    assert_eq!(alone.status, "self-reported");
+}

@@ -217,3 +217,30 @@ fn runtime_errors_exit_1_with_the_message() {
         "{e}"
     );
 }
+
+/// Greedy: the student drafting for the teacher prints the teacher's own text, and the
+/// run reports its acceptance; a draft with the library kernel is refused.
+#[test]
+fn generate_with_a_draft_prints_the_targets_text() {
+    let base = [
+        "generate",
+        "--prompt",
+        "ROMEO:",
+        "--tokens",
+        "120",
+        "--temperature",
+        "0",
+    ];
+    let alone = tinyopt(&base);
+    assert!(alone.status.success(), "{}", stderr(&alone));
+    let mut with = base.to_vec();
+    with.extend(["--draft", "student", "--draft-tokens", "3"]);
+    let spec = tinyopt(&with);
+    assert!(spec.status.success(), "{}", stderr(&spec));
+    assert_eq!(stdout(&spec), stdout(&alone));
+    assert!(stderr(&spec).contains("acceptance"), "{}", stderr(&spec));
+    assert!(usage_error(&["generate", "--draft-tokens", "9"]).contains("draft-tokens"));
+    let r = bench_json(&["--draft", "student", "--draft-tokens", "2"]);
+    assert!(r["speculative"]["acceptance"].as_f64().is_some(), "{r}");
+    assert_eq!(r["recipe"]["spec"]["tokens"], 2);
+}

@@ -10,6 +10,7 @@ import { TaskRunner } from './tasks.js';
 import { setupTabs } from './tabs.js';
 import { placeholders, redraw } from './plot.js';
 import { buildRecipeControls, readControl, writeRecipe } from './recipe-controls.js';
+import { createSpecPanel, showSpecRun } from './spec-panel.js';
 import { setupRecipeCard, showRecipeCard } from './recipe-card.js';
 import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
@@ -177,6 +178,7 @@ function onMessage(m) {
       const s = summarize(run);
       const why = m.stopped ? 'Stopped' : m.contextFull ? 'Done — ' + m.message : 'Done';
       state.status = `${why}: ${s.n} tokens, ${fmt(s.tokensPerS)} tokens/s with the KV cache ${run.settings.kv ? 'on' : 'off'}.`;
+      if (!m.stopped) showSpecRun(m.spec);
       settle(m.id, m.stopped ? new Error('stopped before it finished') : null, { run, summary: s });
       embed.api.results();
       break;
@@ -215,7 +217,7 @@ function showError(panel, message) {
   $(`${panel}-error`).textContent = message;
 }
 function clearErrors() {
-  for (const k of ['q', 'p', 'f', 'k']) showError(k, '');
+  for (const k of ['q', 'p', 'f', 'k', 'spec']) showError(k, '');
 }
 
 /** Rebuilds the running model for the current settings; a newer request replaces a
@@ -286,6 +288,7 @@ const panels = [
   createRelaxedPanel(panelCtx),
   createBenchmarkPanel(panelCtx),
   createSizePanel(panelCtx), // what size costs (issue 14)
+  createSpecPanel(panelCtx),
 ];
 
 /** Reads the form into the state and mirrors it into the URL (debounced while typing:
@@ -406,6 +409,7 @@ function onRecipeChange(e) {
     showError('q', message);
     showError('p', message);
     if (e.target.closest('#panel-kernels')) showError('k', message);
+    if (e.target.closest('#form')) showError('spec', message);
     writeRecipe(state.view); // the controls go back to the recipe before this change
     scheduleRender();
     return;
@@ -413,6 +417,8 @@ function onRecipeChange(e) {
   updateSettings(true);
   if (state.model) applyRecipe();
 }
+// The draft controls sit by the KV-cache switch, in the generation form.
+$('form').addEventListener('change', onRecipeChange);
 for (const id of ['q-form', 'p-form']) {
   $(id).addEventListener('change', onRecipeChange);
   $(id).addEventListener('submit', (e) => {

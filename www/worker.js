@@ -199,6 +199,16 @@ async function shippedBytes(kind) {
   return fileBytes.get(kind);
 }
 
+/** Loads the shipped student into the running Playground as its draft model, once per
+ *  Playground, when the recipe names a draft (speculative decoding). */
+let draftFor = null; // the Playground the draft was loaded into
+async function ensureDraft(settings) {
+  const spec = settings && settings.recipe && settings.recipe.spec;
+  if (!spec || spec.draft === 'none' || draftFor === pg) return;
+  pg.setDraft(await shippedBytes('student'));
+  draftFor = pg;
+}
+
 /** Median of numbers. */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -397,6 +407,7 @@ function joinSlices(slices) {
 /** Runs one generation to its end (or until cancelled), yielding between slices. */
 async function generate(job, s) {
   if (!pg) throw new Error('the model is not loaded');
+  await ensureDraft(s);
   ensureRecipe(s);
   const t0 = performance.now();
   const started = pg.start(s.prompt, {
@@ -458,6 +469,7 @@ async function generate(job, s) {
     stopped: false,
     message: pg.stopMessage(),
     contextFull: pg.contextFull(),
+    spec: pg.specStats(), // acceptance and the draft/verify split, or null without a draft
   });
 }
 
@@ -474,7 +486,24 @@ function baselineOf(settings) {
 const TASKS = {
   /** Rebuilds the running model: `{settings}` → the setRecipe report. */
   async recipe({ settings, force }) {
+    await ensureDraft(settings);
     return ensureRecipe(settings, force);
+  },
+
+  /** Speculative decoding's K sweep on the running model with the shipped student
+   *  drafting: the target alone and each K of `ks`, `rounds` alternating rounds of greedy
+   *  `tokens`-token runs from `prompt`; one wasm call per generation. */
+  async specSweep({ settings, prompt, tokens, ks, rounds }, job, progress) {
+    await ensureDraft({ recipe: { spec: { draft: 'student' } } });
+    ensureRecipe(settings);
+    pg.specSweepStart(prompt, tokens, Uint32Array.from(ks), rounds);
+    for (;;) {
+      const p = pg.specSweepStep();
+      if (p.done || job.cancelled) break;
+      progress(p.progress, p.total, null);
+      await yieldToEventLoop();
+    }
+    return pg.specSweepReport();
   },
 
   async memory() {

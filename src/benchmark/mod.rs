@@ -44,11 +44,17 @@ pub fn quality_of(suite: &Suite, reference: &Gpt, candidate: &Gpt) -> Result<rec
 
 /// Bytes as really held: weights in their storage formats, and the KV cache.
 pub fn bytes_of(reference: &Gpt, candidate: &Gpt) -> record::Bytes {
+    bytes_with_draft(reference, candidate, None)
+}
+
+/// `bytes_of`, the candidate's draft model (weights and its own KV cache) counted in.
+pub fn bytes_with_draft(reference: &Gpt, candidate: &Gpt, draft: Option<&Gpt>) -> record::Bytes {
+    let (dw, dkv) = draft.map_or((0, 0), |d| (d.weight_bytes(), KvCache::new(&d.cfg).bytes()));
     record::Bytes {
         reference_weights: reference.weight_bytes(),
         reference_kv_cache: KvCache::new(&reference.cfg).bytes(),
-        candidate_weights: candidate.weight_bytes(),
-        candidate_kv_cache: KvCache::new(&candidate.cfg).bytes(),
+        candidate_weights: candidate.weight_bytes() + dw,
+        candidate_kv_cache: KvCache::new(&candidate.cfg).bytes() + dkv,
     }
 }
 
@@ -80,7 +86,11 @@ pub fn record(
         reference: run.reference_samples.clone(),
         candidate: run.candidate_samples.clone(),
         quality: quality_of(&run.suite, subject.reference, subject.candidate)?,
-        bytes: bytes_of(subject.reference, subject.candidate),
+        bytes: bytes_with_draft(
+            subject.reference,
+            subject.candidate,
+            run.draft().map(|(d, _)| d),
+        ),
         tokens_sha256: run.tokens_sha256.clone().unwrap_or_default(),
         reference_tokens_sha256: run.reference_tokens_sha256.clone().unwrap_or_default(),
         scores: Default::default(),

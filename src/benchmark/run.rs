@@ -6,23 +6,49 @@ use super::record::{ConfigSamples, Query};
 use super::suite::{sha256_hex, Suite};
 use crate::clock;
 use crate::error::Result;
-use crate::model::{GenOptions, Generator, Gpt};
+use crate::model::{GenOptions, Generator, Gpt, SpecGenerator, Step};
 
 /// One greedy query of the suite on `m`: its timings and the tokens it generated.
 pub fn query(m: &Gpt, prompt: &str, suite: &Suite) -> Result<(Query, Vec<u32>)> {
+    query_with(m, None, prompt, suite)
+}
+
+/// `query`, with a draft model and its K when the recipe has one (speculative decoding:
+/// a round's wall time is shared by its tokens).
+pub fn query_with(
+    m: &Gpt,
+    draft: Option<(&Gpt, usize)>,
+    prompt: &str,
+    suite: &Suite,
+) -> Result<(Query, Vec<u32>)> {
     let opts = GenOptions::greedy(suite.decode_tokens);
     let t0 = clock::now_ms();
-    let mut g = Generator::new(m, prompt, opts)?;
     let mut q = Query::default();
-    while let Some(s) = g.step(m)? {
+    let mut take = |s: Step| {
         if q.ttft_ms.is_none() {
             q.ttft_ms = Some(s.ms);
         } else {
             q.token_ms.push(s.ms);
         }
-    }
+    };
+    let tokens = match draft {
+        None => {
+            let mut g = Generator::new(m, prompt, opts)?;
+            while let Some(s) = g.step(m)? {
+                take(s);
+            }
+            g.tokens()[g.prompt_len()..].to_vec()
+        }
+        Some((d, k)) => {
+            let mut g = SpecGenerator::new(m, d, prompt, opts, k)?;
+            while let Some(s) = g.step(m, d)? {
+                take(s);
+            }
+            g.tokens()[g.prompt_len()..].to_vec()
+        }
+    };
     q.total_ms = clock::now_ms() - t0;
-    Ok((q, g.tokens()[g.prompt_len()..].to_vec()))
+    Ok((q, tokens))
 }
 
 /// A suite run in progress, advanced one query at a time (so a page can show progress,
@@ -36,6 +62,8 @@ pub struct SuiteRun {
     /// sha256 of the candidate's generated tokens (identical every query, or an error).
     pub tokens_sha256: Option<String>,
     pub reference_tokens_sha256: Option<String>,
+    /// The candidate's draft model and K (recipe `draft`), if any.
+    draft: Option<(Gpt, usize)>,
 }
 
 impl SuiteRun {
@@ -62,7 +90,18 @@ impl SuiteRun {
             candidate_samples: ConfigSamples::default(),
             tokens_sha256: None,
             reference_tokens_sha256: None,
+            draft: None,
         })
+    }
+
+    /// Runs the candidate with a draft model proposing `k` tokens per verify pass.
+    pub fn set_draft(&mut self, draft: Gpt, k: usize) {
+        self.draft = Some((draft, k));
+    }
+
+    /// The candidate's draft model, if any.
+    pub fn draft(&self) -> Option<(&Gpt, usize)> {
+        self.draft.as_ref().map(|(d, k)| (d, *k))
     }
 
     /// Rounds measured so far (both configurations).
@@ -95,7 +134,8 @@ impl SuiteRun {
         for i in 0..2 {
             let is_cand = (i == 0) == cand_first;
             let m = if is_cand { candidate } else { reference };
-            out[is_cand as usize] = Some(query(m, &self.prompt, &self.suite)?);
+            let draft = if is_cand { self.draft() } else { None };
+            out[is_cand as usize] = Some(query_with(m, draft, &self.prompt, &self.suite)?);
         }
         let [Some((rq, rt)), Some((cq, ct))] = out else {
             unreachable!("both ran")

@@ -4,9 +4,9 @@
 //! whether the speed claims are physically plausible. Optionally a native re-run.
 
 use super::record::{Division, Record};
-use super::run::query;
+use super::run::query_with;
 use super::suite::{sha256_hex, Suite};
-use super::{bytes_of, quality_of, score};
+use super::{bytes_with_draft, quality_of, score};
 use crate::model::Gpt;
 use crate::profile::flops;
 use crate::quality;
@@ -147,11 +147,20 @@ pub fn verify(rec: &Record, models: &[ModelFile]) -> Verdict {
     // Physical plausibility of the candidate's decode rate.
     let find = |sha: &str| models.iter().find(|m| m.sha256 == sha);
     let decode_tps = 1e3 / rec.scores.latency.candidate.max(1e-9);
+    // The draft model a recipe names, found by its file's hash.
+    let draft = match rec.recipe.spec.draft {
+        crate::model::speculative::Draft::None => Some(None),
+        crate::model::speculative::Draft::Student => {
+            find(crate::model::speculative::STUDENT_SHA256)
+                .map(|m| Some((&*m.model, rec.recipe.spec.tokens)))
+        }
+    };
     match (
         find(&rec.reference_model_sha256),
         find(&rec.candidate_model_sha256),
+        draft,
     ) {
-        (Some(reference), Some(base)) => {
+        (Some(reference), Some(base), Some(draft)) => {
             let calib = if rec.recipe.needs_calibration() {
                 quality::calibration_for(&base.model, &rec.recipe.quant)
                     .ok()
@@ -161,7 +170,7 @@ pub fn verify(rec: &Record, models: &[ModelFile]) -> Verdict {
             };
             match recipe::build(&base.model, &rec.recipe, calib.as_ref()) {
                 Ok((cand, _)) => {
-                    check_model(&mut v, rec, &reference.model, &cand);
+                    check_model(&mut v, rec, &reference.model, &cand, draft);
                     let fpt =
                         flops::token(&cand, rec.suite.prompt_len + rec.suite.decode_tokens / 2)
                             .total() as f64;
@@ -173,13 +182,14 @@ pub fn verify(rec: &Record, models: &[ModelFile]) -> Verdict {
                 Err(e) => v.add("rebuild", false, format!("the recipe does not build: {e}")),
             }
         }
-        (r, c) => {
+        (r, c, _) => {
             let missing = if r.is_none() {
                 &rec.reference_model_sha256
-            } else {
+            } else if c.is_none() {
                 &rec.candidate_model_sha256
+            } else {
+                crate::model::speculative::STUDENT_SHA256
             };
-            let _ = c;
             v.add("models", true, format!("model {missing} not available here: quality and tokens not recomputed (self-reported)"));
         }
     }
@@ -192,7 +202,13 @@ pub fn verify(rec: &Record, models: &[ModelFile]) -> Verdict {
     v
 }
 
-fn check_model(v: &mut Verdict, rec: &Record, reference: &Gpt, cand: &Gpt) {
+fn check_model(
+    v: &mut Verdict,
+    rec: &Record,
+    reference: &Gpt,
+    cand: &Gpt,
+    draft: Option<(&Gpt, usize)>,
+) {
     match quality_of(&rec.suite, reference, cand) {
         Ok(q) => {
             let same = q == rec.quality;
@@ -211,7 +227,7 @@ fn check_model(v: &mut Verdict, rec: &Record, reference: &Gpt, cand: &Gpt) {
         }
         Err(e) => v.add("quality", false, e.to_string()),
     }
-    let b = bytes_of(reference, cand);
+    let b = bytes_with_draft(reference, cand, draft.map(|(d, _)| d));
     v.add(
         "bytes",
         b == rec.bytes,
@@ -221,14 +237,14 @@ fn check_model(v: &mut Verdict, rec: &Record, reference: &Gpt, cand: &Gpt) {
             format!("claimed {:?}, held {:?}", rec.bytes, b)
         },
     );
-    let tokens = |m: &Gpt| -> Option<String> {
+    let tokens = |m: &Gpt, draft: Option<(&Gpt, usize)>| -> Option<String> {
         let prompt = rec.suite.prompt(reference).ok()?;
-        let (_, t) = query(m, &prompt, &rec.suite).ok()?;
+        let (_, t) = query_with(m, draft, &prompt, &rec.suite).ok()?;
         Some(sha256_hex(
             &t.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
         ))
     };
-    let (ct, rt) = (tokens(cand), tokens(reference));
+    let (ct, rt) = (tokens(cand, draft), tokens(reference, None));
     let ok = ct.as_deref() == Some(rec.tokens_sha256.as_str())
         && rt.as_deref() == Some(rec.reference_tokens_sha256.as_str());
     v.add(
@@ -244,8 +260,17 @@ fn check_model(v: &mut Verdict, rec: &Record, reference: &Gpt, cand: &Gpt) {
 
 /// Re-runs the record's suite here with the same models and returns the measured
 /// all-round ratio and latency ratio next to the claimed ones.
-pub fn rerun(rec: &Record, reference: &Gpt, cand: &Gpt) -> crate::Result<(f64, f64)> {
+/// `draft`: the recipe's draft model, if it names one.
+pub fn rerun(
+    rec: &Record,
+    reference: &Gpt,
+    cand: &Gpt,
+    draft: Option<&Gpt>,
+) -> crate::Result<(f64, f64)> {
     let mut run = super::SuiteRun::new(rec.suite.clone(), reference, cand)?;
+    if let (Some(d), Some(k)) = (draft, rec.recipe.spec.k()) {
+        run.set_draft(d.clone(), k);
+    }
     while !run.done() {
         run.step(reference, cand)?;
     }

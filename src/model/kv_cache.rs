@@ -32,6 +32,18 @@ impl KvCache {
         self.len = 0;
     }
 
+    /// Rolls the sequence back to its first `len` positions (speculative decoding drops
+    /// the rejected draft tokens this way). Later entries stay in memory but are never
+    /// read: attention only reads positions below the query's own.
+    pub fn truncate(&mut self, len: usize) {
+        assert!(
+            len <= self.len,
+            "kv cache: truncate to {len} beyond {}",
+            self.len
+        );
+        self.len = len;
+    }
+
     pub fn capacity(&self) -> usize {
         self.ctx
     }

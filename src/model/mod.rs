@@ -9,6 +9,7 @@ pub mod kv_cache;
 pub mod matrices;
 pub mod ops;
 pub mod sampler;
+pub mod speculative;
 pub mod tokenizer;
 
 pub use config::Config;
@@ -16,4 +17,5 @@ pub use generate::{GenOptions, Generator, Step, StopReason};
 pub use gpt::{Gpt, Logits, Scratch};
 pub use kv_cache::KvCache;
 pub use matrices::{is_end, matrix_names};
+pub use speculative::{SpecGenerator, SpecStats};
 pub use tokenizer::Tokenizer;

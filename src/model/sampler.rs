@@ -35,34 +35,56 @@ impl Sampler {
         if self.temperature == 0.0 {
             return argmax(logits) as u32;
         }
-        let inv_t = 1.0 / self.temperature;
-        self.probs.clear();
-        self.probs.extend(logits.iter().map(|&l| l * inv_t));
-        if self.top_k > 0 && self.top_k < self.probs.len() {
-            // The k-th largest value: a selection, not a sort, in reused scratch.
-            self.order.clear();
-            self.order.extend_from_slice(&self.probs);
-            let (_, &mut cut, _) = self
-                .order
-                .select_nth_unstable_by(self.top_k - 1, |a, b| b.total_cmp(a));
-            for p in self.probs.iter_mut() {
-                if *p < cut {
-                    *p = f32::NEG_INFINITY;
-                }
-            }
-        }
-        ops::softmax(&mut self.probs);
+        distribution(
+            logits,
+            self.temperature,
+            self.top_k,
+            &mut self.probs,
+            &mut self.order,
+        );
         let u = self.rng.next_f32();
-        let mut acc = 0.0;
-        for (i, &p) in self.probs.iter().enumerate() {
-            acc += p;
-            if u < acc {
-                return i as u32;
+        pick(&self.probs, u)
+    }
+}
+
+/// probs (vocab) = softmax(logits / temperature), with every logit below the k-th
+/// largest cut first when `top_k` is set; `order` is scratch. Temperature must be > 0.
+/// The sampler's distribution, shared with speculative decoding's accept/reject rule.
+pub fn distribution(
+    logits: &[f32],
+    temperature: f32,
+    top_k: usize,
+    probs: &mut Vec<f32>,
+    order: &mut Vec<f32>,
+) {
+    let inv_t = 1.0 / temperature;
+    probs.clear();
+    probs.extend(logits.iter().map(|&l| l * inv_t));
+    if top_k > 0 && top_k < probs.len() {
+        // The k-th largest value: a selection, not a sort, in reused scratch.
+        order.clear();
+        order.extend_from_slice(probs);
+        let (_, &mut cut, _) = order.select_nth_unstable_by(top_k - 1, |a, b| b.total_cmp(a));
+        for p in probs.iter_mut() {
+            if *p < cut {
+                *p = f32::NEG_INFINITY;
             }
         }
-        // Rounding left u above the running sum: take the last token with mass.
-        self.probs.iter().rposition(|&p| p > 0.0).unwrap_or(0) as u32
     }
+    ops::softmax(probs);
+}
+
+/// The token where the running sum of `weights` first exceeds `u` (in [0, Σ weights)).
+pub fn pick(weights: &[f32], u: f32) -> u32 {
+    let mut acc = 0.0;
+    for (i, &p) in weights.iter().enumerate() {
+        acc += p;
+        if u < acc {
+            return i as u32;
+        }
+    }
+    // Rounding left u above the running sum: take the last token with mass.
+    weights.iter().rposition(|&p| p > 0.0).unwrap_or(0) as u32
 }
 
 /// Index of the largest value (the first one on ties).

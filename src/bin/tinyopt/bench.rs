@@ -1,7 +1,7 @@
 //! `tinyopt bench`: timed generation runs of a recipe's model, with its quality and
 //! the storage formats it really holds.
 
-use crate::load::ModelArg;
+use crate::load::{self, ModelArg};
 use crate::recipe::{self, RecipeArgs};
 use crate::values;
 use tinyopt::bench;
@@ -24,6 +24,10 @@ pub struct Args {
     /// Sampling seed
     #[arg(long, value_name = "S", default_value_t = 42)]
     seed: u64,
+    /// Sampling temperature (0: greedy, as speculative decoding's speed targets)
+    #[arg(long, value_name = "T", default_value_t = 0.8, allow_negative_numbers = true,
+          value_parser = values::non_negative)]
+    temperature: f32,
     /// Only with the KV cache [default: both modes]
     #[arg(long, conflicts_with = "no_kv_cache")]
     kv_cache: bool,
@@ -58,9 +62,15 @@ pub fn run(a: Args) -> Result<(), String> {
         tokens = room;
     }
     let runs = a.runs;
+    let draft = load::draft(&rc.spec)?;
     let modes: Vec<bool> = match (a.kv_cache, a.no_kv_cache) {
         (true, _) => vec![true],
+        (false, true) if draft.is_some() => {
+            return Err("a draft needs the KV cache (it rolls the cache back): drop --no-kv-cache".into())
+        }
         (false, true) => vec![false],
+        // A draft runs with the cache only.
+        (false, false) if draft.is_some() => vec![true],
         (false, false) => vec![true, false],
     };
     for kv_cache in modes {
@@ -72,12 +82,16 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         let opts = GenOptions {
             max_new_tokens: tokens,
-            temperature: 0.8,
+            temperature: a.temperature,
             top_k: 0,
             seed: a.seed,
             kv_cache,
         };
-        let mut r = bench::bench(&model, prompt, opts, runs).map_err(|e| e.to_string())?;
+        let mut r = match &draft {
+            None => bench::bench(&model, prompt, opts, runs),
+            Some((d, k)) => bench::bench_speculative(&model, d, prompt, opts, *k, runs),
+        }
+        .map_err(|e| e.to_string())?;
         r.recipe = Some(rc);
         r.recipe_id = rc.id().map_err(|e| e.to_string())?;
         r.kld = agree.kld;
@@ -103,6 +117,13 @@ pub fn run(a: Args) -> Result<(), String> {
                 r.kv_cache, r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.ms_per_token_p50,
                 r.ms_per_token_p10, r.ms_per_token_p90, r.ttft_ms, r.weight_bytes, r.kv_cache_bytes
             );
+            if let Some(s) = &r.speculative {
+                println!(
+                    "draft student K {}: acceptance {:.1}%, {:.2} tokens per verify pass; time draft {:.0}% verify {:.0}%",
+                    s.draft_tokens, 100.0 * s.acceptance, s.tokens_per_round,
+                    100.0 * s.draft_share, 100.0 * s.verify_share
+                );
+            }
         }
     }
     Ok(())

@@ -1,9 +1,10 @@
 //! `tinyopt generate`: text from a prompt, streamed token by token.
 
-use crate::load::ModelArg;
+use crate::load::{self, ModelArg};
+use crate::recipe::{Drafting, RecipeArgs};
 use crate::values;
 use std::io::Write;
-use tinyopt::model::{GenOptions, Generator, StopReason};
+use tinyopt::model::{GenOptions, Generator, SpecGenerator, StopReason};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +29,8 @@ pub struct Args {
     #[arg(long)]
     no_kv_cache: bool,
     #[command(flatten)]
+    spec: RecipeArgs<Drafting>,
+    #[command(flatten)]
     model: ModelArg,
 }
 
@@ -41,23 +44,55 @@ pub fn run(a: Args) -> Result<(), String> {
         kv_cache: !a.no_kv_cache,
     };
     let prompt = a.prompt.as_deref().unwrap_or("");
-    let mut g = Generator::new(&model, prompt, opts).map_err(|e| e.to_string())?;
+    let draft = load::draft(&a.spec.recipe.spec)?;
+    let e = |e: tinyopt::Error| e.to_string();
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{prompt}");
     let mut ms = Vec::new();
-    while let Some(s) = g.step(&model).map_err(|e| e.to_string())? {
-        let _ = write!(out, "{}", s.text);
-        let _ = out.flush();
-        ms.push(s.ms);
-    }
+    let (stop, spec) = match &draft {
+        None => {
+            let mut g = Generator::new(&model, prompt, opts).map_err(e)?;
+            while let Some(s) = g.step(&model).map_err(e)? {
+                let _ = write!(out, "{}", s.text);
+                let _ = out.flush();
+                ms.push(s.ms);
+            }
+            (g.stop, None)
+        }
+        Some((d, k)) => {
+            let mut g = SpecGenerator::new(&model, d, prompt, opts, *k).map_err(e)?;
+            while let Some(s) = g.step(&model, d).map_err(e)? {
+                let _ = write!(out, "{}", s.text);
+                let _ = out.flush();
+                ms.push(s.ms);
+            }
+            (g.stop, Some(g.stats))
+        }
+    };
     let _ = writeln!(out);
     let total: f64 = ms.iter().sum();
+    let spec = spec.map_or(String::new(), |s| {
+        let at: Vec<String> = s
+            .acceptance_at()
+            .iter()
+            .map(|a| format!("{:.0}%", 100.0 * a))
+            .collect();
+        format!(
+            "; draft student, K {}: acceptance {:.1}% (by position {}), {:.2} tokens per verify pass, time draft {:.0}% / verify {:.0}%",
+            s.draft_tokens,
+            100.0 * s.acceptance(),
+            at.join(" "),
+            s.tokens_per_round(),
+            100.0 * s.draft_ms / (s.draft_ms + s.verify_ms + s.prefill_ms),
+            100.0 * s.verify_ms / (s.draft_ms + s.verify_ms + s.prefill_ms),
+        )
+    });
     eprintln!(
-        "[{} tokens, {:.0} tokens/s, kv cache {}{}]",
+        "[{} tokens, {:.0} tokens/s, kv cache {}{spec}{}]",
         ms.len(),
         ms.len() as f64 / (total / 1e3),
         if opts.kv_cache { "on" } else { "off" },
-        match g.stop {
+        match stop {
             Some(r @ StopReason::ContextFull) => format!("; {}", r.message(model.cfg.ctx)),
             _ => String::new(),
         }

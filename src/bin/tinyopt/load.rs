@@ -1,6 +1,7 @@
 //! Finding and loading the model a command runs on.
 
 use std::path::{Path, PathBuf};
+use tinyopt::model::speculative::{Draft, SpecConfig, STUDENT_FILE, STUDENT_SHA256};
 use tinyopt::model::{io, Gpt};
 
 /// The shipped model, looked up from the working directory, then from the source tree.
@@ -55,6 +56,33 @@ pub fn model_with_sha256(path: Option<&str>) -> Result<(Gpt, String), String> {
             let m = Gpt::default_random(0);
             let bytes = io::save(&m).map_err(|e| e.to_string())?;
             Ok((m, sha(&bytes)))
+        }
+    }
+}
+
+/// The recipe's draft model with its K, loaded from the working directory or the
+/// source tree; `None` when the recipe has no draft.
+pub fn draft(spec: &SpecConfig) -> Result<Option<(Gpt, usize)>, String> {
+    match spec.draft {
+        Draft::None => Ok(None),
+        Draft::Student => {
+            let p = [
+                PathBuf::from(STUDENT_FILE),
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(STUDENT_FILE),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
+            .ok_or_else(|| format!("draft student: {STUDENT_FILE} not found"))?;
+            let bytes =
+                std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            if tinyopt::benchmark::suite::sha256_hex(&bytes) != STUDENT_SHA256 {
+                return Err(format!(
+                    "draft student: {} is not the shipped student (its sha256 differs)",
+                    p.display()
+                ));
+            }
+            let m = io::load(&bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(Some((m, spec.tokens)))
         }
     }
 }

@@ -60,6 +60,16 @@ impl Keys for Pruning {
     const HEADING: &'static str = "Pruning";
 }
 
+/// Speculative decoding alone (`generate`): `--draft student --draft-tokens K`.
+pub struct Drafting;
+impl Keys for Drafting {
+    fn takes(key: &str) -> bool {
+        matches!(key, "draft" | "draft-tokens")
+    }
+    const WHOLE: bool = false;
+    const HEADING: &'static str = "Speculative decoding";
+}
+
 /// The recipe a command line asked for (normalised if `K::NORMALIZED`).
 pub struct RecipeArgs<K: Keys = Every> {
     pub recipe: Recipe,

@@ -71,6 +71,9 @@ pub fn bench_suite(a: SuiteArgs) -> Result<(), String> {
     let rc = a.recipe.recipe;
     let (cand, _) = recipe::build(&base, &rc)?;
     let mut run = SuiteRun::new(suite, &reference, &cand).map_err(e)?;
+    if let Some((d, k)) = load::draft(&rc.spec)? {
+        run.set_draft(d, k);
+    }
     eprintln!(
         "{}: recipe {} vs the f32 reference, alternating; at least {} rounds and {:.0} s each",
         run.suite.version,
@@ -263,7 +266,8 @@ fn rerun_into(r: &Record, models: &[ModelFile], v: &mut Verdict) {
         return;
     };
     eprintln!("re-running {} here…", r.suite.version);
-    match verify::rerun(r, &reference.model, &cand) {
+    let draft = find(tinyopt::model::speculative::STUDENT_SHA256).map(|m| &*m.model);
+    match verify::rerun(r, &reference.model, &cand, draft) {
         Ok((all_round, latency)) => {
             v.checks.push(verify::Check {
                 name: "rerun",
