@@ -20,7 +20,6 @@ pub mod recipe;
 pub mod rng;
 pub mod sparsity_sweep;
 pub mod stats;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 pub mod weights;
 
