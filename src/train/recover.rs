@@ -79,24 +79,41 @@ pub struct Recovery {
     pruned: Gpt,
 }
 
-impl Recovery {
-    /// Prunes `teacher` by `opts.prune`, samples the training text from it and sets up
-    /// the distilling trainer (pruned weights frozen at zero).
-    pub fn new(teacher: &Gpt, opts: RecoverOptions) -> Result<Recovery> {
-        let mut pc = opts.prune;
-        if pc.kind == PruneKind::None || pc.ratio <= 0.0 {
-            return Err(input_err(
-                "recover needs a pruning to recover from: give a prune ratio above 0",
-            ));
+/// A recovery being set up: the model pruned, the teacher's samples drawn one at a
+/// time (`sample_one`), so the page can show progress and stop between them.
+pub struct Setup {
+    opts: RecoverOptions,
+    teacher: Gpt,
+    zeroed: Gpt,
+    stats: PruneStats,
+    seqs: Vec<Vec<u32>>,
+}
+
+impl Setup {
+    /// Draws the next teacher sample; false once all `opts.samples` are drawn.
+    pub fn sample_one(&mut self) -> Result<bool> {
+        let i = self.seqs.len();
+        if i < self.opts.samples {
+            let first = data_seed(self.opts.seed) + i as u64;
+            let ctx = self.teacher.cfg.ctx;
+            self.seqs
+                .extend(quality::eval_set(&self.teacher, 1, ctx, first)?);
         }
-        if opts.samples < 2 {
-            return Err(input_err("recover needs at least 2 teacher samples"));
-        }
-        pc.format = crate::prune::SparseFormat::Dense;
-        let mut teacher = teacher.clone();
-        teacher.kernel = Kernel::Simd;
-        let (zeroed, stats) = prune_model_in_place(&teacher, &pc)?;
-        let corpus = teacher_corpus(&teacher, opts.samples, opts.seed)?;
+        Ok(self.seqs.len() < self.opts.samples)
+    }
+
+    /// (samples drawn, samples wanted).
+    pub fn progress(&self) -> (usize, usize) {
+        (self.seqs.len(), self.opts.samples)
+    }
+
+    /// The distilling trainer on the samples (drawing any still missing).
+    pub fn finish(mut self) -> Result<Recovery> {
+        while self.sample_one()? {}
+        let opts = self.opts;
+        let teacher = self.teacher;
+        let tokens: Vec<u32> = self.seqs.concat();
+        let corpus = Corpus::from_tokens(teacher.tokenizer.clone(), tokens, teacher.cfg.ctx)?;
         let topts = TrainOptions {
             steps: opts.steps,
             batch: opts.batch,
@@ -109,8 +126,7 @@ impl Recovery {
             temperature: opts.temperature,
             alpha: opts.alpha,
         };
-        dopts.validate()?;
-        let mut trainer = Trainer::finetune_on(topts, corpus, &zeroed)?;
+        let mut trainer = Trainer::finetune_on(topts, corpus, &self.zeroed)?;
         trainer.attach(Distill {
             teacher: Teacher {
                 sha256: sha256_hex(&io::save(&teacher)?),
@@ -119,15 +135,56 @@ impl Recovery {
             opts: dopts,
         })?;
         let eval = quality::fixed_eval_set(&teacher)?;
-        let opts = RecoverOptions { prune: pc, ..opts };
-        let pruned = final_form(&zeroed, &pc)?;
+        let pruned = final_form(&self.zeroed, &opts.prune)?;
         Ok(Recovery {
             opts,
             teacher,
             trainer,
-            stats,
+            stats: self.stats,
             eval,
             pruned,
+        })
+    }
+}
+
+impl Recovery {
+    /// Prunes `teacher` by `opts.prune`, samples the training text from it and sets up
+    /// the distilling trainer (pruned weights frozen at zero).
+    pub fn new(teacher: &Gpt, opts: RecoverOptions) -> Result<Recovery> {
+        Recovery::begin(teacher, opts)?.finish()
+    }
+
+    /// `new` in stages: the pruning now, the samples and the trainer from the `Setup`.
+    pub fn begin(teacher: &Gpt, opts: RecoverOptions) -> Result<Setup> {
+        let mut pc = opts.prune;
+        if pc.kind == PruneKind::None || pc.ratio <= 0.0 {
+            return Err(input_err(
+                "recover needs a pruning to recover from: give a prune ratio above 0",
+            ));
+        }
+        if opts.samples < 2 {
+            return Err(input_err("recover needs at least 2 teacher samples"));
+        }
+        if opts.steps == 0 || opts.batch == 0 {
+            return Err(input_err(
+                "recover needs at least 1 step of at least 1 sequence",
+            ));
+        }
+        DistillOptions {
+            temperature: opts.temperature,
+            alpha: opts.alpha,
+        }
+        .validate()?;
+        pc.format = crate::prune::SparseFormat::Dense;
+        let mut teacher = teacher.clone();
+        teacher.kernel = Kernel::Simd;
+        let (zeroed, stats) = prune_model_in_place(&teacher, &pc)?;
+        Ok(Setup {
+            opts: RecoverOptions { prune: pc, ..opts },
+            teacher,
+            zeroed,
+            stats,
+            seqs: Vec::new(),
         })
     }
 
@@ -211,11 +268,7 @@ fn final_form(m: &Gpt, pc: &PruneConfig) -> Result<Gpt> {
     }
 }
 
-/// `n` sequences of `ctx` characters sampled from `teacher` (temperature 1, seeds from
-/// `DATA_SEED_BASE` + `seed`·2^20), end to end as one corpus.
-pub fn teacher_corpus(teacher: &Gpt, n: usize, seed: u64) -> Result<Corpus> {
-    let first = DATA_SEED_BASE.wrapping_add(seed.wrapping_mul(1 << 20));
-    let seqs = quality::eval_set(teacher, n, teacher.cfg.ctx, first)?;
-    let tokens: Vec<u32> = seqs.concat();
-    Corpus::from_tokens(teacher.tokenizer.clone(), tokens, teacher.cfg.ctx)
+/// The first seed of the teacher's samples for run seed `seed`.
+fn data_seed(seed: u64) -> u64 {
+    DATA_SEED_BASE.wrapping_add(seed.wrapping_mul(1 << 20))
 }
