@@ -42,12 +42,12 @@ impl Default for RecoverOptions {
             },
             steps: 200,
             batch: 8,
-            lr: 1e-3,
-            warmup: 10,
+            lr: 3e-3,
+            warmup: 5,
             samples: 64,
             seed: 1337,
             temperature: 1.0,
-            alpha: 0.9,
+            alpha: 1.0,
         }
     }
 }

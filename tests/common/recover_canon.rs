@@ -31,7 +31,9 @@ pub fn runs() -> Vec<(String, String, u64)> {
                 warmup: 2,
                 samples: 6,
                 seed: 11,
-                ..RecoverOptions::default()
+                lr: 1e-3,
+                temperature: 1.0,
+                alpha: 0.9,
             };
             let mut rec = Recovery::new(&teacher, opts).unwrap();
             while !rec.done() {

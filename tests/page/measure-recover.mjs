@@ -6,8 +6,9 @@
 //   node tests/page/measure-recover.mjs KIND RATIO SECONDS [SEED=1337] [SAMPLES=64]
 //
 // TINYOPT_URL (default http://127.0.0.1:8000/), target/release/tinyopt for the native
-// run. The page trains for SECONDS; the native run then takes exactly as many steps
-// (so the weight hashes compare). Writes artifacts/recover-KIND-RATIO.json.
+// run. The page trains for SECONDS (of a 100000-step schedule); the native run then takes
+// exactly as many steps of the same schedule (--stop-at, so the weight hashes compare) and writes its model to
+// artifacts/models/recovered-KIND-RATIO.safetensors. Writes artifacts/recover-KIND-RATIO.json.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +20,7 @@ const [kind = 'unstructured', ratio = '0.7', seconds = '120', seed = '1337', sam
 const base = process.env.TINYOPT_URL || 'http://127.0.0.1:8000/';
 const { browser, close } = await launch();
 const page = await browser.newPage();
-await page.goto(`${base}?panel=prune`);
+await page.goto(`${base}?panel=prune${process.env.BUILD ? `&build=${process.env.BUILD}` : ''}`);
 await page.waitForFunction(() => document.body.dataset.phase === 'ready', null, { timeout: 60000 });
 await page.click('#tab-prune');
 await page.waitForFunction(() => !document.getElementById('r-run').disabled, null, { timeout: 60000 });
@@ -45,9 +46,11 @@ await close();
 const steps = web.steps;
 const trainS = Number(/([\d.]+) s of training/.exec(web.status)[1]);
 const bin = path.join(ROOT, 'target/release/tinyopt');
+fs.mkdirSync(path.join(ARTIFACTS, 'models'), { recursive: true });
 const out = execFileSync(
   bin,
-  ['recover', '--prune', ratio, '--prune-kind', kind, '--steps', String(steps), '--seed', seed, '--samples', samples, '--json'],
+  ['recover', '--prune', ratio, '--prune-kind', kind, '--steps', '100000', '--stop-at', String(steps), '--seed', seed, '--samples', samples, '--json',
+    '--out', path.join(ARTIFACTS, 'models', `recovered-${kind}-${ratio}.safetensors`)],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 },
 );
 const lines = out.trim().split('\n').map((l) => JSON.parse(l));
@@ -57,12 +60,7 @@ const native = {
   after: lines.find((l) => l.stage === 'recovered'),
   seconds: curve[curve.length - 1].seconds,
 };
-const text = execFileSync(
-  bin,
-  ['recover', '--prune', ratio, '--prune-kind', kind, '--steps', String(steps), '--seed', seed, '--samples', samples],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-);
-const nativeSha = /weights sha256 ([0-9a-f]{64})/.exec(text)[1];
+const nativeSha = native.after.weights_sha256;
 const result = {
   kind, ratio: Number(ratio), seconds: Number(seconds), seed: Number(seed), samples: Number(samples), steps,
   web: { ...web, steps_per_s: steps / trainS, train_s: trainS, env },

@@ -23,6 +23,10 @@ pub struct Args {
     /// Stop after this many seconds of training even if steps remain (0: no limit)
     #[arg(long, value_name = "SECS", default_value_t = 0.0, value_parser = values::non_negative)]
     seconds: f32,
+    /// Stop after this many steps, keeping the schedule of --steps (what a page run cut
+    /// short by its time budget did: reproduce it with the steps it took)
+    #[arg(long, value_name = "N", value_parser = values::count)]
+    stop_at: Option<usize>,
     /// Sequences per step
     #[arg(long, value_name = "B", default_value_t = RecoverOptions::default().batch,
           value_parser = values::count)]
@@ -91,16 +95,17 @@ pub fn run(a: Args) -> Result<(), String> {
         (clock::now_ms() - t_setup) / 1e3
     );
     let before = rec.quality(rec.pruned()).map_err(e)?;
-    let print_q = |stage: &str, step: usize, q: &Quality, secs: f64| {
+    let print_q = |stage: &str, step: usize, q: &Quality, secs: f64, sha: Option<String>| {
         if a.json {
             println!(
                 "{}",
                 serde_json::json!({"stage": stage, "step": step, "seconds": secs,
-                    "top1_agreement": q.top1_agreement, "kld": q.kld, "perplexity": q.perplexity})
+                    "top1_agreement": q.top1_agreement, "kld": q.kld, "perplexity": q.perplexity,
+                    "weights_sha256": sha})
             );
         }
     };
-    print_q("pruned", 0, &before, 0.0);
+    print_q("pruned", 0, &before, 0.0, None);
     let mut progress = Progress::new();
     let t0 = clock::now_ms();
     let mut secs = 0.0;
@@ -129,7 +134,7 @@ pub fn run(a: Args) -> Result<(), String> {
         }
         if a.eval_every > 0 && info.step % a.eval_every == 0 {
             let q = rec.quality(&rec.trainer.model().map_err(e)?).map_err(e)?;
-            print_q("recovering", info.step, &q, secs);
+            print_q("recovering", info.step, &q, secs, None);
             if !a.json {
                 progress.note(&format!(
                     "step {:>4}: top-1 {:.1}% | KL {:.4}",
@@ -142,13 +147,16 @@ pub fn run(a: Args) -> Result<(), String> {
         if a.seconds > 0.0 && secs >= a.seconds as f64 {
             break;
         }
+        if a.stop_at.is_some_and(|n| info.step >= n) {
+            break;
+        }
     }
     progress.finish();
     let steps = rec.trainer.step_count();
     let model = rec.model().map_err(e)?;
     let after = rec.quality(&model).map_err(e)?;
     let unpruned = rec.quality(rec.teacher()).map_err(e)?;
-    print_q("recovered", steps, &after, secs);
+    print_q("recovered", steps, &after, secs, Some(rec.weights_sha256()));
     if let Some(out) = &a.out {
         write_atomic(out, &io::save(&model).map_err(e)?)?;
         eprintln!("wrote {out} ({} weight bytes)", model.weight_bytes());
