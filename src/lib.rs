@@ -21,7 +21,6 @@ pub mod rng;
 pub mod sparsity_sweep;
 pub mod spec_sweep;
 pub mod stats;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 pub mod weights;
 

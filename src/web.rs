@@ -1151,3 +1151,110 @@ impl Playground {
         to_js(&sw.report())
     }
 }
+
+/// Data-free recovery of a pruned model in the page (`train::recover`, the code
+/// `tinyopt recover` runs): built from the teacher's file bytes, then driven in slices
+/// by the worker — `sample` until it returns false, then `steps` — so Stop and
+/// progress happen between calls.
+#[wasm_bindgen]
+pub struct Recoverer {
+    setup: Option<crate::train::recover::Setup>,
+    rec: Option<crate::train::recover::Recovery>,
+}
+
+#[wasm_bindgen]
+impl Recoverer {
+    /// `opts`: `{prune: {kind, ratio}, steps, batch, lr, warmup, samples, seed,
+    /// temperature, alpha}` (missing fields take `tinyopt recover`'s defaults).
+    #[wasm_bindgen(constructor)]
+    pub fn new(teacher_bytes: &[u8], opts: JsValue) -> Result<Recoverer, JsError> {
+        let o: crate::train::recover::RecoverOptions = serde_wasm_bindgen::from_value(opts)
+            .map_err(|e| JsError::new(&format!("bad recovery options: {e}")))?;
+        let teacher = io::load(teacher_bytes).map_err(err)?;
+        let setup = crate::train::recover::Recovery::begin(&teacher, o).map_err(err)?;
+        Ok(Recoverer {
+            setup: Some(setup),
+            rec: None,
+        })
+    }
+
+    /// `{defaults, kinds}`: the recovery's default options and the prune kinds it
+    /// can recover from, for the page's controls.
+    pub fn defaults() -> Result<JsValue, JsError> {
+        let kinds: Vec<&str> = PruneKind::NAMES
+            .iter()
+            .copied()
+            .filter(|k| *k != PruneKind::None.name())
+            .collect();
+        to_js(&serde_json::json!({
+            "defaults": crate::train::recover::RecoverOptions::default(),
+            "kinds": kinds,
+        }))
+    }
+
+    /// Draws up to `n` teacher samples; returns `{done, total, ready}` (`ready`: the
+    /// trainer is built and `steps` may run).
+    pub fn sample(&mut self, n: usize) -> Result<JsValue, JsError> {
+        let Some(setup) = self.setup.as_mut() else {
+            return to_js(&serde_json::json!({"ready": true}));
+        };
+        for _ in 0..n {
+            if !setup.sample_one().map_err(err)? {
+                break;
+            }
+        }
+        let (done, total) = setup.progress();
+        if done >= total {
+            let s = self.setup.take().expect("the setup is there");
+            self.rec = Some(s.finish().map_err(err)?);
+        }
+        to_js(&serde_json::json!({"done": done, "total": total, "ready": self.rec.is_some()}))
+    }
+
+    fn rec(&mut self) -> Result<&mut crate::train::recover::Recovery, JsError> {
+        self.rec
+            .as_mut()
+            .ok_or_else(|| JsError::new("draw the teacher's samples first (sample)"))
+    }
+
+    /// Up to `n` steps (fewer at the end); each `{step, loss, kl, xent, lr, ms}`.
+    pub fn steps(&mut self, n: usize) -> Result<JsValue, JsError> {
+        let rec = self.rec()?;
+        let mut out = Vec::new();
+        for _ in 0..n {
+            if rec.done() {
+                break;
+            }
+            let t0 = clock::now_ms();
+            let s = rec.step().map_err(err)?;
+            out.push(
+                serde_json::json!({"step": s.step, "loss": s.loss, "kl": s.kl,
+                "xent": s.xent, "lr": s.lr, "ms": clock::now_ms() - t0}),
+            );
+        }
+        to_js(&out)
+    }
+
+    /// `{before, now, unpruned, sparsity, frozen, steps_done, weights_sha256}`: top-1,
+    /// KL and perplexity against the teacher on the fixed evaluation set.
+    pub fn quality(&mut self) -> Result<JsValue, JsError> {
+        let rec = self.rec()?;
+        let model = rec.model().map_err(err)?;
+        to_js(&serde_json::json!({
+            "before": rec.quality(rec.pruned()).map_err(err)?,
+            "now": rec.quality(&model).map_err(err)?,
+            "unpruned": rec.quality(rec.teacher()).map_err(err)?,
+            "sparsity": rec.stats.sparsity,
+            "frozen": rec.trainer.frozen_count(),
+            "steps_done": rec.trainer.step_count(),
+            "weights_sha256": rec.weights_sha256(),
+        }))
+    }
+
+    /// The recovered model as a safetensors file (loads as any model does).
+    #[wasm_bindgen(js_name = modelBytes)]
+    pub fn model_bytes(&mut self) -> Result<Vec<u8>, JsError> {
+        let rec = self.rec()?;
+        io::save(&rec.model().map_err(err)?).map_err(err)
+    }
+}

@@ -593,3 +593,76 @@ fn student_saves_loads_and_resumes_with_its_teacher() {
         .unwrap();
     assert!(e.to_string().contains("plain"), "{e}");
 }
+
+#[path = "common/recover_canon.rs"]
+mod recover_canon;
+
+/// The recovery's weights after a few steps match the hashes the browser test checks
+/// too (`tests/web.rs`), so the trainer gives the same bits natively and in wasm.
+#[test]
+fn recovery_weights_match_the_checked_in_hashes() {
+    let got = recover_canon::runs();
+    assert_eq!(
+        got,
+        recover_canon::expected(),
+        "got {}",
+        serde_json::to_string(&got).unwrap()
+    );
+}
+
+/// Recovery holds the pruned weights at zero and brings the agreement back.
+#[test]
+fn recovery_keeps_the_zeros_and_raises_agreement() {
+    use tinyopt::prune::{PruneConfig, PruneKind};
+    use tinyopt::train::recover::{RecoverOptions, Recovery};
+    let teacher = Trainer::new(tiny_opts(), &tiny_corpus())
+        .map(|mut t| {
+            while t.step_count() < 60 {
+                t.step().unwrap();
+            }
+            t.model().unwrap()
+        })
+        .unwrap();
+    let opts = RecoverOptions {
+        prune: PruneConfig {
+            kind: PruneKind::Unstructured,
+            ratio: 0.7,
+            ..PruneConfig::default()
+        },
+        steps: 40,
+        batch: 4,
+        samples: 16,
+        lr: 3e-3,
+        ..RecoverOptions::default()
+    };
+    let mut rec = Recovery::new(&teacher, opts).unwrap();
+    let zeros = |m: &tinyopt::model::Gpt| -> Vec<usize> {
+        m.named_tensors()
+            .iter()
+            .filter(|(n, _, _)| n.starts_with("h.") && n.ends_with(".w"))
+            .flat_map(|(_, _, v)| v.clone())
+            .enumerate()
+            .filter(|(_, x)| *x == 0.0)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let z0 = zeros(rec.pruned());
+    let before = rec.quality(rec.pruned()).unwrap();
+    while !rec.done() {
+        rec.step().unwrap();
+    }
+    let m = rec.model().unwrap();
+    let after = rec.quality(&m).unwrap();
+    let z1 = zeros(&m);
+    assert!(
+        z0.iter().all(|i| z1.binary_search(i).is_ok()),
+        "a pruned weight moved"
+    );
+    assert!(
+        after.top1_agreement >= before.top1_agreement && after.kld < 0.5 * before.kld,
+        "before {before:?}, after {after:?}"
+    );
+    // The file the rest of the tool reads back, with its recovery recorded.
+    let back = io::load(&io::save(&m).unwrap()).unwrap();
+    assert!(back.meta["recover"].contains(&rec.weights_sha256()));
+}

@@ -362,3 +362,13 @@ fn a_lab_report_sealed_in_the_browser_has_the_native_seal() {
     let bad = pg.seal_lab_report("{\"course\": 1}").map(drop).unwrap_err();
     assert!(message(bad).contains("malformed lab report"));
 }
+
+#[path = "common/recover_canon.rs"]
+mod recover_canon;
+
+/// The trainer in wasm: a few recovery steps give the weights the native test checks
+/// (tests/fixtures/recover.json), bit for bit.
+#[wasm_bindgen_test]
+fn recovery_in_wasm_matches_the_native_weights() {
+    assert_eq!(recover_canon::runs(), recover_canon::expected());
+}

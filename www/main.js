@@ -14,6 +14,7 @@ import { createSpecPanel, showSpecRun } from './spec-panel.js';
 import { setupRecipeCard, showRecipeCard } from './recipe-card.js';
 import { createQuantizePanel } from './quantize-panel.js';
 import { createPrunePanel } from './prune-panel.js';
+import { createRecoverPanel } from './recover-panel.js';
 import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
 import { createRelaxedPanel } from './relaxed-panel.js';
@@ -283,6 +284,7 @@ function recipeRefused(message) {
 const panels = [
   createQuantizePanel(panelCtx),
   createPrunePanel(panelCtx),
+  createRecoverPanel(panelCtx), // data-free recovery (issue 22)
   createProfilePanel(panelCtx),
   createKernelsPanel(panelCtx),
   createRelaxedPanel(panelCtx),

@@ -19,8 +19,9 @@ import { pickBuild, importBuild, BUILDS } from './engine.js';
 import { createBenchTasks } from './bench-tasks.js';
 import { createRelaxedTasks } from './relaxed-tasks.js';
 import { createLabReportTasks } from './lab-report-tasks.js';
+import { createRecoverTasks } from './recover-tasks.js';
 /** The engine package's exports, once `load` has imported the build the page chose. */
-let Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild;
+let Playground, Recoverer, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild;
 /** `{build, why}`: which engine build runs here and why (see engine.js). */
 let engine = { build: 'simd128', why: '' };
 // ---- model picker (issue 14)
@@ -154,7 +155,7 @@ async function load() {
     engine = { build: 'simd128', why: `the relaxed-SIMD build failed to load (${e.message})` };
     mod = await importBuild(engine.build);
   }
-  ({ Playground, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild } = mod);
+  ({ Playground, Recoverer, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild } = mod);
   DEFAULT_RECIPE = JSON.stringify(recipeFromQuery('').recipe);
   post({ type: 'loading', message: 'Loading the model…' });
   const got = await openModel(modelId);
@@ -640,6 +641,20 @@ Object.assign(
 );
 Object.assign(TASKS, PICKER_TASKS); // model picker (issue 14)
 Object.assign(TASKS, createLabReportTasks({ pg: () => pg })); // lab reports (issue 19)
+Object.assign(
+  TASKS,
+  createRecoverTasks({
+    Recoverer: () => Recoverer,
+    teacherBytes: () => shippedBytes('teacher'),
+    useBytes: (bytes, source) => {
+      const next = Playground.fromBytes(bytes);
+      if (pg) pg.free();
+      pg = next;
+      announce(source, '');
+    },
+    yieldToEventLoop,
+  }).tasks,
+); // data-free recovery (issue 22)
 
 const NEEDS_RECIPE = ['bench', 'matrix', 'exportModel', 'perplexity', 'profile', 'memory', 'compareTeacher', 'shippedSpeed'];
 const tasks = new Map(); // id -> job, for cancel

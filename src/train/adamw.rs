@@ -2,6 +2,20 @@
 
 use super::params::TensorSpec;
 
+/// b^n by squaring: plain multiplies in a fixed order (`powi` is a runtime-library
+/// call whose bits may differ between native and wasm).
+fn pow(b: f32, mut n: u64) -> f32 {
+    let (mut r, mut x) = (1.0f32, b);
+    while n > 0 {
+        if n & 1 == 1 {
+            r *= x;
+        }
+        x *= x;
+        n >>= 1;
+    }
+    r
+}
+
 /// AdamW hyper-parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct AdamW {
@@ -25,8 +39,8 @@ impl AdamW {
         lr: f32,
         t: u64,
     ) {
-        let bc1 = 1.0 - self.beta1.powi(t as i32);
-        let bc2 = 1.0 - self.beta2.powi(t as i32);
+        let bc1 = 1.0 - pow(self.beta1, t);
+        let bc2 = 1.0 - pow(self.beta2, t);
         for spec in tensors {
             let wd = if spec.decays() {
                 self.weight_decay

@@ -22,6 +22,12 @@ impl Corpus {
         }
         let tokenizer = Tokenizer::from_corpus(text)?;
         let tokens = encode_corpus(&tokenizer, text)?;
+        Corpus::from_tokens(tokenizer, tokens, ctx)
+    }
+
+    /// Splits `tokens` of a given vocabulary (text sampled from a model: it need not
+    /// use every character).
+    pub fn from_tokens(tokenizer: Tokenizer, tokens: Vec<u32>, ctx: usize) -> Result<Corpus> {
         let split = split_point(tokens.len());
         if split < ctx + 1 {
             return Err(input_err(format!(

@@ -67,11 +67,11 @@ pub struct Teacher {
 }
 
 impl Teacher {
-    /// Loads a model file's bytes as a teacher. It runs whole windows (prefills of
-    /// `ctx` rows), where the library GEMM is the fastest kernel (`tinyopt kernels`).
+    /// Loads a model file's bytes as a teacher. It runs with the `simd` kernel, whose
+    /// canonical summation order gives the soft targets the same bits in wasm.
     pub fn from_bytes(bytes: &[u8]) -> Result<Teacher> {
         let mut model = io::load(bytes)?;
-        model.kernel = Kernel::Library;
+        model.kernel = Kernel::Simd;
         Ok(Teacher {
             model,
             sha256: sha256_hex(bytes),
@@ -133,7 +133,7 @@ fn soft(out: &mut [f32], z: &[f32], temp: f32) -> f32 {
     for o in out.iter_mut() {
         *o /= sum;
     }
-    max + sum.ln()
+    max + crate::detmath::ln(sum as f64) as f32
 }
 
 /// Σ over rows of KL(softmax(teacher/T) ‖ softmax(student/T)); both (n, v).
@@ -222,7 +222,7 @@ impl Trainer {
         Ok(t)
     }
 
-    fn attach(&mut self, d: Distill) -> Result<()> {
+    pub(super) fn attach(&mut self, d: Distill) -> Result<()> {
         let (tc, sc) = (d.teacher.model.cfg, self.opts.cfg);
         if d.teacher.model.tokenizer.vocab_string() != self.corpus.tokenizer.vocab_string() {
             return Err(input_err(

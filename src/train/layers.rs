@@ -1,34 +1,15 @@
 //! Forward and backward of each layer on flat row-major slices.
 //!
 //! Every function works on `n` rows at once (`n = B*T` tokens) so the big products are
-//! single GEMMs (`ndarray::linalg::general_mat_mul`, backed by `matrixmultiply`).
+//! single GEMMs (`gemm`: the `simd` kernel's canonical order, the same bits in wasm).
 //! Backward functions take the gradient of the layer's output and the activations the
 //! forward saved, and either overwrite an input gradient (`dx = ...`) or accumulate into
 //! it (`dx += ...`, where the residual stream already holds a gradient); each says which.
 //! Parameter gradients always accumulate (`dw += ...`).
 
+use super::gemm::{gemm, Mat, Op};
+use crate::detmath;
 use crate::model::ops;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
-
-/// A (rows, cols) view whose rows are `stride` apart.
-fn view(s: &[f32], rows: usize, cols: usize, stride: usize) -> ArrayView2<'_, f32> {
-    let len = if rows == 0 {
-        0
-    } else {
-        (rows - 1) * stride + cols
-    };
-    ArrayView2::from_shape((rows, cols).strides((stride, 1)), &s[..len]).expect("view shape")
-}
-
-fn view_mut(s: &mut [f32], rows: usize, cols: usize, stride: usize) -> ArrayViewMut2<'_, f32> {
-    let len = if rows == 0 {
-        0
-    } else {
-        (rows - 1) * stride + cols
-    };
-    ArrayViewMut2::from_shape((rows, cols).strides((stride, 1)), &mut s[..len]).expect("view shape")
-}
 
 // ---------------------------------------------------------------- embeddings
 
@@ -131,10 +112,15 @@ pub fn matmul_fwd(
     i: usize,
     o: usize,
 ) {
-    let xv = view(x, n, i, i);
-    let wv = view(w, o, i, i);
-    let mut yv = view_mut(y, n, o, o);
-    general_mat_mul(1.0, &xv, &wv.t(), 0.0, &mut yv);
+    gemm(
+        Op::NT,
+        1.0,
+        Mat::new(x, n, i),
+        Mat::new(w, o, i),
+        y,
+        o,
+        false,
+    );
     if let Some(b) = b {
         for yr in y[..n * o].chunks_exact_mut(o) {
             for (v, bb) in yr.iter_mut().zip(b) {
@@ -157,21 +143,9 @@ pub fn matmul_bwd(
     i: usize,
     o: usize,
 ) {
-    let dyv = view(dy, n, o, o);
-    general_mat_mul(
-        1.0,
-        &dyv,
-        &view(w, o, i, i),
-        0.0,
-        &mut view_mut(dx, n, i, i),
-    );
-    general_mat_mul(
-        1.0,
-        &dyv.t(),
-        &view(x, n, i, i),
-        1.0,
-        &mut view_mut(dw, o, i, i),
-    );
+    let dyv = Mat::new(dy, n, o);
+    gemm(Op::NN, 1.0, dyv, Mat::new(w, o, i), dx, i, false);
+    gemm(Op::TN, 1.0, dyv, Mat::new(x, n, i), dw, i, true);
     if let Some(db) = db {
         for dyr in dy[..n * o].chunks_exact(o) {
             for (g, v) in db.iter_mut().zip(dyr) {
@@ -223,22 +197,23 @@ pub fn attention_fwd(
     for b in 0..bsz {
         let base = b * t * 3 * d;
         for h in 0..nh {
-            let q = view(&qkv[base + h * hd..], t, hd, 3 * d);
-            let k = view(&qkv[base + d + h * hd..], t, hd, 3 * d);
-            let v = view(&qkv[base + 2 * d + h * hd..], t, hd, 3 * d);
+            let q = Mat::strided(&qkv[base + h * hd..], t, hd, 3 * d);
+            let k = Mat::strided(&qkv[base + d + h * hd..], t, hd, 3 * d);
+            let v = Mat::strided(&qkv[base + 2 * d + h * hd..], t, hd, 3 * d);
             let a = &mut att[(b * nh + h) * t * t..(b * nh + h + 1) * t * t];
-            general_mat_mul(scale, &q, &k.t(), 0.0, &mut view_mut(a, t, t, t));
+            gemm(Op::NT, scale, q, k, a, t, false);
             for (i, row) in a.chunks_exact_mut(t).enumerate() {
                 ops::softmax(&mut row[..=i]);
                 row[i + 1..].fill(0.0);
             }
-            let pv = view(a, t, t, t);
-            general_mat_mul(
+            gemm(
+                Op::NN,
                 1.0,
-                &pv,
-                &v,
-                0.0,
-                &mut view_mut(&mut y[b * t * d + h * hd..], t, hd, d),
+                Mat::new(a, t, t),
+                v,
+                &mut y[b * t * d + h * hd..],
+                d,
+                false,
             );
         }
     }
@@ -264,20 +239,15 @@ pub fn attention_bwd(
     for b in 0..bsz {
         let base = b * t * 3 * d;
         for h in 0..nh {
-            let q = view(&qkv[base + h * hd..], t, hd, 3 * d);
-            let k = view(&qkv[base + d + h * hd..], t, hd, 3 * d);
-            let v = view(&qkv[base + 2 * d + h * hd..], t, hd, 3 * d);
+            let q = Mat::strided(&qkv[base + h * hd..], t, hd, 3 * d);
+            let k = Mat::strided(&qkv[base + d + h * hd..], t, hd, 3 * d);
+            let v = Mat::strided(&qkv[base + 2 * d + h * hd..], t, hd, 3 * d);
             let p = &att[(b * nh + h) * t * t..(b * nh + h + 1) * t * t];
-            let pv = view(p, t, t, t);
-            let dyv = view(&dy[b * t * d + h * hd..], t, hd, d);
-            general_mat_mul(1.0, &dyv, &v.t(), 0.0, &mut view_mut(dp, t, t, t));
-            general_mat_mul(
-                1.0,
-                &pv.t(),
-                &dyv,
-                0.0,
-                &mut view_mut(&mut dqkv[base + 2 * d + h * hd..], t, hd, 3 * d),
-            );
+            let pv = Mat::new(p, t, t);
+            let dyv = Mat::strided(&dy[b * t * d + h * hd..], t, hd, d);
+            gemm(Op::NT, 1.0, dyv, v, dp, t, false);
+            let dv = &mut dqkv[base + 2 * d + h * hd..];
+            gemm(Op::TN, 1.0, pv, dyv, dv, 3 * d, false);
             for i in 0..t {
                 let (pr, dr) = (&p[i * t..i * t + i + 1], &mut dp[i * t..(i + 1) * t]);
                 let s: f32 = pr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
@@ -286,20 +256,24 @@ pub fn attention_bwd(
                 }
                 dr[i + 1..].fill(0.0);
             }
-            let ds = view(dp, t, t, t);
-            general_mat_mul(
+            let ds = Mat::new(dp, t, t);
+            gemm(
+                Op::NN,
                 scale,
-                &ds,
-                &k,
-                0.0,
-                &mut view_mut(&mut dqkv[base + h * hd..], t, hd, 3 * d),
+                ds,
+                k,
+                &mut dqkv[base + h * hd..],
+                3 * d,
+                false,
             );
-            general_mat_mul(
+            gemm(
+                Op::TN,
                 scale,
-                &ds.t(),
-                &q,
-                0.0,
-                &mut view_mut(&mut dqkv[base + d + h * hd..], t, hd, 3 * d),
+                ds,
+                q,
+                &mut dqkv[base + d + h * hd..],
+                3 * d,
+                false,
             );
         }
     }
@@ -330,7 +304,7 @@ pub fn softmax_xent_fwd(
             *p /= sum;
         }
         let tg = targets[r] as usize;
-        losses[r] = max + sum.ln() - lr[tg];
+        losses[r] = max + detmath::ln(sum as f64) as f32 - lr[tg];
     }
 }
 

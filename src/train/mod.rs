@@ -1,4 +1,4 @@
-//! The native trainer: hand-written forward and backward passes for the GPT, AdamW,
+//! The trainer (native and wasm, the same bits): hand-written forward and backward passes for the GPT, AdamW,
 //! a warmup + cosine schedule, and checkpoints that resume bit-for-bit.
 //!
 //! **Approach (llm.c style).** There is no autograd. The training forward
@@ -30,10 +30,13 @@ pub mod adamw;
 pub mod checkpoint;
 pub mod data;
 pub mod distill;
+pub mod gemm;
 pub mod layers;
 pub mod model;
 pub mod params;
+pub mod recover;
 pub mod schedule;
+mod shards;
 
 use crate::error::{input_err, Result};
 use crate::model::{Config, Gpt, Tokenizer};
@@ -45,7 +48,7 @@ use model::Acts;
 use params::Layout;
 use serde::{Deserialize, Serialize};
 
-/// Shards per batch, one thread each. Fixed, so results do not depend on the machine.
+/// Shards per batch, one thread each natively (run in turn in wasm). Fixed, so results do not depend on the machine.
 pub const SHARDS: usize = 2;
 
 /// Everything that shapes the numbers a run produces.
@@ -219,15 +222,20 @@ impl Trainer {
     /// learns to make up for them. (A removed neuron or head has zero weights in and
     /// out, so its biases get no gradient and need no mask.) `opts.cfg` comes from the
     /// model. The mask is not part of `checkpoint()`: fine-tunes are short, run them whole.
-    pub fn finetune(mut opts: TrainOptions, text: &str, model: &Gpt) -> Result<Trainer> {
-        opts.validate()?;
-        opts.cfg = model.cfg;
-        let corpus = Corpus::new(text, opts.cfg.ctx)?;
+    pub fn finetune(opts: TrainOptions, text: &str, model: &Gpt) -> Result<Trainer> {
+        let corpus = Corpus::new(text, model.cfg.ctx)?;
         if corpus.tokenizer.vocab_string() != model.tokenizer.vocab_string() {
             return Err(input_err(
                 "the corpus's characters differ from the model's vocabulary; fine-tune on the corpus the model was trained on",
             ));
         }
+        Trainer::finetune_on(opts, corpus, model)
+    }
+
+    /// `finetune` on a corpus already in the model's vocabulary.
+    pub fn finetune_on(mut opts: TrainOptions, corpus: Corpus, model: &Gpt) -> Result<Trainer> {
+        opts.validate()?;
+        opts.cfg = model.cfg;
         let layout = Layout::new(opts.cfg);
         let params = layout.flatten(model)?;
         let mut frozen = Vec::new();
@@ -339,6 +347,11 @@ impl Trainer {
         (self.corpus.train.len(), self.corpus.val.len())
     }
 
+    /// The flat parameters (n_params).
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
     /// The flat parameters (read/write: gradient checks perturb them).
     pub fn params_mut(&mut self) -> &mut [f32] {
         &mut self.params
@@ -414,58 +427,42 @@ impl Trainer {
         let v = self.opts.cfg.vocab;
         let (params, layout) = (&self.params, &self.layout);
         let distill = self.distill.as_ref();
-        let parts: Vec<(f64, f64)> = std::thread::scope(|s| {
-            let handles: Vec<_> = self.workers[..shards]
-                .iter_mut()
-                .enumerate()
-                .map(|(i, w)| {
-                    let (lo, hi) = (i * bsz / shards * t, (i + 1) * bsz / shards * t);
-                    let (xs, ys) = (&x[lo..hi], &y[lo..hi]);
-                    s.spawn(move || {
-                        w.grads.fill(0.0);
-                        let nll = model::forward(params, layout, &mut w.acts, xs, Some(ys), t);
-                        // Distilling: the teacher's logits of the same windows, and the KL.
-                        let soft = match (distill, w.teacher.as_mut()) {
-                            (Some(d), Some(tb)) => {
-                                tb.run(&d.teacher.model, xs, t)
-                                    .expect("teacher shapes were checked when it was attached");
-                                let tl = &tb.logits[..xs.len() * v];
-                                let kl = distill::kl_sum(
-                                    &w.acts.logits[..xs.len() * v],
-                                    tl,
-                                    d.opts.temperature,
-                                    v,
-                                );
-                                Some((
-                                    model::Soft {
-                                        teacher: tl,
-                                        opts: d.opts,
-                                    },
-                                    kl,
-                                ))
-                            }
-                            _ => None,
-                        };
-                        let kl = soft.as_ref().map_or(0.0, |s| s.1);
-                        model::backward(
-                            params,
-                            layout,
-                            &mut w.acts,
-                            &mut w.grads,
-                            xs,
-                            ys,
-                            t,
-                            scale,
-                            soft.map(|s| s.0),
-                        );
-                        (nll, kl)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("shard thread panicked"))
-                .collect()
+        let parts: Vec<(f64, f64)> = shards::each(&mut self.workers[..shards], |i, w| {
+            let (lo, hi) = (i * bsz / shards * t, (i + 1) * bsz / shards * t);
+            let (xs, ys) = (&x[lo..hi], &y[lo..hi]);
+            w.grads.fill(0.0);
+            let nll = model::forward(params, layout, &mut w.acts, xs, Some(ys), t);
+            // Distilling: the teacher's logits of the same windows, and the KL.
+            let soft = match (distill, w.teacher.as_mut()) {
+                (Some(d), Some(tb)) => {
+                    tb.run(&d.teacher.model, xs, t)
+                        .expect("teacher shapes were checked when it was attached");
+                    let tl = &tb.logits[..xs.len() * v];
+                    let kl =
+                        distill::kl_sum(&w.acts.logits[..xs.len() * v], tl, d.opts.temperature, v);
+                    Some((
+                        model::Soft {
+                            teacher: tl,
+                            opts: d.opts,
+                        },
+                        kl,
+                    ))
+                }
+                _ => None,
+            };
+            let kl = soft.as_ref().map_or(0.0, |s| s.1);
+            model::backward(
+                params,
+                layout,
+                &mut w.acts,
+                &mut w.grads,
+                xs,
+                ys,
+                t,
+                scale,
+                soft.map(|s| s.0),
+            );
+            (nll, kl)
         });
         self.grads.copy_from_slice(&self.workers[0].grads);
         for w in &self.workers[1..shards] {
@@ -522,35 +519,20 @@ impl Trainer {
         }
         let shards = self.workers.len();
         let (params, layout) = (&self.params, &self.layout);
-        let nlls: Vec<f64> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .workers
-                .iter_mut()
-                .enumerate()
-                .map(|(i, wk)| {
-                    let jobs = &jobs;
-                    s.spawn(move || {
-                        let mut sum = 0.0;
-                        let (mut x, mut y) = (Vec::new(), Vec::new());
-                        for &(start, k, t) in jobs.iter().skip(i).step_by(shards) {
-                            x.clear();
-                            y.clear();
-                            for j in 0..k {
-                                x.extend_from_slice(&val[start + j * t..start + (j + 1) * t]);
-                                y.extend_from_slice(
-                                    &val[start + j * t + 1..start + (j + 1) * t + 1],
-                                );
-                            }
-                            sum += model::forward(params, layout, &mut wk.acts, &x, Some(&y), t);
-                        }
-                        sum
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("shard thread panicked"))
-                .collect()
+        let jobs = &jobs;
+        let nlls: Vec<f64> = shards::each(&mut self.workers, |i, wk| {
+            let mut sum = 0.0;
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for &(start, k, t) in jobs.iter().skip(i).step_by(shards) {
+                x.clear();
+                y.clear();
+                for j in 0..k {
+                    x.extend_from_slice(&val[start + j * t..start + (j + 1) * t]);
+                    y.extend_from_slice(&val[start + j * t + 1..start + (j + 1) * t + 1]);
+                }
+                sum += model::forward(params, layout, &mut wk.acts, &x, Some(&y), t);
+            }
+            sum
         });
         nlls.iter().sum::<f64>() / (val.len() - 1) as f64
     }

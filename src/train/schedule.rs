@@ -8,7 +8,8 @@ pub fn lr_at(step: usize, total: usize, warmup: usize, max: f32, min: f32) -> f3
     }
     let span = total.saturating_sub(warmup).max(1);
     let progress = ((step - warmup) as f32 / span as f32).min(1.0);
-    min + 0.5 * (max - min) * (1.0 + (std::f32::consts::PI * progress).cos())
+    // `detmath`: no libm, so the schedule has the same bits in wasm.
+    min + 0.5 * (max - min) * (1.0 + crate::detmath::cos_pi(progress as f64) as f32)
 }
 
 #[cfg(test)]

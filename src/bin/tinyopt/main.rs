@@ -21,7 +21,7 @@ macro_rules! native_modules {
 
 native_modules!(
     bench, corpus, distill, eval, finetune, generate, info, kernels, lab, load, profile, recipe,
-    reports, scaling, serve, spec, suite, train, values,
+    recover, reports, scaling, serve, spec, suite, train, values,
 );
 
 /// The CLI counts heap bytes for `profile` (the library installs no allocator).
@@ -65,6 +65,8 @@ enum Cmd {
     Distill(distill::Args),
     /// Prune, fine-tune with the pruned weights held at zero, quality before/after
     Finetune(finetune::Args),
+    /// Prune, then distill back from the unpruned model on text it samples itself (no corpus)
+    Recover(recover::Args),
     /// Held-out loss and perplexity on a corpus (its last 10%)
     Eval(eval::Args),
     /// Write a recipe's model to a safetensors file
@@ -155,6 +157,7 @@ fn main() {
                 .expect("the distill command"),
         ),
         Cmd::Finetune(a) => finetune::run(a),
+        Cmd::Recover(a) => recover::run(a),
         Cmd::Eval(a) => eval::run(a),
         Cmd::Export(a) => reports::export(a),
         Cmd::QuantReport(a) => reports::quant_report(a),
