@@ -9,6 +9,7 @@ pub mod detmath;
 mod dispatch;
 pub mod error;
 pub mod eval;
+pub mod gptq;
 pub mod kernels;
 pub mod lab_report;
 pub mod model;

@@ -18,7 +18,9 @@ use crate::model::Gpt;
 use crate::prune::{
     prune_model, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope, SparseFormat,
 };
-use crate::quant::{quantize_model, ActCalib, Clip, Precision, QuantConfig};
+use crate::quant::{
+    quantize_model, ActCalib, Clip, GptqOrder, Precision, QuantConfig, QuantMethod,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -59,8 +61,10 @@ pub struct Field {
 }
 
 /// The flat keys, in the order queries and commands write them.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 15] = [
     "precision",
+    "quant-method",
+    "gptq-order",
     "group-size",
     "clip",
     "act-calib",
@@ -98,6 +102,14 @@ pub fn fields() -> Vec<Field> {
     let kinds = |key: &str| -> (FieldKind, &'static str) {
         match key {
             "precision" => (names::<Precision>(), "weight (and activation) precision"),
+            "quant-method" => (
+                names::<QuantMethod>(),
+                "int8/int4 rounding: to nearest, or GPTQ error compensation (calibrated)",
+            ),
+            "gptq-order" => (
+                names::<GptqOrder>(),
+                "gptq: column order (act-order: largest Hessian diagonal first)",
+            ),
             "group-size" => (
                 FieldKind::Choice {
                     choices: GROUP_SIZES.iter().map(|g| g.to_string()).collect(),
@@ -188,6 +200,8 @@ impl Recipe {
         let (q, p) = (&self.quant, &self.prune);
         Some(match key {
             "precision" => q.precision.name().into(),
+            "quant-method" => q.method.name().into(),
+            "gptq-order" => q.gptq_order.name().into(),
             "group-size" => q.group_size.to_string(),
             "clip" => q.clip.name().into(),
             "act-calib" => q.act.name().into(),
@@ -210,6 +224,8 @@ impl Recipe {
         let (q, p) = (&mut self.quant, &mut self.prune);
         match key {
             "precision" => q.precision = Precision::parse(v)?,
+            "quant-method" => q.method = QuantMethod::parse(v)?,
+            "gptq-order" => q.gptq_order = GptqOrder::parse(v)?,
             "group-size" => {
                 q.group_size = v
                     .trim()
@@ -301,6 +317,14 @@ impl Recipe {
         }
         if q.act != ActCalib::Percentile {
             q.percentile = QuantConfig::default().percentile;
+        }
+        let integer =
+            used(Precision::Int8) || used(Precision::Int8Dynamic) || used(Precision::Int4);
+        if !integer {
+            q.method = QuantMethod::default();
+        }
+        if q.method != QuantMethod::Gptq {
+            q.gptq_order = GptqOrder::default();
         }
 
         // Which body precisions each sparse format can hold.
@@ -535,6 +559,8 @@ mod tests {
         let cases = [
             "precision=int4&group-size=64&clip=search&act-calib=percentile&percentile=99.5",
             "precision=int4&ends-precision=int8",
+            "precision=int4&quant-method=gptq&gptq-order=act-order&group-size=128",
+            "precision=int8&quant-method=gptq&prune=0.5",
             "precision=int8&keep-f32-ends=1&prune=0.9",
             "precision=int8-dynamic&act-calib=min-max&prune=0.5&prune-kind=structured&prune-heads=0.25",
             "prune=0.75&prune-scope=per-matrix&sparse-format=sell&kernel=naive",
@@ -582,6 +608,18 @@ mod tests {
         assert_ne!(
             q("precision=int4").id().unwrap(),
             q("precision=int8").id().unwrap()
+        );
+        // Rounding to nearest is left out of the JSON, so ids from before GPTQ hold;
+        // GPTQ on nothing integer is no GPTQ.
+        assert!(!q("precision=int4")
+            .canonical_json()
+            .unwrap()
+            .contains("method"));
+        assert_ne!(q("precision=int4&quant-method=gptq"), q("precision=int4"));
+        assert_eq!(q("precision=f16&quant-method=gptq"), q("precision=f16"));
+        assert_eq!(
+            q("precision=int4&gptq-order=act-order"),
+            q("precision=int4")
         );
         // Unstructured pruning defaults to CSR on every face, from a query or from a
         // canonical recipe that had no pruning.
