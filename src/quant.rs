@@ -58,6 +58,79 @@ crate::choice_enum! {
     }
 }
 
+/// Precisions of single matrix groups, each overriding what the body's `precision`
+/// (or, for the ends, `ends_precision` / `quantize_ends`) would give; `None`: follow.
+/// Mixed precision chosen per matrix from its measured sensitivity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatrixPrecisions {
+    /// The token and position embeddings (`wte`, `wpe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed: Option<Precision>,
+    /// The LM head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<Precision>,
+    /// Every block's attention input projection (`h.*.attn.qkv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qkv: Option<Precision>,
+    /// Every block's attention output projection (`h.*.attn.proj`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attn_out: Option<Precision>,
+    /// Every block's MLP up projection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlp_up: Option<Precision>,
+    /// Every block's MLP down projection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlp_down: Option<Precision>,
+}
+
+/// The matrix groups a recipe can give their own precision, by the recipe key's stem
+/// (`qkv` → `qkv-precision`).
+pub const MATRIX_GROUPS: [&str; 6] = ["embed", "head", "qkv", "attn-out", "mlp-up", "mlp-down"];
+
+impl MatrixPrecisions {
+    /// The override of group `g` (a `MATRIX_GROUPS` stem).
+    pub fn get(&self, g: &str) -> Option<Precision> {
+        *self.slot(g)
+    }
+
+    pub fn slot(&self, g: &str) -> &Option<Precision> {
+        match g {
+            "embed" => &self.embed,
+            "head" => &self.head,
+            "qkv" => &self.qkv,
+            "attn-out" => &self.attn_out,
+            "mlp-up" => &self.mlp_up,
+            "mlp-down" => &self.mlp_down,
+            _ => unreachable!("a matrix group: {g}"),
+        }
+    }
+
+    pub fn slot_mut(&mut self, g: &str) -> &mut Option<Precision> {
+        match g {
+            "embed" => &mut self.embed,
+            "head" => &mut self.head,
+            "qkv" => &mut self.qkv,
+            "attn-out" => &mut self.attn_out,
+            "mlp-up" => &mut self.mlp_up,
+            "mlp-down" => &mut self.mlp_down,
+            _ => unreachable!("a matrix group: {g}"),
+        }
+    }
+}
+
+/// The group (a `MATRIX_GROUPS` stem) a matrix name belongs to.
+pub fn group_of(name: &str) -> &'static str {
+    match name {
+        "wte" | "wpe" => "embed",
+        "head" => "head",
+        n if n.ends_with("attn.qkv") => "qkv",
+        n if n.ends_with("attn.proj") => "attn-out",
+        n if n.ends_with("mlp.up") => "mlp-up",
+        _ => "mlp-down",
+    }
+}
+
 /// Everything a quantized model is made from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -83,6 +156,9 @@ pub struct QuantConfig {
     /// GPTQ's column order (only with `method: gptq`).
     #[serde(skip_serializing_if = "is_default")]
     pub gptq_order: GptqOrder,
+    /// Per-group precisions (mixed precision beyond the ends).
+    #[serde(skip_serializing_if = "is_default")]
+    pub per_matrix: MatrixPrecisions,
 }
 
 /// For `skip_serializing_if`: a field at its default is not written.
@@ -102,6 +178,7 @@ impl Default for QuantConfig {
             ends_precision: None,
             method: QuantMethod::Rtn,
             gptq_order: GptqOrder::Columns,
+            per_matrix: MatrixPrecisions::default(),
         }
     }
 }
@@ -110,12 +187,43 @@ impl QuantConfig {
     /// Whether quantizing needs activation statistics: static int8 activation scales,
     /// in the body or in quantized ends of their own precision.
     pub fn needs_calibration(&self) -> bool {
-        let ends = self.ends_precision.unwrap_or(self.precision);
-        let quantizes = self.precision.quantizes_activations()
-            || (self.quantize_ends
-                && self.precision != Precision::F32
-                && ends.quantizes_activations());
+        let quantizes = self.used().iter().any(|p| p.quantizes_activations());
         (quantizes && self.act != ActCalib::Dynamic) || self.method == QuantMethod::Gptq
+    }
+
+    /// The precision group `g` (a `MATRIX_GROUPS` stem) is quantized to, before any
+    /// override: the body's, or for the ends `ends_precision`/f32/the body's.
+    pub fn group_default(&self, g: &str) -> Precision {
+        match g {
+            _ if self.precision == Precision::F32 => Precision::F32,
+            "embed" | "head" if !self.quantize_ends => Precision::F32,
+            "embed" | "head" => self.ends_precision.unwrap_or(self.precision),
+            _ => self.precision,
+        }
+    }
+
+    /// The precision of group `g`, overrides included.
+    pub fn group_precision(&self, g: &str) -> Precision {
+        self.per_matrix
+            .get(g)
+            .unwrap_or_else(|| self.group_default(g))
+    }
+
+    /// The precision matrix `name` is quantized to.
+    pub fn precision_for(&self, name: &str) -> Precision {
+        self.group_precision(group_of(name))
+    }
+
+    /// Every precision some group is quantized to (f32 included), in `MATRIX_GROUPS` order.
+    pub fn used(&self) -> Vec<Precision> {
+        let mut v: Vec<Precision> = Vec::new();
+        for g in MATRIX_GROUPS {
+            let p = self.group_precision(g);
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+        v
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -347,10 +455,13 @@ pub fn quantize_model(
     only: Option<&str>,
 ) -> Result<Gpt> {
     qc.validate()?;
-    if qc.precision == Precision::F32 && only.is_none() {
+    let used = qc.used();
+    if used == [Precision::F32] && only.is_none() {
         return Ok(base.clone()); // keep the model, and its own `quant` record, as it is
     }
-    if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic && calib.is_none() {
+    let act_quantized = used.iter().any(|p| p.quantizes_activations())
+        || (only.is_some() && qc.precision.quantizes_activations());
+    if act_quantized && qc.act != ActCalib::Dynamic && calib.is_none() {
         return Err(input_err("static activation scales need calibration data"));
     }
     let gptq = qc.method == QuantMethod::Gptq;
@@ -359,7 +470,7 @@ pub fn quantize_model(
         (true, Some(c)) if !c.seqs.is_empty() => &c.seqs[..],
         (true, _) => return Err(input_err("GPTQ needs calibration sequences")),
     };
-    let scales = match (calib, qc.precision.quantizes_activations()) {
+    let scales = match (calib, act_quantized) {
         (Some(c), true) => act_scales(c, qc),
         _ => Vec::new(),
     };
@@ -373,18 +484,12 @@ pub fn quantize_model(
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let is_end = id >= 4 * n_layer;
-        if is_end && !qc.quantize_ends {
+        let precision = qc.precision_for(name);
+        if precision == Precision::F32 {
             continue;
         }
         let act = scales.get(id).copied().flatten();
-        let here = match (is_end, qc.ends_precision) {
-            (true, Some(p)) => QuantConfig {
-                precision: p,
-                ..*qc
-            },
-            _ => *qc,
-        };
+        let here = QuantConfig { precision, ..*qc };
         let compensated = gptq
             && id <= 4 * n_layer
             && matches!(
