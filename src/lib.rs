@@ -19,6 +19,7 @@ pub mod quality;
 pub mod quant;
 pub mod recipe;
 pub mod rng;
+pub mod search;
 pub mod sparsity_sweep;
 pub mod stats;
 #[cfg(not(target_arch = "wasm32"))]

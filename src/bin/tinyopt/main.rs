@@ -21,7 +21,7 @@ macro_rules! native_modules {
 
 native_modules!(
     bench, corpus, distill, eval, finetune, generate, info, kernels, lab, load, profile, recipe,
-    reports, scaling, serve, suite, train, values,
+    reports, scaling, search, serve, suite, train, values,
 );
 
 /// The CLI counts heap bytes for `profile` (the library installs no allocator).
@@ -77,6 +77,8 @@ enum Cmd {
     Serve(ServeArgs),
     /// What size costs: decode speed, bytes and FLOPs over model sizes, against the measured roofline
     Scaling(scaling::Args),
+    /// The cheapest recipe that passes the benchmark's perplexity gate (sensitivity-ranked greedy, then local moves)
+    Search(search::Args),
     /// Run the benchmark suite (the recipe vs the f32 reference, alternating) and write a submission record
     BenchSuite(suite::SuiteArgs),
     /// Verify submission records and lab reports: seal, statistics, quality recomputed, plausibility
@@ -159,6 +161,7 @@ fn main() {
         Cmd::PruneReport(a) => reports::prune_report(a),
         Cmd::Serve(a) => serve::run(&a.root, &a.host, a.port),
         Cmd::Scaling(a) => scaling::run(a),
+        Cmd::Search(a) => search::run(a),
         Cmd::BenchSuite(a) => suite::bench_suite(a),
         Cmd::Verify(a) => suite::verify_cmd(a),
         Cmd::ClassReport(a) => lab::class_report(a),
