@@ -275,7 +275,8 @@ pub fn calibration_for(base: &Gpt, qc: &crate::quant::QuantConfig) -> Result<Opt
     calibrate(base, &seqs).map(Some)
 }
 
-/// Runs `base` over `seqs`, recording |activation| at every matrix input.
+/// Runs `base` over `seqs`, recording the activation at every matrix input (and the
+/// sequences, for GPTQ's re-runs).
 pub fn calibrate(base: &Gpt, seqs: &[Vec<u32>]) -> Result<ActObserver> {
     let mut kv = KvCache::new(&base.cfg);
     let mut s = Scratch::new(&base.cfg);
@@ -284,7 +285,9 @@ pub fn calibrate(base: &Gpt, seqs: &[Vec<u32>]) -> Result<ActObserver> {
         kv.clear();
         base.forward(seq, &mut kv, &mut s, Logits::All)?;
     }
-    Ok(s.observer.take().expect("set above"))
+    let mut obs = s.observer.take().expect("set above");
+    obs.seqs = seqs.to_vec();
+    Ok(obs)
 }
 
 #[derive(Clone, Debug, Serialize)]

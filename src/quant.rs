@@ -24,6 +24,29 @@ crate::choice_enum! {
 }
 
 crate::choice_enum! {
+    /// How weights become integer codes.
+    pub enum QuantMethod ("quantization method") {
+        /// Round to nearest: each weight on its own.
+        Rtn = "rtn",
+        /// GPTQ (Frantar et al. 2022): column by column, each rounding error is
+        /// compensated in the columns not yet quantized, weighted by the inverse Hessian
+        /// of the matrix's calibration inputs (see `gptq`).
+        Gptq = "gptq",
+    }
+}
+
+crate::choice_enum! {
+    /// The column order GPTQ quantizes in.
+    pub enum GptqOrder ("gptq order") {
+        /// Left to right; each int4 group's scale is chosen when GPTQ reaches it.
+        Columns = "columns",
+        /// Largest Hessian diagonal first ("act-order"); group scales are fixed up front
+        /// from the unmodified weights, so the packed groups stay contiguous.
+        ActOrder = "act-order",
+    }
+}
+
+crate::choice_enum! {
     /// How activations get their int8 scale (for the precisions that quantize them).
     pub enum ActCalib ("activation calibration") {
         /// Per token at run time, from that token's own max |x|.
@@ -32,6 +55,79 @@ crate::choice_enum! {
         MinMax = "min-max",
         /// One scale per matrix from a percentile of |x| seen in calibration (outliers clip).
         Percentile = "percentile",
+    }
+}
+
+/// Precisions of single matrix groups, each overriding what the body's `precision`
+/// (or, for the ends, `ends_precision` / `quantize_ends`) would give; `None`: follow.
+/// Mixed precision chosen per matrix from its measured sensitivity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatrixPrecisions {
+    /// The token and position embeddings (`wte`, `wpe`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed: Option<Precision>,
+    /// The LM head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<Precision>,
+    /// Every block's attention input projection (`h.*.attn.qkv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qkv: Option<Precision>,
+    /// Every block's attention output projection (`h.*.attn.proj`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attn_out: Option<Precision>,
+    /// Every block's MLP up projection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlp_up: Option<Precision>,
+    /// Every block's MLP down projection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mlp_down: Option<Precision>,
+}
+
+/// The matrix groups a recipe can give their own precision, by the recipe key's stem
+/// (`qkv` → `qkv-precision`).
+pub const MATRIX_GROUPS: [&str; 6] = ["embed", "head", "qkv", "attn-out", "mlp-up", "mlp-down"];
+
+impl MatrixPrecisions {
+    /// The override of group `g` (a `MATRIX_GROUPS` stem).
+    pub fn get(&self, g: &str) -> Option<Precision> {
+        *self.slot(g)
+    }
+
+    pub fn slot(&self, g: &str) -> &Option<Precision> {
+        match g {
+            "embed" => &self.embed,
+            "head" => &self.head,
+            "qkv" => &self.qkv,
+            "attn-out" => &self.attn_out,
+            "mlp-up" => &self.mlp_up,
+            "mlp-down" => &self.mlp_down,
+            _ => unreachable!("a matrix group: {g}"),
+        }
+    }
+
+    pub fn slot_mut(&mut self, g: &str) -> &mut Option<Precision> {
+        match g {
+            "embed" => &mut self.embed,
+            "head" => &mut self.head,
+            "qkv" => &mut self.qkv,
+            "attn-out" => &mut self.attn_out,
+            "mlp-up" => &mut self.mlp_up,
+            "mlp-down" => &mut self.mlp_down,
+            _ => unreachable!("a matrix group: {g}"),
+        }
+    }
+}
+
+/// The group (a `MATRIX_GROUPS` stem) a matrix name belongs to.
+pub fn group_of(name: &str) -> &'static str {
+    match name {
+        "wte" | "wpe" => "embed",
+        "head" => "head",
+        n if n.ends_with("attn.qkv") => "qkv",
+        n if n.ends_with("attn.proj") => "attn-out",
+        n if n.ends_with("mlp.up") => "mlp-up",
+        _ => "mlp-down",
     }
 }
 
@@ -53,6 +149,21 @@ pub struct QuantConfig {
     /// Mixed precision (int4 body, int8 ends) keeps every matrix quantized while the
     /// most sensitive ones get finer steps.
     pub ends_precision: Option<Precision>,
+    /// Round to nearest, or GPTQ error compensation (int8 and int4 matrices). Left out
+    /// of the JSON at its default so recipes from before it keep their ids.
+    #[serde(skip_serializing_if = "is_default")]
+    pub method: QuantMethod,
+    /// GPTQ's column order (only with `method: gptq`).
+    #[serde(skip_serializing_if = "is_default")]
+    pub gptq_order: GptqOrder,
+    /// Per-group precisions (mixed precision beyond the ends).
+    #[serde(skip_serializing_if = "is_default")]
+    pub per_matrix: MatrixPrecisions,
+}
+
+/// For `skip_serializing_if`: a field at its default is not written.
+pub(crate) fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 
 impl Default for QuantConfig {
@@ -65,6 +176,9 @@ impl Default for QuantConfig {
             percentile: 99.9,
             quantize_ends: true,
             ends_precision: None,
+            method: QuantMethod::Rtn,
+            gptq_order: GptqOrder::Columns,
+            per_matrix: MatrixPrecisions::default(),
         }
     }
 }
@@ -73,12 +187,43 @@ impl QuantConfig {
     /// Whether quantizing needs activation statistics: static int8 activation scales,
     /// in the body or in quantized ends of their own precision.
     pub fn needs_calibration(&self) -> bool {
-        let ends = self.ends_precision.unwrap_or(self.precision);
-        let quantizes = self.precision.quantizes_activations()
-            || (self.quantize_ends
-                && self.precision != Precision::F32
-                && ends.quantizes_activations());
-        quantizes && self.act != ActCalib::Dynamic
+        let quantizes = self.used().iter().any(|p| p.quantizes_activations());
+        (quantizes && self.act != ActCalib::Dynamic) || self.method == QuantMethod::Gptq
+    }
+
+    /// The precision group `g` (a `MATRIX_GROUPS` stem) is quantized to, before any
+    /// override: the body's, or for the ends `ends_precision`/f32/the body's.
+    pub fn group_default(&self, g: &str) -> Precision {
+        match g {
+            _ if self.precision == Precision::F32 => Precision::F32,
+            "embed" | "head" if !self.quantize_ends => Precision::F32,
+            "embed" | "head" => self.ends_precision.unwrap_or(self.precision),
+            _ => self.precision,
+        }
+    }
+
+    /// The precision of group `g`, overrides included.
+    pub fn group_precision(&self, g: &str) -> Precision {
+        self.per_matrix
+            .get(g)
+            .unwrap_or_else(|| self.group_default(g))
+    }
+
+    /// The precision matrix `name` is quantized to.
+    pub fn precision_for(&self, name: &str) -> Precision {
+        self.group_precision(group_of(name))
+    }
+
+    /// Every precision some group is quantized to (f32 included), in `MATRIX_GROUPS` order.
+    pub fn used(&self) -> Vec<Precision> {
+        let mut v: Vec<Precision> = Vec::new();
+        for g in MATRIX_GROUPS {
+            let p = self.group_precision(g);
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+        v
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -113,17 +258,27 @@ const SEARCH_RATIOS: [f32; 21] = [
     0.625, 0.6, 0.575, 0.55, 0.525, 0.5,
 ];
 
-/// Symmetric quantization of one run of weights to codes in -qmax..=qmax with one
-/// f16 scale. Codes are computed against the *stored* (f16-rounded) scale.
-fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [i8]) -> f16 {
-    // With `extra_neg` the codes run -(qmax+1)..=qmax (all 16 int4 levels): the scale
-    // then fits whichever side is larger without clipping the other.
-    let qmin = if extra_neg { -(qmax + 1.0) } else { -qmax };
+/// The code range of a format: -qmax..=qmax, or with `extra_neg` -(qmax+1)..=qmax
+/// (all 16 int4 levels: the scale then fits whichever side is larger without clipping
+/// the other).
+pub(crate) fn code_range(qmax: f32, extra_neg: bool) -> (f32, f32) {
+    (if extra_neg { -(qmax + 1.0) } else { -qmax }, qmax)
+}
+
+/// The integer code of `v` at step `sf` (nearest, clamped to the range).
+#[inline]
+pub(crate) fn code_of(v: f32, sf: f32, (qmin, qmax): (f32, f32)) -> f32 {
+    (v / sf).round().clamp(qmin, qmax)
+}
+
+/// The f16 scale of one run of weights: from its largest magnitude, times the clip
+/// ratio (of `Clip::Search`'s) that rounds the run with the least squared error.
+pub(crate) fn choose_scale(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip) -> f16 {
+    let range @ (qmin, _) = code_range(qmax, extra_neg);
     let mpos = w.iter().fold(0.0f32, |a, &v| a.max(v));
     let mneg = w.iter().fold(0.0f32, |a, &v| a.max(-v));
     let base = (mpos / qmax).max(mneg / -qmin);
     if base == 0.0 {
-        codes.fill(0);
         return f16::from_f32(1.0);
     }
     let ratios: &[f32] = match clip {
@@ -140,7 +295,7 @@ fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [
         let err: f32 = w
             .iter()
             .map(|&v| {
-                let q = (v / sf).round().clamp(qmin, qmax);
+                let q = code_of(v, sf, range);
                 (v - q * sf) * (v - q * sf)
             })
             .sum();
@@ -148,11 +303,73 @@ fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [
             best = (err, s);
         }
     }
-    let sf = best.1.to_f32();
-    for (c, &v) in codes.iter_mut().zip(w) {
-        *c = (v / sf).round().clamp(qmin, qmax) as i8;
-    }
     best.1
+}
+
+/// Symmetric quantization of one run of weights to codes in -qmax..=qmax with one
+/// f16 scale. Codes are computed against the *stored* (f16-rounded) scale.
+fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [i8]) -> f16 {
+    let s = choose_scale(w, qmax, extra_neg, clip);
+    if w.iter().all(|&v| v == 0.0) {
+        codes.fill(0);
+        return s;
+    }
+    let (sf, range) = (s.to_f32(), code_range(qmax, extra_neg));
+    for (c, &v) in codes.iter_mut().zip(w) {
+        *c = code_of(v, sf, range) as i8;
+    }
+    s
+}
+
+/// Int8 storage from codes (rows, cols) and one scale per row.
+pub(crate) fn pack_int8(
+    codes: Vec<i8>,
+    scales: Vec<f16>,
+    precision: Precision,
+    act_scale: Option<f32>,
+) -> Storage {
+    let act = match (precision, act_scale) {
+        (Precision::Int8, _) => Act::F32,
+        (_, Some(s)) => Act::Static(s),
+        (_, None) => Act::Dynamic,
+    };
+    Storage::Int8 { codes, scales, act }
+}
+
+/// Int4 storage from codes (rows, cols) and row-major group scales (rows, cols/g).
+pub(crate) fn pack_int4(
+    codes: &[i8],
+    scales: &[f16],
+    rows: usize,
+    cols: usize,
+    g: usize,
+    act_scale: Option<f32>,
+) -> Storage {
+    let mut packed = vec![0u8; rows * cols / 2]; // (rows, cols/2)
+    for (prow, crow) in packed
+        .chunks_exact_mut(cols / 2)
+        .zip(codes.chunks_exact(cols))
+    {
+        for (b, blk) in crow.chunks_exact(int4::BLOCK).enumerate() {
+            int4::pack_block(blk, &mut prow[b * 16..(b + 1) * 16]);
+        }
+    }
+    Storage::Int4 {
+        packed,
+        scales_t: int4::scales_group_major(scales, rows, cols / g),
+        group: g,
+        act_scale,
+    }
+}
+
+/// Checks that an int4 group fits the row length.
+pub(crate) fn check_group(g: usize, cols: usize) -> Result<()> {
+    if !cols.is_multiple_of(g) || !g.is_multiple_of(int4::BLOCK) {
+        return Err(input_err(format!(
+            "int4 group {g} does not divide the row length {cols}"
+        )));
+    }
+    Ok(())
 }
 
 /// Converts one dense matrix. `act_scale` is a calibrated static activation scale.
@@ -182,44 +399,17 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
                 .zip(codes.chunks_exact_mut(cols))
                 .map(|(wr, cr)| quantize_run(wr, 127.0, false, qc.clip, cr))
                 .collect();
-            let act = match (qc.precision, act_scale) {
-                (Precision::Int8, _) => Act::F32,
-                (_, Some(s)) => Act::Static(s),
-                (_, None) => Act::Dynamic,
-            };
-            Storage::Int8 { codes, scales, act }
+            pack_int8(codes, scales, qc.precision, act_scale)
         }
         Precision::Int4 => {
             let g = qc.group_size;
-            if cols % g != 0 || !g.is_multiple_of(int4::BLOCK) {
-                return Err(input_err(format!(
-                    "int4 group {g} does not divide the row length {cols}"
-                )));
+            check_group(g, cols)?;
+            let mut codes = vec![0i8; rows * cols]; // (rows, cols)
+            let mut scales = Vec::with_capacity(rows * cols / g); // (rows, cols/g)
+            for (wg, cg) in w.chunks_exact(g).zip(codes.chunks_exact_mut(g)) {
+                scales.push(quantize_run(wg, 7.0, true, qc.clip, cg));
             }
-            let mut codes = vec![0i8; cols];
-            let mut packed = vec![0u8; rows * cols / 2];
-            let mut scales = Vec::with_capacity(rows * cols / g);
-            for (r, wr) in w.chunks_exact(cols).enumerate() {
-                for (gi, wg) in wr.chunks_exact(g).enumerate() {
-                    scales.push(quantize_run(
-                        wg,
-                        7.0,
-                        true,
-                        qc.clip,
-                        &mut codes[gi * g..(gi + 1) * g],
-                    ));
-                }
-                let prow = &mut packed[r * cols / 2..(r + 1) * cols / 2];
-                for (b, blk) in codes.chunks_exact(int4::BLOCK).enumerate() {
-                    int4::pack_block(blk, &mut prow[b * 16..(b + 1) * 16]);
-                }
-            }
-            Storage::Int4 {
-                packed,
-                scales_t: int4::scales_group_major(&scales, rows, cols / g),
-                group: g,
-                act_scale,
-            }
+            pack_int4(&codes, &scales, rows, cols, g, act_scale)
         }
     };
     Ok(Matrix { rows, cols, data })
@@ -227,7 +417,7 @@ pub fn quantize_matrix(m: &Matrix, qc: &QuantConfig, act_scale: Option<f32>) -> 
 
 /// Per-matrix static activation scales from calibration statistics.
 pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
-    obs.abs
+    obs.x
         .iter()
         .map(|a| {
             if a.is_empty() {
@@ -235,9 +425,9 @@ pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
             }
             let v = match qc.act {
                 ActCalib::Dynamic => return None,
-                ActCalib::MinMax => a.iter().fold(0.0f32, |m, &x| m.max(x)),
+                ActCalib::MinMax => a.iter().fold(0.0f32, |m, &x| m.max(x.abs())),
                 ActCalib::Percentile => {
-                    let mut s = a.clone();
+                    let mut s: Vec<f32> = a.iter().map(|v| v.abs()).collect();
                     let idx = (((qc.percentile / 100.0) * (s.len() - 1) as f32).round() as usize)
                         .min(s.len() - 1);
                     let (_, p, _) = s.select_nth_unstable_by(idx, |x, y| x.total_cmp(y));
@@ -250,8 +440,14 @@ pub fn act_scales(obs: &ActObserver, qc: &QuantConfig) -> Vec<Option<f32>> {
 }
 
 /// Quantizes every selected matrix of `base`. `calib` is needed for static activation
-/// scales (`ActCalib::MinMax` / `Percentile`); `only` restricts the change to one
-/// matrix (per-layer sensitivity).
+/// scales (`ActCalib::MinMax` / `Percentile`) and for GPTQ (its sequences run again
+/// through the model as it is quantized); `only` restricts the change to one matrix
+/// (per-layer sensitivity).
+///
+/// GPTQ goes stage by stage (each block's four matrices, then the head): a stage's
+/// Hessians come from running the calibration sequences through the model with every
+/// earlier stage already quantized, so each stage also compensates what came before.
+/// The embeddings are lookups, not products: they have no Hessian and are rounded.
 pub fn quantize_model(
     base: &Gpt,
     qc: &QuantConfig,
@@ -259,36 +455,60 @@ pub fn quantize_model(
     only: Option<&str>,
 ) -> Result<Gpt> {
     qc.validate()?;
-    if qc.precision == Precision::F32 && only.is_none() {
+    let used = qc.used();
+    if used == [Precision::F32] && only.is_none() {
         return Ok(base.clone()); // keep the model, and its own `quant` record, as it is
     }
-    if qc.precision.quantizes_activations() && qc.act != ActCalib::Dynamic && calib.is_none() {
+    let act_quantized = used.iter().any(|p| p.quantizes_activations())
+        || (only.is_some() && qc.precision.quantizes_activations());
+    if act_quantized && qc.act != ActCalib::Dynamic && calib.is_none() {
         return Err(input_err("static activation scales need calibration data"));
     }
-    let scales = match (calib, qc.precision.quantizes_activations()) {
+    let gptq = qc.method == QuantMethod::Gptq;
+    let seqs = match (gptq, calib) {
+        (false, _) => &[][..],
+        (true, Some(c)) if !c.seqs.is_empty() => &c.seqs[..],
+        (true, _) => return Err(input_err("GPTQ needs calibration sequences")),
+    };
+    let scales = match (calib, act_quantized) {
         (Some(c), true) => act_scales(c, qc),
         _ => Vec::new(),
     };
     let mut m = base.clone();
     let n_layer = base.cfg.n_layer;
+    // GPTQ's view of the model being quantized: the inputs of each matrix, observed
+    // again at the start of each stage (earlier stages have changed since).
+    let mut seen: Option<ActObserver> = None;
+    let mut stage = usize::MAX;
     for (id, name) in crate::model::matrix_names(n_layer).iter().enumerate() {
         if only.is_some_and(|o| o != name) {
             continue;
         }
-        let is_end = id >= 4 * n_layer;
-        if is_end && !qc.quantize_ends {
+        let precision = qc.precision_for(name);
+        if precision == Precision::F32 {
             continue;
         }
         let act = scales.get(id).copied().flatten();
-        let mat = m.matrix_mut(name).expect("every listed matrix exists");
-        let here = match (is_end, qc.ends_precision) {
-            (true, Some(p)) => QuantConfig {
-                precision: p,
-                ..*qc
-            },
-            _ => *qc,
+        let here = QuantConfig { precision, ..*qc };
+        let compensated = gptq
+            && id <= 4 * n_layer
+            && matches!(
+                here.precision,
+                Precision::Int8 | Precision::Int8Dynamic | Precision::Int4
+            );
+        let new = if compensated {
+            if id / 4 != stage {
+                stage = id / 4;
+                seen = Some(crate::quality::calibrate(&m, seqs)?);
+            }
+            let x = &seen.as_ref().expect("observed above").x[id];
+            let mat = m.matrix(name).expect("every listed matrix exists");
+            let h = crate::gptq::hessian(x, mat.cols);
+            crate::gptq::quantize_matrix(mat, &here, &h, act)?
+        } else {
+            quantize_matrix(m.matrix(name).expect("listed"), &here, act)?
         };
-        *mat = quantize_matrix(mat, &here, act)?;
+        *m.matrix_mut(name).expect("every listed matrix exists") = new;
     }
     m.meta.insert(
         "quant".into(),

@@ -19,7 +19,9 @@ use crate::model::Gpt;
 use crate::prune::{
     prune_model, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope, SparseFormat,
 };
-use crate::quant::{quantize_model, ActCalib, Clip, Precision, QuantConfig};
+use crate::quant::{
+    quantize_model, ActCalib, Clip, GptqOrder, Precision, QuantConfig, QuantMethod, MATRIX_GROUPS,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -63,14 +65,22 @@ pub struct Field {
 }
 
 /// The flat keys, in the order queries and commands write them.
-pub const KEYS: [&str; 15] = [
+pub const KEYS: [&str; 23] = [
     "precision",
+    "quant-method",
+    "gptq-order",
     "group-size",
     "clip",
     "act-calib",
     "percentile",
     "keep-f32-ends",
     "ends-precision",
+    "embed-precision",
+    "head-precision",
+    "qkv-precision",
+    "attn-out-precision",
+    "mlp-up-precision",
+    "mlp-down-precision",
     "prune",
     "prune-kind",
     "prune-heads",
@@ -104,6 +114,14 @@ pub fn fields() -> Vec<Field> {
     let kinds = |key: &str| -> (FieldKind, &'static str) {
         match key {
             "precision" => (names::<Precision>(), "weight (and activation) precision"),
+            "quant-method" => (
+                names::<QuantMethod>(),
+                "int8/int4 rounding: to nearest, or GPTQ error compensation (calibrated)",
+            ),
+            "gptq-order" => (
+                names::<GptqOrder>(),
+                "gptq: column order (act-order: largest Hessian diagonal first)",
+            ),
             "group-size" => (
                 FieldKind::Choice {
                     choices: GROUP_SIZES.iter().map(|g| g.to_string()).collect(),
@@ -126,6 +144,17 @@ pub fn fields() -> Vec<Field> {
             "ends-precision" => (
                 names::<Precision>(),
                 "precision of embeddings and LM head (mixed precision); default: the body's",
+            ),
+            k if group_key(k).is_some() => (
+                names::<Precision>(),
+                match group_key(k).expect("checked") {
+                    "embed" => "precision of the token and position embeddings; default: the ends'",
+                    "head" => "precision of the LM head; default: the ends'",
+                    "qkv" => "precision of every block's attention qkv projection; default: the body's",
+                    "attn-out" => "precision of every block's attention output projection; default: the body's",
+                    "mlp-up" => "precision of every block's MLP up projection; default: the body's",
+                    _ => "precision of every block's MLP down projection; default: the body's",
+                },
             ),
             "prune" => (
                 num(PRUNE_RATIO),
@@ -172,6 +201,12 @@ pub fn fields() -> Vec<Field> {
         .collect()
 }
 
+/// The matrix group (`quant::MATRIX_GROUPS` stem) of a per-group precision key.
+pub fn group_key(key: &str) -> Option<&'static str> {
+    let stem = key.strip_suffix("-precision")?;
+    MATRIX_GROUPS.iter().copied().find(|g| *g == stem)
+}
+
 /// A number from text: finite, or an error naming the key.
 fn number(key: &str, v: &str) -> Result<f32> {
     v.trim()
@@ -205,12 +240,17 @@ impl Recipe {
         let (q, p) = (&self.quant, &self.prune);
         Some(match key {
             "precision" => q.precision.name().into(),
+            "quant-method" => q.method.name().into(),
+            "gptq-order" => q.gptq_order.name().into(),
             "group-size" => q.group_size.to_string(),
             "clip" => q.clip.name().into(),
             "act-calib" => q.act.name().into(),
             "percentile" => q.percentile.to_string(),
             "keep-f32-ends" => return (!q.quantize_ends).then(|| "1".into()),
             "ends-precision" => return q.ends_precision.map(|e| e.name().into()),
+            k if group_key(k).is_some() => {
+                return q.per_matrix.get(group_key(k)?).map(|e| e.name().into())
+            }
             "prune" => p.ratio.to_string(),
             "prune-kind" => p.kind.name().into(),
             "prune-heads" => p.heads.to_string(),
@@ -229,6 +269,8 @@ impl Recipe {
         let (q, p) = (&mut self.quant, &mut self.prune);
         match key {
             "precision" => q.precision = Precision::parse(v)?,
+            "quant-method" => q.method = QuantMethod::parse(v)?,
+            "gptq-order" => q.gptq_order = GptqOrder::parse(v)?,
             "group-size" => {
                 q.group_size = v
                     .trim()
@@ -245,6 +287,12 @@ impl Recipe {
             "keep-f32-ends" => q.quantize_ends = !flag(key, v)?,
             "ends-precision" => {
                 q.ends_precision = match v {
+                    "" => None,
+                    _ => Some(Precision::parse(v)?),
+                }
+            }
+            k if group_key(k).is_some() => {
+                *q.per_matrix.slot_mut(group_key(k).expect("checked")) = match v {
                     "" => None,
                     _ => Some(Precision::parse(v)?),
                 }
@@ -312,16 +360,33 @@ impl Recipe {
         if !q.quantize_ends || q.ends_precision == Some(q.precision) {
             q.ends_precision = None;
         }
-        if q.precision == Precision::F32 {
-            if q.ends_precision.is_some() || !q.quantize_ends {
-                return Err(input_err(
-                    "ends-precision and keep-f32-ends need a quantized body (precision other than f32)",
-                ));
-            }
-            q.clip = Clip::default();
+        if q.precision == Precision::F32 && (q.ends_precision.is_some() || !q.quantize_ends) {
+            return Err(input_err(
+                "ends-precision and keep-f32-ends need a quantized body (precision other than f32)",
+            ));
         }
-        let ends = q.ends_precision.unwrap_or(q.precision);
-        let used = |x: Precision| x == q.precision || (q.quantize_ends && x == ends);
+        // Per-group precisions: the ends' spelled as `ends-precision`/`keep-f32-ends`
+        // when both ends agree, any group's left out when it equals its default.
+        let (e_embed, e_head) = (q.group_precision("embed"), q.group_precision("head"));
+        q.per_matrix.embed = None;
+        q.per_matrix.head = None;
+        if e_embed == e_head && !(q.precision == Precision::F32 && e_embed != Precision::F32) {
+            q.quantize_ends = e_embed != Precision::F32 || q.precision == Precision::F32;
+            q.ends_precision = (q.quantize_ends && e_embed != q.precision).then_some(e_embed);
+        } else {
+            q.quantize_ends = true;
+            q.ends_precision = None;
+            q.per_matrix.embed = (e_embed != q.group_default("embed")).then_some(e_embed);
+            q.per_matrix.head = (e_head != q.group_default("head")).then_some(e_head);
+        }
+        for g in ["qkv", "attn-out", "mlp-up", "mlp-down"] {
+            let slot = q.per_matrix.slot_mut(g);
+            if *slot == Some(q.precision) {
+                *slot = None;
+            }
+        }
+        let all_used = q.used();
+        let used = |x: Precision| all_used.contains(&x);
         if !used(Precision::Int4) {
             q.group_size = QuantConfig::default().group_size;
         }
@@ -333,6 +398,14 @@ impl Recipe {
         }
         if q.act != ActCalib::Percentile {
             q.percentile = QuantConfig::default().percentile;
+        }
+        let integer =
+            used(Precision::Int8) || used(Precision::Int8Dynamic) || used(Precision::Int4);
+        if !integer {
+            q.method = QuantMethod::default();
+        }
+        if q.method != QuantMethod::Gptq {
+            q.gptq_order = GptqOrder::default();
         }
 
         // Speculative decoding: K means nothing without a draft; the verify pass must
@@ -356,26 +429,12 @@ impl Recipe {
         } else {
             SparseFormat::Dense
         };
-        match (format, q.precision) {
-            (SparseFormat::Dense, _) | (SparseFormat::Csr, Precision::F32 | Precision::Int8) => {}
-            (SparseFormat::Sell, Precision::F32) => {}
-            (SparseFormat::Csr, Precision::Int8Dynamic) => {
-                return Err(input_err(
-                    "csr holds int8 weights with f32 activations (W8A32) and has no W8A8 kernel: \
-                     use precision int8 with csr, or int8-dynamic with sparse-format dense",
-                ))
-            }
-            (f, pr) => {
-                let holds = if f == SparseFormat::Sell {
-                    "f32"
-                } else {
-                    "f32 or int8"
-                };
-                return Err(input_err(format!(
-                    "sparse-format {f} holds {holds} weights, not {pr}: pick another \
-                     precision, or sparse-format dense"
-                )));
-            }
+        let body: Vec<Precision> = ["qkv", "attn-out", "mlp-up", "mlp-down"]
+            .iter()
+            .map(|g| q.group_precision(g))
+            .collect();
+        for pr in body {
+            check_format(format, pr)?;
         }
         Ok(r)
     }
@@ -496,6 +555,32 @@ impl Recipe {
     }
 }
 
+/// Whether a sparse format can hold a matrix of precision `pr`; the error says what to change.
+fn check_format(format: SparseFormat, pr: Precision) -> Result<()> {
+    match (format, pr) {
+        (SparseFormat::Dense, _) | (SparseFormat::Csr, Precision::F32 | Precision::Int8) => {}
+        (SparseFormat::Sell, Precision::F32) => {}
+        (SparseFormat::Csr, Precision::Int8Dynamic) => {
+            return Err(input_err(
+                "csr holds int8 weights with f32 activations (W8A32) and has no W8A8 kernel: \
+                 use precision int8 with csr, or int8-dynamic with sparse-format dense",
+            ))
+        }
+        (f, pr) => {
+            let holds = if f == SparseFormat::Sell {
+                "f32"
+            } else {
+                "f32 or int8"
+            };
+            return Err(input_err(format!(
+                "sparse-format {f} holds {holds} weights, not {pr}: pick another \
+                 precision, or sparse-format dense"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `k=v` pairs of a query string, percent-decoded (`+` is a space).
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     query
@@ -582,6 +667,11 @@ mod tests {
         let cases = [
             "precision=int4&group-size=64&clip=search&act-calib=percentile&percentile=99.5",
             "precision=int4&ends-precision=int8",
+            "precision=int4&quant-method=gptq&gptq-order=act-order&group-size=128",
+            "precision=int8&quant-method=gptq&prune=0.5",
+            "precision=int4&quant-method=gptq&head-precision=int8&mlp-down-precision=int8",
+            "precision=int4&embed-precision=f32&head-precision=int8",
+            "embed-precision=int8&mlp-up-precision=int4",
             "precision=int8&keep-f32-ends=1&prune=0.9",
             "precision=int8-dynamic&act-calib=min-max&prune=0.5&prune-kind=structured&prune-heads=0.25",
             "prune=0.75&prune-scope=per-matrix&sparse-format=sell&kernel=naive",
@@ -630,6 +720,39 @@ mod tests {
             q("precision=int4").id().unwrap(),
             q("precision=int8").id().unwrap()
         );
+        // Rounding to nearest is left out of the JSON, so ids from before GPTQ hold;
+        // GPTQ on nothing integer is no GPTQ.
+        assert!(!q("precision=int4")
+            .canonical_json()
+            .unwrap()
+            .contains("method"));
+        assert_ne!(q("precision=int4&quant-method=gptq"), q("precision=int4"));
+        assert_eq!(q("precision=f16&quant-method=gptq"), q("precision=f16"));
+        assert_eq!(
+            q("precision=int4&gptq-order=act-order"),
+            q("precision=int4")
+        );
+        // Per-group precisions take the shortest spelling: both ends alike are the
+        // ends' precision, a group at its default is left out.
+        assert_eq!(
+            q("precision=int4&embed-precision=int8&head-precision=int8"),
+            q("precision=int4&ends-precision=int8")
+        );
+        assert_eq!(
+            q("precision=int4&embed-precision=f32&head-precision=f32"),
+            q("precision=int4&keep-f32-ends=1")
+        );
+        assert_eq!(q("precision=int4&qkv-precision=int4"), q("precision=int4"));
+        assert_eq!(
+            q("precision=int8&head-precision=int4")
+                .quant
+                .precision_for("head"),
+            Precision::Int4
+        );
+        assert!(!q("precision=int4&ends-precision=int8")
+            .canonical_json()
+            .unwrap()
+            .contains("per_matrix"));
         // Unstructured pruning defaults to CSR on every face, from a query or from a
         // canonical recipe that had no pruning.
         assert_eq!(q("prune=0.5").prune.format, SparseFormat::Csr);
@@ -660,6 +783,8 @@ mod tests {
         assert!(err("{\"bogus\":1}").contains("bogus"));
         assert!(err("prune-scope=permatrix").contains("per-matrix"));
         assert!(err("act-calib=minmax").contains("min-max"));
+        assert!(err("qkv-precision=int3").contains("int8-dynamic"));
+        assert!(err("precision=int8&mlp-up-precision=int4&prune=0.5").contains("not int4"));
     }
 
     #[test]

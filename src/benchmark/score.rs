@@ -81,6 +81,24 @@ fn p90_token(q: &Query) -> f64 {
     quantile(&v, 0.9)
 }
 
+/// The quality gate of a measured quality: the perplexity ratio ppl_ref / ppl_cand,
+/// the tier it passes ("99.9%", "99%" or "fail") and, on failure, why.
+pub fn gate(q: &super::record::Quality) -> (f64, String, String) {
+    // ppl = e^nll, so the ratio is e^(nll_ref - nll_cand).
+    let quality_ratio = exp(q.nll_reference - q.nll_candidate);
+    let (gate, reason) = match TIERS.iter().find(|(_, t)| quality_ratio >= *t) {
+        Some((name, _)) => (name.to_string(), String::new()),
+        None => (
+            "fail".to_string(),
+            format!(
+                "perplexity {:.2}% above the reference's (the 99% tier allows 1.01%)",
+                100.0 * (1.0 / quality_ratio - 1.0)
+            ),
+        ),
+    };
+    (quality_ratio, gate, reason)
+}
+
 /// Every derived figure of `rec`, from its samples, bytes and quality.
 pub fn scores(rec: &Record) -> Scores {
     let (r, c) = (&rec.reference, &rec.candidate);
@@ -109,19 +127,7 @@ pub fn scores(rec: &Record) -> Scores {
         .map(|&x| ln(x))
         .sum::<f64>()
         / 4.0;
-    let q = &rec.quality;
-    // ppl = e^nll, so the ratio is e^(nll_ref - nll_cand).
-    let quality_ratio = exp(q.nll_reference - q.nll_candidate);
-    let (gate, gate_reason) = match TIERS.iter().find(|(_, t)| quality_ratio >= *t) {
-        Some((name, _)) => (name.to_string(), String::new()),
-        None => (
-            "fail".to_string(),
-            format!(
-                "perplexity {:.2}% above the reference's (the 99% tier allows 1.01%)",
-                100.0 * (1.0 / quality_ratio - 1.0)
-            ),
-        ),
-    };
+    let (quality_ratio, gate, gate_reason) = gate(&rec.quality);
     Scores {
         latency,
         ttft,

@@ -68,22 +68,28 @@ pub struct Scratch {
     op_times: Option<Box<OpTimes>>,
 }
 
-/// Absolute values seen at the input of each weight matrix, indexed by `mat_id`:
-/// `4 * layer + {0: qkv, 1: attn proj, 2: mlp up, 3: mlp down}`, and `4 * n_layer` for the head.
+/// The values seen at the input of each weight matrix, indexed by `mat_id`:
+/// `4 * layer + {0: qkv, 1: attn proj, 2: mlp up, 3: mlp down}`, and `4 * n_layer` for
+/// the head; each (tokens, cols) in the order the tokens ran. Signed, because GPTQ's
+/// Hessian needs the products x·xᵀ; static scales read |x|. `seqs` are the token
+/// sequences that produced them, so a quantizer can run them again through a
+/// partly quantized model.
 #[derive(Clone, Debug, Default)]
 pub struct ActObserver {
-    pub abs: Vec<Vec<f32>>,
+    pub x: Vec<Vec<f32>>,
+    pub seqs: Vec<Vec<u32>>,
 }
 
 impl ActObserver {
     pub fn new(n_layer: usize) -> ActObserver {
         ActObserver {
-            abs: vec![Vec::new(); 4 * n_layer + 1],
+            x: vec![Vec::new(); 4 * n_layer + 1],
+            seqs: Vec::new(),
         }
     }
 
     fn record(&mut self, id: usize, x: &[f32]) {
-        self.abs[id].extend(x.iter().map(|v| v.abs()));
+        self.x[id].extend_from_slice(x);
     }
 }
 

@@ -41,14 +41,9 @@ fn le_bytes_f16(v: &[f16]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// The two fields of the `quant` metadata entry (written by the quantizer from its
-/// config) that decide how stored int8 codes meet activations.
-#[derive(serde::Deserialize)]
-struct QuantMeta {
-    precision: Precision,
-    #[serde(default)]
-    ends_precision: Option<Precision>,
-}
+/// The `quant` metadata entry (the quantizer's config): it says, per matrix, how stored
+/// int8 codes meet activations.
+type QuantMeta = crate::quant::QuantConfig;
 
 /// Serialises the model with its config, vocabulary and `meta`. Quantized matrices are
 /// stored as they are held: codes (`I8`, or `U8` for packed int4, `F16` for half) under
@@ -290,11 +285,10 @@ fn quantized_matrix(
             }
             let sc = f16s(sb);
             check_scales(&sc)?;
-            // The ends may have their own precision (mixed-precision models).
-            let end = matrix_of_tensor(name).is_some_and(|m| super::is_end(&m));
-            let precision = quant.map(|q| match q.ends_precision {
-                Some(p) if end => p,
-                _ => q.precision,
+            // Each matrix group may have its own precision (mixed-precision models).
+            let precision = quant.map(|q| match matrix_of_tensor(name) {
+                Some(m) => q.precision_for(&m),
+                None => q.precision,
             });
             let weight_only = precision.map(|p| p == Precision::Int8).unwrap_or(true);
             let act = match (weight_only, act_scale) {
@@ -417,6 +411,19 @@ mod tests {
             (&back.head, &back.wte, &back.blocks),
             (&q.head, &q.wte, &q.blocks)
         );
+        // Per-group precisions: int8 weight-only head, W8A8 MLP down, int4 elsewhere.
+        let mut qc = QuantConfig {
+            precision: Precision::Int4,
+            ..QuantConfig::default()
+        };
+        qc.per_matrix.head = Some(Precision::Int8);
+        qc.per_matrix.mlp_down = Some(Precision::Int8Dynamic);
+        let q = quantize_model(&m, &qc, None, None).unwrap();
+        assert_eq!(q.head.format_name(), "int8");
+        assert_eq!(q.blocks[0].w_down.format_name(), "int8-w8a8");
+        assert_eq!(q.blocks[0].w_qkv.format_name(), "int4");
+        let back = load(&save(&q).unwrap()).unwrap();
+        assert_eq!((&back.head, &back.blocks), (&q.head, &q.blocks));
 
         // Scales of the wrong shape are caught.
         let qc = QuantConfig {

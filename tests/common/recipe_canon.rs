@@ -9,8 +9,9 @@ use tinyopt::quality;
 use tinyopt::recipe::{self, Recipe};
 
 /// Page queries covering every precision, both pruning kinds, both sparse formats that
-/// compose with quantization, static calibration, mixed-precision ends and a kernel.
-pub const RECIPES: [&str; 9] = [
+/// compose with quantization, static calibration, mixed-precision ends, a kernel and
+/// GPTQ (both orders, with pruning) and per-group precisions.
+pub const RECIPES: [&str; 13] = [
     "",
     "precision=f16&kernel=naive",
     "precision=int8&prune=0.9&sparse-format=csr",
@@ -20,6 +21,10 @@ pub const RECIPES: [&str; 9] = [
     "precision=int8-dynamic&prune=0.5&prune-kind=structured&prune-heads=0.5",
     "precision=int4&act-calib=percentile&percentile=99&keep-f32-ends=1",
     "prune=0.7",
+    "precision=int4&quant-method=gptq&ends-precision=int8",
+    "precision=int4&quant-method=gptq&gptq-order=act-order&group-size=64&clip=search",
+    "precision=int8&quant-method=gptq&prune=0.5",
+    "precision=int4&quant-method=gptq&head-precision=int8&mlp-down-precision=int8-dynamic",
 ];
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]

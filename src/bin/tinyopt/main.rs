@@ -21,7 +21,7 @@ macro_rules! native_modules {
 
 native_modules!(
     bench, corpus, distill, eval, finetune, generate, info, kernels, lab, load, profile, recipe,
-    recover, reports, scaling, serve, spec, suite, train, values,
+    recover, reports, scaling, search, serve, spec, suite, train, values,
 );
 
 /// The CLI counts heap bytes for `profile` (the library installs no allocator).
@@ -81,6 +81,8 @@ enum Cmd {
     Scaling(scaling::Args),
     /// Speculative decoding's K sweep: the target alone vs the student drafting K = 1..8, alternating
     SpecSweep(spec::Args),
+    /// The cheapest recipe that passes the benchmark's perplexity gate (sensitivity-ranked greedy, then local moves)
+    Search(search::Args),
     /// Run the benchmark suite (the recipe vs the f32 reference, alternating) and write a submission record
     BenchSuite(suite::SuiteArgs),
     /// Verify submission records and lab reports: seal, statistics, quality recomputed, plausibility
@@ -165,6 +167,7 @@ fn main() {
         Cmd::Serve(a) => serve::run(&a.root, &a.host, a.port),
         Cmd::Scaling(a) => scaling::run(a),
         Cmd::SpecSweep(a) => spec::run(a),
+        Cmd::Search(a) => search::run(a),
         Cmd::BenchSuite(a) => suite::bench_suite(a),
         Cmd::Verify(a) => suite::verify_cmd(a),
         Cmd::ClassReport(a) => lab::class_report(a),
