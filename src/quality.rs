@@ -63,12 +63,13 @@ pub struct Agreement {
 /// Compares `cand` with `base` at every position of every sequence.
 pub fn compare(base: &Gpt, cand: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
     let v = base.cfg.vocab;
-    let mut kv = KvCache::new(&base.cfg);
+    // Each model reads its own cache precision (a packed cache is part of the candidate).
+    let (mut kva, mut kvb) = (base.kv_cache(), cand.kv_cache());
     let mut s = Scratch::new(&base.cfg);
     let (mut kl, mut agree, mut n) = (0.0f64, 0usize, 0usize);
     for seq in seqs {
-        let a = all_logits(base, seq, &mut kv, &mut s)?;
-        let b = all_logits(cand, seq, &mut kv, &mut s)?;
+        let a = all_logits(base, seq, &mut kva, &mut s)?;
+        let b = all_logits(cand, seq, &mut kvb, &mut s)?;
         for (ra, rb) in a.chunks_exact(v).zip(b.chunks_exact(v)) {
             let (la, lb) = (log_softmax(ra), log_softmax(rb));
             kl += la
@@ -135,7 +136,7 @@ pub fn bits_lost(
     greedy_tokens: usize,
 ) -> Result<BitsLost> {
     let agree = compare(exact, other, seqs)?;
-    let mut kv = KvCache::new(&exact.cfg);
+    let (mut kva, mut kvb) = (exact.kv_cache(), other.kv_cache());
     let mut s = Scratch::new(&exact.cfg);
     let mut out = BitsLost {
         kld: agree.kld,
@@ -143,8 +144,8 @@ pub fn bits_lost(
         ..BitsLost::default()
     };
     for seq in seqs {
-        let a = all_logits(exact, seq, &mut kv, &mut s)?;
-        let b = all_logits(other, seq, &mut kv, &mut s)?;
+        let a = all_logits(exact, seq, &mut kva, &mut s)?;
+        let b = all_logits(other, seq, &mut kvb, &mut s)?;
         for (x, y) in a.iter().zip(&b) {
             out.logits += 1;
             out.identical += (x.to_bits() == y.to_bits()) as usize;
@@ -173,7 +174,7 @@ pub fn bits_lost(
 /// `seqs`; `detmath` only, so the same bits on every face.
 pub fn nll(m: &Gpt, seqs: &[Vec<u32>]) -> Result<f64> {
     let v = m.cfg.vocab;
-    let mut kv = KvCache::new(&m.cfg);
+    let mut kv = m.kv_cache();
     let mut s = Scratch::new(&m.cfg);
     let (mut total, mut n) = (0.0f64, 0usize);
     for seq in seqs {

@@ -16,7 +16,7 @@ pub use run::SuiteRun;
 pub use suite::Suite;
 
 use crate::error::Result;
-use crate::model::{Gpt, KvCache};
+use crate::model::Gpt;
 use crate::quality;
 use crate::recipe::Recipe;
 
@@ -46,9 +46,9 @@ pub fn quality_of(suite: &Suite, reference: &Gpt, candidate: &Gpt) -> Result<rec
 pub fn bytes_of(reference: &Gpt, candidate: &Gpt) -> record::Bytes {
     record::Bytes {
         reference_weights: reference.weight_bytes(),
-        reference_kv_cache: KvCache::new(&reference.cfg).bytes(),
+        reference_kv_cache: reference.kv_cache().bytes(),
         candidate_weights: candidate.weight_bytes(),
-        candidate_kv_cache: KvCache::new(&candidate.cfg).bytes(),
+        candidate_kv_cache: candidate.kv_cache().bytes(),
     }
 }
 

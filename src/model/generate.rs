@@ -107,7 +107,7 @@ impl Generator {
         }
         Ok(Generator {
             opts,
-            kv: KvCache::new(&model.cfg),
+            kv: model.kv_cache(),
             scratch: Scratch::new(&model.cfg),
             sampler: Sampler::new(opts.seed, opts.temperature, opts.top_k),
             prompt_len: tokens.len(),

@@ -142,7 +142,7 @@ pub fn weights_by_format(m: &Gpt) -> BTreeMap<String, usize> {
 /// The memory table for a model with a KV cache and scratch of its config.
 /// `kv` and `scratch` are those of the run being described (None: sized for one).
 pub fn report(m: &Gpt, kv: Option<&KvCache>, scratch: Option<&Scratch>) -> MemoryReport {
-    let kv_bytes = kv.map_or_else(|| KvCache::new(&m.cfg).bytes(), KvCache::bytes);
+    let kv_bytes = kv.map_or_else(|| m.kv_cache().bytes(), KvCache::bytes);
     let act = scratch.map_or_else(|| Scratch::new(&m.cfg).bytes(), Scratch::bytes);
     let mut entries: Vec<MemoryEntry> = weights_by_format(m)
         .into_iter()

@@ -9,8 +9,9 @@ use tinyopt::quality;
 use tinyopt::recipe::{self, Recipe};
 
 /// Page queries covering every precision, both pruning kinds, both sparse formats that
-/// compose with quantization, static calibration, mixed-precision ends and a kernel.
-pub const RECIPES: [&str; 9] = [
+/// compose with quantization, static calibration, mixed-precision ends, a kernel and
+/// each packed KV cache (its dequantize-on-read kernels must match across faces too).
+pub const RECIPES: [&str; 11] = [
     "",
     "precision=f16&kernel=naive",
     "precision=int8&prune=0.9&sparse-format=csr",
@@ -20,6 +21,8 @@ pub const RECIPES: [&str; 9] = [
     "precision=int8-dynamic&prune=0.5&prune-kind=structured&prune-heads=0.5",
     "precision=int4&act-calib=percentile&percentile=99&keep-f32-ends=1",
     "prune=0.7",
+    "kv-precision=int8",
+    "precision=int8&kv-precision=f16",
 ];
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
