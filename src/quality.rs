@@ -108,6 +108,22 @@ pub fn recipe_agreement(
     compare(base, built, seqs)
 }
 
+/// What the packed KV cache alone costs: `built` against the same weights with an f32
+/// cache (exact when the cache is f32). The recipe's `recipe_agreement` holds the whole
+/// cost (weights and cache together) against the loaded model.
+pub fn kv_agreement(built: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
+    if built.kv_precision == crate::model::KvPrecision::F32 {
+        return Ok(Agreement {
+            kld: 0.0,
+            top1_agreement: 1.0,
+            positions: 0,
+        });
+    }
+    let mut exact = built.clone();
+    exact.kv_precision = crate::model::KvPrecision::F32;
+    compare(&exact, built, seqs)
+}
+
 /// What running the same weights another way costs in bits (the relaxed kernel against
 /// `simd`): logits compared bit for bit on `seqs`, and a greedy generation from "\n"
 /// compared token by token.

@@ -3,7 +3,7 @@
 //! errors as `JsError` with the core's message.
 
 use crate::clock;
-use crate::model::{io, GenOptions, Generator, Gpt};
+use crate::model::{io, GenOptions, Generator, Gpt, KvCache};
 use crate::prune::PruneKind;
 use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 use crate::quant::QuantConfig;
@@ -247,6 +247,13 @@ struct RecipeReport {
     kld: f64,
     top1_agreement: f64,
     positions: usize,
+    /// The KV cache's storage, its true bytes, and those of an f32 cache.
+    kv_precision: &'static str,
+    kv_cache_bytes: usize,
+    kv_cache_bytes_f32: usize,
+    /// The packed cache alone: against the same weights with an f32 cache.
+    kv_kld: f64,
+    kv_top1_agreement: f64,
     ms: f64,
 }
 
@@ -346,8 +353,9 @@ impl Playground {
     /// since the call began (after at least one step) or the run has ended. A per-token
     /// call and JS object cost a measurable share of a cached step; this packs a slice:
     /// `{token: Uint32Array, pos: Uint32Array, ms: Float64Array, at: Float64Array,
-    /// text, ended}`, where `ms` is each step's time as `step` measures it, `at` the
-    /// clock (`nowMs`) when it ended, `text` the tokens' characters in order, and `ended`
+    /// kv_bytes: Float64Array, text, ended}`, where `ms` is each step's time as `step`
+    /// measures it, `at` the clock (`nowMs`) when it ended, `kv_bytes` the bytes the
+    /// cache's filled positions hold after it (0 with the cache off), `text` the tokens' characters in order, and `ended`
     /// says no token follows (then `stopMessage()` says why).
     #[wasm_bindgen(js_name = stepMany)]
     pub fn step_many(&mut self, max_steps: usize, budget_ms: f64) -> Result<JsValue, JsError> {
@@ -361,6 +369,7 @@ impl Playground {
         let mut pos = Vec::with_capacity(n); // (k)
         let mut ms = Vec::with_capacity(n); // (k)
         let mut at = Vec::with_capacity(n); // (k)
+        let mut kv_bytes = Vec::with_capacity(n); // (k)
         let mut text = String::with_capacity(n);
         while token.len() < n {
             let Some(s) = g.step(&self.model).map_err(err)? else {
@@ -371,6 +380,7 @@ impl Playground {
             pos.push(s.pos as u32);
             ms.push(s.ms);
             at.push(end);
+            kv_bytes.push(g.kv_bytes_used() as f64);
             text.push(s.text);
             if end - t0 >= budget_ms || g.ended(&self.model) {
                 break;
@@ -382,6 +392,11 @@ impl Playground {
         set(&out, "pos", js_sys::Uint32Array::from(&pos[..]).into())?;
         set(&out, "ms", js_sys::Float64Array::from(&ms[..]).into())?;
         set(&out, "at", js_sys::Float64Array::from(&at[..]).into())?;
+        set(
+            &out,
+            "kv_bytes",
+            js_sys::Float64Array::from(&kv_bytes[..]).into(),
+        )?;
         set(&out, "text", text.into())?;
         set(&out, "ended", ended.into())?;
         Ok(out.into())
@@ -433,6 +448,7 @@ impl Playground {
         }
         let seqs = self.eval.as_deref().unwrap_or_default();
         let agree = quality::recipe_agreement(&self.base, &m, &r, seqs).map_err(err)?;
+        let kv_agree = quality::kv_agreement(&m, seqs).map_err(err)?;
         self.model = m;
         self.gen = None;
         to_js(&RecipeReport {
@@ -447,6 +463,11 @@ impl Playground {
             kld: agree.kld,
             top1_agreement: agree.top1_agreement,
             positions: agree.positions,
+            kv_precision: self.model.kv_precision.name(),
+            kv_cache_bytes: self.model.kv_cache().bytes(),
+            kv_cache_bytes_f32: KvCache::new(&self.model.cfg).bytes(),
+            kv_kld: kv_agree.kld,
+            kv_top1_agreement: kv_agree.top1_agreement,
             ms: clock::now_ms() - t0,
             recipe: r,
         })

@@ -138,6 +138,16 @@ impl Generator {
         }
     }
 
+    /// Bytes of the cache's filled positions now (its true packed size per position
+    /// times the positions held); zero with the cache off, as `kv_cache_bytes`.
+    pub fn kv_bytes_used(&self) -> usize {
+        if self.opts.kv_cache {
+            self.kv.bytes_used()
+        } else {
+            0
+        }
+    }
+
     pub fn scratch_bytes(&self) -> usize {
         self.scratch.bytes()
             + if self.opts.kv_cache {
