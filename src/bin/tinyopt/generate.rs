@@ -1,6 +1,7 @@
 //! `tinyopt generate`: text from a prompt, streamed token by token.
 
 use crate::load::ModelArg;
+use crate::recipe::{self, KvCacheKeys, RecipeArgs};
 use crate::values;
 use std::io::Write;
 use tinyopt::model::{GenOptions, Generator, StopReason};
@@ -28,11 +29,13 @@ pub struct Args {
     #[arg(long)]
     no_kv_cache: bool,
     #[command(flatten)]
+    kv: RecipeArgs<KvCacheKeys>,
+    #[command(flatten)]
     model: ModelArg,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let model = a.model.load()?;
+    let (model, _) = recipe::build(&a.model.load()?, &a.kv.recipe)?;
     let opts = GenOptions {
         max_new_tokens: a.tokens,
         temperature: a.temperature,
@@ -56,7 +59,11 @@ pub fn run(a: Args) -> Result<(), String> {
         "[{} tokens, {:.0} tokens/s, kv cache {}{}]",
         ms.len(),
         ms.len() as f64 / (total / 1e3),
-        if opts.kv_cache { "on" } else { "off" },
+        if opts.kv_cache {
+            format!("on ({}, {} B)", model.kv_precision, g.kv_cache_bytes())
+        } else {
+            "off".into()
+        },
         match g.stop {
             Some(r @ StopReason::ContextFull) => format!("; {}", r.message(model.cfg.ctx)),
             _ => String::new(),
