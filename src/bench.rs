@@ -188,6 +188,11 @@ pub struct BenchReport {
     pub ttft_ms: f64,
     pub weight_bytes: usize,
     pub kv_cache_bytes: usize,
+    /// The KV cache's storage, and what it alone costs: KL / top-1 against the same
+    /// weights with an f32 cache (`quality::kv_agreement`; 0 / 1 for an f32 cache).
+    pub kv_precision: String,
+    pub kv_kld: f64,
+    pub kv_top1_agreement: f64,
     /// Mean KL divergence from the f32 baseline, nats/token (0 for the baseline itself).
     pub kld: f64,
     /// Fraction of positions whose top next-token matches the f32 baseline's.
@@ -246,6 +251,9 @@ pub fn report(model: &Gpt, opts: GenOptions, traces: &[Trace]) -> BenchReport {
         ttft_ms: ttft.median,
         weight_bytes: model.weight_bytes(),
         kv_cache_bytes: first.kv_cache_bytes,
+        kv_precision: model.kv_precision.name().into(),
+        kv_kld: 0.0,
+        kv_top1_agreement: 1.0,
         kld: 0.0,
         top1_agreement: 1.0,
         prune: 0.0,

@@ -15,7 +15,7 @@
 //! Pure: the model and text come in, numbers go out; no file I/O, so wasm builds it too.
 
 use crate::error::{input_err, Result};
-use crate::model::{Gpt, KvCache, Logits, Scratch, Tokenizer};
+use crate::model::{Gpt, Logits, Scratch, Tokenizer};
 use serde::Serialize;
 
 /// The character index where the held-out tail starts: the first 90% train.
@@ -97,7 +97,7 @@ pub fn evaluate_tokens(model: &Gpt, tokens: &[u32]) -> Result<EvalReport> {
     }
     let ctx = model.cfg.ctx;
     let v = model.cfg.vocab;
-    let mut kv = KvCache::new(&model.cfg);
+    let mut kv = model.kv_cache();
     let mut s = Scratch::new(&model.cfg);
     let (mut nll, mut scored, mut windows) = (0.0f64, 0usize, 0usize);
     let mut start = 0;

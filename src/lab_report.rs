@@ -10,7 +10,7 @@ use crate::benchmark::suite::sha256_hex;
 use crate::benchmark::verify::{Check, ModelFile, Verdict, MAX_GBYTES_PER_S, MAX_GFLOPS};
 use crate::error::{input_err, Result};
 use crate::kernels::Kernel;
-use crate::model::{Gpt, KvCache};
+use crate::model::Gpt;
 use crate::profile::flops;
 use crate::quality;
 use crate::recipe::{self, Recipe};
@@ -585,7 +585,7 @@ fn recompute_check(rep: &LabReport, rebuilt: &mut Rebuilt) -> Check {
 fn deterministic_values(name: &str, m: &Gpt) -> Vec<f64> {
     match name {
         "weight_bytes" => vec![m.weight_bytes() as f64],
-        "kv_cache_bytes" => vec![0.0, KvCache::new(&m.cfg).bytes() as f64],
+        "kv_cache_bytes" => vec![0.0, m.kv_cache().bytes() as f64],
         "flops_per_token" => (0..m.cfg.ctx)
             .map(|p| flops::per_token(m, p) as f64)
             .collect(),

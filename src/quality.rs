@@ -76,7 +76,8 @@ pub struct Reference {
 impl Reference {
     pub fn new(base: &Gpt, seqs: &[Vec<u32>]) -> Result<Reference> {
         let v = base.cfg.vocab;
-        let mut kv = KvCache::new(&base.cfg);
+        // Each model reads its own cache precision (a packed cache is part of a candidate).
+        let mut kv = base.kv_cache();
         let mut s = Scratch::new(&base.cfg);
         let (mut log_probs, mut top1) = (Vec::new(), Vec::new());
         for seq in seqs {
@@ -107,7 +108,7 @@ impl Reference {
                 cand.cfg.vocab
             )));
         }
-        let mut kv = KvCache::new(&cand.cfg);
+        let mut kv = cand.kv_cache();
         let mut s = Scratch::new(&cand.cfg);
         let (mut kl, mut agree, mut n) = (0.0f64, 0usize, 0usize);
         for seq in &self.seqs {
@@ -167,6 +168,22 @@ pub fn recipe_agreement(
     compare(base, built, seqs)
 }
 
+/// What the packed KV cache alone costs: `built` against the same weights with an f32
+/// cache (exact when the cache is f32). The recipe's `recipe_agreement` holds the whole
+/// cost (weights and cache together) against the loaded model.
+pub fn kv_agreement(built: &Gpt, seqs: &[Vec<u32>]) -> Result<Agreement> {
+    if built.kv_precision == crate::model::KvPrecision::F32 {
+        return Ok(Agreement {
+            kld: 0.0,
+            top1_agreement: 1.0,
+            positions: 0,
+        });
+    }
+    let mut exact = built.clone();
+    exact.kv_precision = crate::model::KvPrecision::F32;
+    compare(&exact, built, seqs)
+}
+
 /// What running the same weights another way costs in bits (the relaxed kernel against
 /// `simd`): logits compared bit for bit on `seqs`, and a greedy generation from "\n"
 /// compared token by token.
@@ -195,7 +212,7 @@ pub fn bits_lost(
     greedy_tokens: usize,
 ) -> Result<BitsLost> {
     let agree = compare(exact, other, seqs)?;
-    let mut kv = KvCache::new(&exact.cfg);
+    let (mut kva, mut kvb) = (exact.kv_cache(), other.kv_cache());
     let mut s = Scratch::new(&exact.cfg);
     let mut out = BitsLost {
         kld: agree.kld,
@@ -203,8 +220,8 @@ pub fn bits_lost(
         ..BitsLost::default()
     };
     for seq in seqs {
-        let a = all_logits(exact, seq, &mut kv, &mut s)?;
-        let b = all_logits(other, seq, &mut kv, &mut s)?;
+        let a = all_logits(exact, seq, &mut kva, &mut s)?;
+        let b = all_logits(other, seq, &mut kvb, &mut s)?;
         for (x, y) in a.iter().zip(&b) {
             out.logits += 1;
             out.identical += (x.to_bits() == y.to_bits()) as usize;
@@ -233,7 +250,7 @@ pub fn bits_lost(
 /// `seqs`; `detmath` only, so the same bits on every face.
 pub fn nll(m: &Gpt, seqs: &[Vec<u32>]) -> Result<f64> {
     let v = m.cfg.vocab;
-    let mut kv = KvCache::new(&m.cfg);
+    let mut kv = m.kv_cache();
     let mut s = Scratch::new(&m.cfg);
     let (mut total, mut n) = (0.0f64, 0usize);
     for seq in seqs {

@@ -15,7 +15,7 @@ use crate::error::{input_err, Result};
 use crate::kernels::Kernel;
 use crate::model::gpt::ActObserver;
 use crate::model::speculative::{Draft, SpecConfig, MAX_DRAFT_TOKENS};
-use crate::model::Gpt;
+use crate::model::{Gpt, KvPrecision};
 use crate::prune::{
     prune_model, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope, SparseFormat,
 };
@@ -34,6 +34,10 @@ pub struct Recipe {
     /// Speculative decoding (a draft model and K); absent from the JSON when off.
     #[serde(skip_serializing_if = "SpecConfig::is_off")]
     pub spec: SpecConfig,
+    /// Storage of the KV cache. Left out of the JSON when f32, so the ids of recipes
+    /// from before the setting existed stay what they were.
+    #[serde(skip_serializing_if = "KvPrecision::is_f32")]
+    pub kv_precision: KvPrecision,
 }
 
 /// Bounds of the recipe's numbers (inclusive).
@@ -65,7 +69,7 @@ pub struct Field {
 }
 
 /// The flat keys, in the order queries and commands write them.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 24] = [
     "precision",
     "quant-method",
     "gptq-order",
@@ -89,6 +93,7 @@ pub const KEYS: [&str; 23] = [
     "kernel",
     "draft",
     "draft-tokens",
+    "kv-precision",
 ];
 
 fn names<C: Choice>() -> FieldKind {
@@ -185,6 +190,10 @@ pub fn fields() -> Vec<Field> {
                 },
                 "speculative decoding: draft tokens per verify pass (K)",
             ),
+            "kv-precision" => (
+                names::<KvPrecision>(),
+                "KV cache storage: f32, f16, or int8 with per-position, per-head scales",
+            ),
             _ => unreachable!("every key has a kind"),
         }
     };
@@ -259,6 +268,7 @@ impl Recipe {
             "kernel" => self.kernel.name().into(),
             "draft" => self.spec.draft.name().into(),
             "draft-tokens" => self.spec.tokens.to_string(),
+            "kv-precision" => self.kv_precision.name().into(),
             _ => return None,
         })
     }
@@ -316,6 +326,7 @@ impl Recipe {
                     ))
                     })?
             }
+            "kv-precision" => self.kv_precision = KvPrecision::parse(v)?,
             _ => {
                 return Err(input_err(format!(
                     "unknown recipe setting {key:?}; known: {}",
@@ -548,10 +559,13 @@ impl Recipe {
         self.quant.needs_calibration()
     }
 
-    /// Whether the recipe leaves the weights as loaded (only the kernel may differ):
-    /// no build and no quality measurement needed.
+    /// Whether the recipe computes what the weights as loaded compute (only the kernel
+    /// may differ): no build and no quality measurement needed. A packed KV cache
+    /// changes the logits, so it is not the identity.
     pub fn is_identity(&self) -> bool {
-        self.quant.precision == Precision::F32 && self.prune.kind == PruneKind::None
+        self.quant.precision == Precision::F32
+            && self.prune.kind == PruneKind::None
+            && self.kv_precision == KvPrecision::F32
     }
 }
 
@@ -641,6 +655,7 @@ pub fn build(base: &Gpt, r: &Recipe, calib: Option<&ActObserver>) -> Result<(Gpt
         sparsify_blocks(&mut m, r.prune.format)?;
     }
     m.kernel = r.kernel;
+    m.kv_precision = r.kv_precision;
     Ok((m, stats))
 }
 
@@ -677,6 +692,8 @@ mod tests {
             "prune=0.75&prune-scope=per-matrix&sparse-format=sell&kernel=naive",
             "prune=0.3&sparse-format=dense",
             "prune-kind=structured&prune-heads=0.5",
+            "precision=int4&kv-precision=int8",
+            "prune=0.5&kv-precision=f16",
         ];
         for c in cases {
             let r = q(c);
@@ -759,6 +776,14 @@ mod tests {
         let mut r = q("precision=int8");
         r.set("prune", "0.5").unwrap();
         assert_eq!(r.normalized().unwrap().prune.format, SparseFormat::Csr);
+        // The default cache is left out of the canonical JSON (older ids stay valid).
+        assert!(!q("").canonical_json().unwrap().contains("kv"));
+        assert!(q("kv-precision=int8")
+            .canonical_json()
+            .unwrap()
+            .contains("\"kv_precision\":\"int8\""));
+        assert_eq!(q("kv-precision=f32"), q(""));
+        assert!(!q("kv-precision=f16").is_identity());
         // A range is checked before the value is kept.
         let mut r = q("");
         assert!(r.set("prune", "9").is_err());
@@ -785,6 +810,7 @@ mod tests {
         assert!(err("act-calib=minmax").contains("min-max"));
         assert!(err("qkv-precision=int3").contains("int8-dynamic"));
         assert!(err("precision=int8&mlp-up-precision=int4&prune=0.5").contains("not int4"));
+        assert!(err("kv-precision=int4").contains("f32, f16, int8"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::clock;
 use crate::model::speculative::{SpecConfig, SpecGenerator};
-use crate::model::{io, GenOptions, Generator, Gpt, Step, StopReason};
+use crate::model::{io, GenOptions, Generator, Gpt, KvCache, KvPrecision, Step, StopReason};
 use crate::prune::PruneKind;
 use crate::quality::{self, CALIB_SEED, EVAL_LEN, EVAL_SEED, EVAL_SEQS};
 use crate::quant::QuantConfig;
@@ -105,6 +105,13 @@ impl Gen {
         match self {
             Gen::Plain(g) => g.ended(model),
             Gen::Spec(g) => g.ended(model),
+        }
+    }
+
+    fn kv_bytes_used(&self) -> usize {
+        match self {
+            Gen::Plain(g) => g.kv_bytes_used(),
+            Gen::Spec(g) => g.kv_bytes_used(),
         }
     }
 
@@ -289,6 +296,13 @@ struct RecipeReport {
     kld: f64,
     top1_agreement: f64,
     positions: usize,
+    /// The KV cache's storage, its true bytes, and those of an f32 cache.
+    kv_precision: &'static str,
+    kv_cache_bytes: usize,
+    kv_cache_bytes_f32: usize,
+    /// The packed cache alone: against the same weights with an f32 cache.
+    kv_kld: f64,
+    kv_top1_agreement: f64,
     /// Building the model from the loaded one (quantize, calibrate, prune, pack).
     construct_ms: f64,
     /// Measuring its KL and top-1 on the fixed evaluation set.
@@ -410,8 +424,9 @@ impl Playground {
     /// since the call began (after at least one step) or the run has ended. A per-token
     /// call and JS object cost a measurable share of a cached step; this packs a slice:
     /// `{token: Uint32Array, pos: Uint32Array, ms: Float64Array, at: Float64Array,
-    /// text, ended}`, where `ms` is each step's time as `step` measures it, `at` the
-    /// clock (`nowMs`) when it ended, `text` the tokens' characters in order, and `ended`
+    /// kv_bytes: Float64Array, text, ended}`, where `ms` is each step's time as `step`
+    /// measures it, `at` the clock (`nowMs`) when it ended, `kv_bytes` the bytes the
+    /// cache's filled positions hold after it (0 with the cache off), `text` the tokens' characters in order, and `ended`
     /// says no token follows (then `stopMessage()` says why).
     #[wasm_bindgen(js_name = stepMany)]
     pub fn step_many(&mut self, max_steps: usize, budget_ms: f64) -> Result<JsValue, JsError> {
@@ -425,6 +440,7 @@ impl Playground {
         let mut pos = Vec::with_capacity(n); // (k)
         let mut ms = Vec::with_capacity(n); // (k)
         let mut at = Vec::with_capacity(n); // (k)
+        let mut kv_bytes = Vec::with_capacity(n); // (k)
         let mut text = String::with_capacity(n);
         while token.len() < n {
             let Some(s) = g.step(&self.model, self.draft.as_ref()).map_err(err)? else {
@@ -435,6 +451,7 @@ impl Playground {
             pos.push(s.pos as u32);
             ms.push(s.ms);
             at.push(end);
+            kv_bytes.push(g.kv_bytes_used() as f64);
             text.push(s.text);
             if end - t0 >= budget_ms || g.ended(&self.model) {
                 break;
@@ -446,6 +463,11 @@ impl Playground {
         set(&out, "pos", js_sys::Uint32Array::from(&pos[..]).into())?;
         set(&out, "ms", js_sys::Float64Array::from(&ms[..]).into())?;
         set(&out, "at", js_sys::Float64Array::from(&at[..]).into())?;
+        set(
+            &out,
+            "kv_bytes",
+            js_sys::Float64Array::from(&kv_bytes[..]).into(),
+        )?;
         set(&out, "text", text.into())?;
         set(&out, "ended", ended.into())?;
         Ok(out.into())
@@ -502,6 +524,12 @@ impl Playground {
         } else {
             self.ensure_eval()?.recipe_agreement(&m, &r).map_err(err)?
         };
+        let kv_agree = if m.kv_precision == KvPrecision::F32 {
+            quality::kv_agreement(&m, &[])
+        } else {
+            quality::kv_agreement(&m, self.ensure_eval()?.seqs())
+        }
+        .map_err(err)?;
         self.model = m;
         self.gen = None;
         self.spec = r.spec;
@@ -519,6 +547,11 @@ impl Playground {
             positions: agree.positions,
             construct_ms: t1 - t0,
             quality_ms: clock::now_ms() - t1,
+            kv_precision: self.model.kv_precision.name(),
+            kv_cache_bytes: self.model.kv_cache().bytes(),
+            kv_cache_bytes_f32: KvCache::new(&self.model.cfg).bytes(),
+            kv_kld: kv_agree.kld,
+            kv_top1_agreement: kv_agree.top1_agreement,
             ms: clock::now_ms() - t0,
             recipe: r,
         })

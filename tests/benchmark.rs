@@ -201,3 +201,23 @@ fn a_speculative_record_has_the_references_quality_and_tokens() {
     let alone = verify(&rec, &models[..1]);
     assert_eq!(alone.status, "self-reported");
 }
+
+/// A packed KV cache is part of the candidate: its true bytes enter the footprint event,
+/// and the record still verifies to the bit (the verifier rebuilds the same cache).
+#[test]
+fn an_int8_kv_cache_record_counts_the_packed_cache_and_verifies() {
+    let (rec, models) = record("kv-precision=int8");
+    let v = verify(&rec, &models);
+    assert!(v.passed, "{:?}", v.failures());
+    let b = &rec.bytes;
+    assert_eq!(b.candidate_weights, b.reference_weights);
+    let c = recipe_canon::tiny().cfg;
+    let codes = 2 * c.n_layer * c.ctx * c.d_model;
+    let scales = 2 * 2 * c.n_layer * c.n_head * c.ctx;
+    assert_eq!(b.reference_kv_cache, 4 * codes);
+    assert_eq!(b.candidate_kv_cache, codes + scales);
+    let want =
+        (b.reference_weights + 4 * codes) as f64 / (b.candidate_weights + codes + scales) as f64;
+    assert_eq!(rec.scores.footprint.ratio, want);
+    assert!(rec.quality.kld > 0.0, "a packed cache changes the logits");
+}

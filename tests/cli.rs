@@ -244,3 +244,19 @@ fn generate_with_a_draft_prints_the_targets_text() {
     assert!(r["speculative"]["acceptance"].as_f64().is_some(), "{r}");
     assert_eq!(r["recipe"]["spec"]["tokens"], 2);
 }
+
+/// `--kv-precision` (from the recipe table) on the commands that run a cache, with the
+/// wasm module's spellings; a bad value is a usage error naming them.
+#[test]
+fn kv_precision_is_taken_by_generate_bench_and_bench_suite() {
+    for cmd in ["generate", "bench", "bench-suite"] {
+        let o = tinyopt(&[cmd, "--help"]);
+        let help = stdout(&o);
+        assert!(
+            help.contains("--kv-precision") && help.contains("[possible values: f32, f16, int8]"),
+            "{cmd}:\n{help}"
+        );
+    }
+    let e = usage_error(&["generate", "--kv-precision", "int4"]);
+    assert!(e.contains("int4") && e.contains("f16"), "{e}");
+}

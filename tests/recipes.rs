@@ -1,10 +1,12 @@
 //! The recipe across faces and compositions: every precision × pruning kind × sparse
-//! format either fails with a clear message or builds a model whose storage (read off
-//! the matrices) is what its label says; and the pinned cross-face rows.
+//! format × KV-cache precision either fails with a clear message or builds a model whose
+//! storage (read off the matrices and its cache) is what its label says; and the pinned
+//! cross-face rows.
 
 #[path = "common/recipe_canon.rs"]
 mod recipe_canon;
 
+use tinyopt::model::KvPrecision;
 use tinyopt::prune::{PruneKind, SparseFormat};
 use tinyopt::quant::{precision_of, Precision};
 use tinyopt::recipe::{self, Recipe};
@@ -32,14 +34,20 @@ fn every_composition_errors_clearly_or_runs_what_its_label_says() {
             PruneKind::Structured,
         ] {
             for &format in SparseFormat::ALL {
-                for keep_ends in [false, true] {
-                    let mut r = Recipe::default();
+                for (keep_ends, kvp) in [false, true]
+                    .into_iter()
+                    .flat_map(|k| KvPrecision::ALL.iter().map(move |&v| (k, v)))
+                {
+                    let mut r = Recipe {
+                        kv_precision: kvp,
+                        ..Recipe::default()
+                    };
                     r.quant.precision = p;
                     r.quant.quantize_ends = !(keep_ends && p != Precision::F32);
                     r.prune.kind = kind;
                     r.prune.ratio = if kind == PruneKind::None { 0.0 } else { 0.5 };
                     r.prune.format = format;
-                    let label = format!("{p} {kind} {format} keep-ends={keep_ends}");
+                    let label = format!("{p} {kind} {format} keep-ends={keep_ends} kv={kvp}");
                     let sparse = kind == PruneKind::Unstructured && format != SparseFormat::Dense;
                     let composes = !sparse
                         || (format == SparseFormat::Csr
@@ -83,6 +91,23 @@ fn every_composition_errors_clearly_or_runs_what_its_label_says() {
                     *want.entry(embeddings).or_insert(0) += 2;
                     assert_eq!(census, want, "{label}");
                     assert_eq!(precision_of(&m), p, "{label}: the report's precision label");
+                    // The cache the model makes is the recipe's, at its packed size, and
+                    // the model runs on it (structured pruning leaves fewer heads to pack).
+                    let mut kv = m.kv_cache();
+                    assert_eq!(kv.precision(), kvp, "{label}");
+                    let c = base.cfg;
+                    let n = 2 * c.n_layer * c.ctx * c.d_model;
+                    let want_bytes = match kvp {
+                        KvPrecision::F32 => 4 * n,
+                        KvPrecision::F16 => 2 * n,
+                        KvPrecision::Int8 => n + 2 * 2 * c.n_layer * c.n_head * c.ctx,
+                    };
+                    assert_eq!(kv.bytes(), want_bytes, "{label}");
+                    let mut s = tinyopt::model::Scratch::new(&c);
+                    let logits = m
+                        .forward(&[1, 2, 3], &mut kv, &mut s, tinyopt::model::Logits::Last)
+                        .unwrap_or_else(|e| panic!("{label}: {e}"));
+                    assert!(logits.iter().all(|x| x.is_finite()), "{label}");
                     built += 1;
                 }
             }

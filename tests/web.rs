@@ -372,3 +372,44 @@ mod recover_canon;
 fn recovery_in_wasm_matches_the_native_weights() {
     assert_eq!(recover_canon::runs(), recover_canon::expected());
 }
+
+/// A packed KV cache through the page's API: `setRecipe` reports the cache's true bytes
+/// and what the cache alone costs, and `stepMany` reports the filled bytes after each
+/// step (growing by one packed position per step). The int8 cache's KL/top-1 bits
+/// against the native build are pinned in `recipes_match_the_native_fixture`.
+#[wasm_bindgen_test]
+fn an_int8_kv_cache_reports_true_bytes_per_step() {
+    let base = recipe_canon::tiny();
+    let mut pg = playground(&base);
+    let r = tinyopt::recipe::Recipe::parse("kv-precision=int8").unwrap();
+    let report = pg
+        .set_recipe(serde_wasm_bindgen::to_value(&r).unwrap())
+        .map_err(JsValue::from)
+        .unwrap();
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+    let num = |o: &JsValue, k: &str| get(o, k).as_f64().unwrap();
+    let c = base.cfg;
+    let per_pos = 2 * c.n_layer * (c.d_model + 2 * c.n_head); // int8 codes + f16 scales
+    assert_eq!(get(&report, "kv_precision").as_string().unwrap(), "int8");
+    assert_eq!(num(&report, "kv_cache_bytes") as usize, per_pos * c.ctx);
+    assert_eq!(
+        num(&report, "kv_cache_bytes_f32") as usize,
+        8 * c.n_layer * c.d_model * c.ctx
+    );
+    let (kl, top1) = (num(&report, "kv_kld"), num(&report, "kv_top1_agreement"));
+    assert!(kl > 0.0 && kl < 0.05 && top1 > 0.5, "kl {kl} top1 {top1}");
+    pg.start("ab", opts(5, 0.0, 0, true))
+        .map_err(JsValue::from)
+        .unwrap();
+    let s = pg
+        .step_many(5, f64::INFINITY)
+        .map_err(JsValue::from)
+        .unwrap();
+    let kv = js_sys::Float64Array::from(get(&s, "kv_bytes")).to_vec();
+    let pos = js_sys::Uint32Array::from(get(&s, "pos")).to_vec();
+    assert_eq!(kv.len(), 5);
+    for (b, p) in kv.iter().zip(&pos) {
+        // after the step that made the token at position p, the cache holds 0..p
+        assert_eq!(*b as usize, per_pos * *p as usize, "position {p}");
+    }
+}

@@ -27,6 +27,7 @@ import { setupCourse } from './course.js';
 // model picker and what size costs (issue 14)
 import { createModelPicker } from './model-picker.js';
 import { createSizePanel } from './size-panel.js';
+import { renderKv } from './kv-panel.js';
 import { modelName } from './state.js';
 
 const state = createState(); // the link is read once the recipe rules are loaded (boot)
@@ -70,6 +71,7 @@ function renderNow() {
   frame = held = 0;
   drawnAt = performance.now();
   render(state);
+  renderKv(state);
   if (course) course.update();
 }
 
@@ -162,7 +164,7 @@ function onMessage(m) {
       if (!mine) return;
       // A slice of steps arrives packed (worker.js); the page keeps one object per step.
       for (let i = 0; i < m.steps.pos.length; i++) {
-        run.steps.push({ pos: m.steps.pos[i], ms: m.steps.ms[i], wall: m.steps.wall[i] });
+        run.steps.push({ pos: m.steps.pos[i], ms: m.steps.ms[i], wall: m.steps.wall[i], kv: m.steps.kv[i] });
       }
       run.text += m.steps.text;
       // Coarse clock: batch times per token (the chart draws them as the steps' times).
@@ -430,6 +432,7 @@ for (const id of ['q-form', 'p-form']) {
   });
 }
 $('k-kernel').addEventListener('change', onRecipeChange);
+$('kv-precision').addEventListener('change', onRecipeChange);
 
 const tabs = setupTabs(document.querySelector('.lab [role="tablist"]'), {
   initial: panelFromQuery(window.location.search) || (PANELS.includes(viewOpts.view) ? viewOpts.view : ''),

@@ -383,7 +383,7 @@ function outbox(id) {
     flush(now) {
       if (!slices.length || (!now && performance.now() - sentAt < POST_MS)) return;
       const steps = joinSlices(slices);
-      post({ type: 'token', id, steps, batches }, [steps.token.buffer, steps.pos.buffer, steps.ms.buffer, steps.wall.buffer]);
+      post({ type: 'token', id, steps, batches }, [steps.token.buffer, steps.pos.buffer, steps.ms.buffer, steps.wall.buffer, steps.kv.buffer]);
       slices = [];
       batches = [];
       sentAt = performance.now();
@@ -395,10 +395,10 @@ function outbox(id) {
 function joinSlices(slices) {
   if (slices.length === 1) return slices[0];
   const n = slices.reduce((a, s) => a + s.pos.length, 0);
-  const out = { token: new Uint32Array(n), pos: new Uint32Array(n), ms: new Float64Array(n), wall: new Float64Array(n), text: '' };
+  const out = { token: new Uint32Array(n), pos: new Uint32Array(n), ms: new Float64Array(n), wall: new Float64Array(n), kv: new Float64Array(n), text: '' };
   let at = 0;
   for (const s of slices) {
-    for (const k of ['token', 'pos', 'ms', 'wall']) out[k].set(s[k], at);
+    for (const k of ['token', 'pos', 'ms', 'wall', 'kv']) out[k].set(s[k], at);
     out.text += s.text;
     at += s.pos.length;
   }
@@ -455,7 +455,7 @@ async function generate(job, s) {
       last = at;
       wall[i] = at - t0 - pausedMs;
     }
-    if (wall.length) out.add({ token: r.token, pos: r.pos, ms: r.ms, wall, text: r.text }, batches);
+    if (wall.length) out.add({ token: r.token, pos: r.pos, ms: r.ms, wall, kv: r.kv_bytes, text: r.text }, batches);
     if (r.ended) break;
     // Nothing waiting from the page (a stop, a pause…): no need to yield. Before a
     // yield, the page gets every step so far.

@@ -16,7 +16,7 @@ pub use run::SuiteRun;
 pub use suite::Suite;
 
 use crate::error::Result;
-use crate::model::{Gpt, KvCache};
+use crate::model::Gpt;
 use crate::quality;
 use crate::recipe::Recipe;
 
@@ -49,12 +49,12 @@ pub fn bytes_of(reference: &Gpt, candidate: &Gpt) -> record::Bytes {
 
 /// `bytes_of`, the candidate's draft model (weights and its own KV cache) counted in.
 pub fn bytes_with_draft(reference: &Gpt, candidate: &Gpt, draft: Option<&Gpt>) -> record::Bytes {
-    let (dw, dkv) = draft.map_or((0, 0), |d| (d.weight_bytes(), KvCache::new(&d.cfg).bytes()));
+    let (dw, dkv) = draft.map_or((0, 0), |d| (d.weight_bytes(), d.kv_cache().bytes()));
     record::Bytes {
         reference_weights: reference.weight_bytes(),
-        reference_kv_cache: KvCache::new(&reference.cfg).bytes(),
+        reference_kv_cache: reference.kv_cache().bytes(),
         candidate_weights: candidate.weight_bytes() + dw,
-        candidate_kv_cache: KvCache::new(&candidate.cfg).bytes() + dkv,
+        candidate_kv_cache: candidate.kv_cache().bytes() + dkv,
     }
 }
 

@@ -107,7 +107,7 @@ impl Generator {
         }
         Ok(Generator {
             opts,
-            kv: KvCache::new(&model.cfg),
+            kv: model.kv_cache(),
             scratch: Scratch::new(&model.cfg),
             sampler: Sampler::new(opts.seed, opts.temperature, opts.top_k),
             prompt_len: tokens.len(),
@@ -133,6 +133,16 @@ impl Generator {
     pub fn kv_cache_bytes(&self) -> usize {
         if self.opts.kv_cache {
             self.kv.bytes()
+        } else {
+            0
+        }
+    }
+
+    /// Bytes of the cache's filled positions now (its true packed size per position
+    /// times the positions held); zero with the cache off, as `kv_cache_bytes`.
+    pub fn kv_bytes_used(&self) -> usize {
+        if self.opts.kv_cache {
+            self.kv.bytes_used()
         } else {
             0
         }

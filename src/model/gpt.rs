@@ -4,9 +4,8 @@
 //! One `forward` serves both prefill (many tokens) and decode (one token): it always
 //! appends the new tokens' keys/values to the cache and attends over the cache.
 
-use super::attention;
 use super::config::Config;
-use super::kv_cache::KvCache;
+use super::kv_cache::{KvCache, KvPrecision};
 use super::ops;
 use super::tokenizer::Tokenizer;
 use crate::error::{format_err, input_err, Error, Result};
@@ -47,6 +46,8 @@ pub struct Gpt {
     pub lnf_b: Vec<f32>, // (d)
     pub head: Matrix,    // (vocab, d)
     pub kernel: Kernel,
+    /// How caches made for this model store keys and values (`kv_cache`).
+    pub kv_precision: KvPrecision,
     pub meta: BTreeMap<String, String>,
 }
 
@@ -154,6 +155,11 @@ pub enum Logits {
 }
 
 impl Gpt {
+    /// An empty cache at this model's `kv_precision`.
+    pub fn kv_cache(&self) -> KvCache {
+        KvCache::with_precision(&self.cfg, self.kv_precision)
+    }
+
     /// A freshly initialised model (GPT-2 style: N(0, 0.02), residual projections
     /// scaled by 1/sqrt(2 n_layer)), deterministic for a seed on every target.
     pub fn random(cfg: Config, tokenizer: Tokenizer, seed: u64) -> Result<Gpt> {
@@ -203,6 +209,7 @@ impl Gpt {
             lnf_b: vec![0.0; d],
             head,
             kernel: Kernel::default(),
+            kv_precision: KvPrecision::default(),
             meta,
         })
     }
@@ -373,6 +380,7 @@ impl Gpt {
             lnf_b,
             head,
             kernel: Kernel::default(),
+            kv_precision: KvPrecision::default(),
             meta: BTreeMap::new(),
         })
     }
@@ -443,25 +451,20 @@ impl Gpt {
             observe(&mut s.observer, 4 * l, &s.xn[..t * d]);
             b.w_qkv
                 .matmul(k, &s.xn[..t * d], Some(&b.b_qkv), &mut s.qkv[..t * 3 * dq]);
-            // kt (d, ctx): keys transposed; vc (ctx, d): values; the first dq rows/columns used.
-            let (kt, vc) = kv.layer_mut(l);
+            // The cache packs each position's keys and values (first dq columns) as stored.
             for i in 0..t {
                 let row = &s.qkv[i * 3 * dq..(i + 1) * 3 * dq];
-                let p = pos0 + i;
-                for (c, &kv_c) in row[dq..2 * dq].iter().enumerate() {
-                    kt[c * ctx + p] = kv_c;
-                }
-                vc[p * d..p * d + dq].copy_from_slice(&row[2 * dq..3 * dq]);
+                kv.write(l, pos0 + i, &row[dq..2 * dq], &row[2 * dq..3 * dq]);
             }
             laps.lap(Op::Qkv);
+            let layer = kv.layer(l);
             for i in 0..t {
                 let n = pos0 + i + 1; // attends to positions 0..n
                 let qi = &s.qkv[i * 3 * dq..i * 3 * dq + dq];
                 for h in 0..nhb {
-                    attention::scores(
+                    layer.scores(
+                        h,
                         &qi[h * hd..(h + 1) * hd],
-                        &kt[h * hd * ctx..(h + 1) * hd * ctx],
-                        ctx,
                         scale,
                         &mut s.scores[h * ctx..h * ctx + n],
                     );
@@ -472,10 +475,9 @@ impl Gpt {
                 }
                 laps.lap(Op::Softmax);
                 for h in 0..nhb {
-                    attention::weighted_sum(
+                    layer.weighted_sum(
+                        h,
                         &s.scores[h * ctx..h * ctx + n],
-                        &vc[h * hd..],
-                        d,
                         &mut s.att[i * dq + h * hd..i * dq + (h + 1) * hd],
                     );
                 }

@@ -15,7 +15,7 @@ pub mod tokenizer;
 pub use config::Config;
 pub use generate::{GenOptions, Generator, Step, StopReason};
 pub use gpt::{Gpt, Logits, Scratch};
-pub use kv_cache::KvCache;
+pub use kv_cache::{KvCache, KvPrecision};
 pub use matrices::{is_end, matrix_names};
 pub use speculative::{SpecGenerator, SpecStats};
 pub use tokenizer::Tokenizer;

@@ -234,8 +234,9 @@ impl SpecGenerator {
         Ok(SpecGenerator {
             opts,
             k,
-            tkv: KvCache::new(&target.cfg),
-            dkv: KvCache::new(&draft.cfg),
+            // Each model's own cache precision (a packed cache is part of the recipe).
+            tkv: target.kv_cache(),
+            dkv: draft.kv_cache(),
             ts: Scratch::new(&target.cfg),
             ds: Scratch::new(&draft.cfg),
             rng: Rng::new(opts.seed),
@@ -272,6 +273,11 @@ impl SpecGenerator {
     /// Bytes of both KV caches (target and draft).
     pub fn kv_cache_bytes(&self) -> usize {
         self.tkv.bytes() + self.dkv.bytes()
+    }
+
+    /// Bytes of both caches' filled positions.
+    pub fn kv_bytes_used(&self) -> usize {
+        self.tkv.bytes_used() + self.dkv.bytes_used()
     }
 
     pub fn scratch_bytes(&self) -> usize {

@@ -142,7 +142,7 @@ pub fn weights_by_format(m: &Gpt) -> BTreeMap<String, usize> {
 /// The memory table for a model with a KV cache and scratch of its config.
 /// `kv` and `scratch` are those of the run being described (None: sized for one).
 pub fn report(m: &Gpt, kv: Option<&KvCache>, scratch: Option<&Scratch>) -> MemoryReport {
-    let kv_bytes = kv.map_or_else(|| KvCache::new(&m.cfg).bytes(), KvCache::bytes);
+    let kv_bytes = kv.map_or_else(|| m.kv_cache().bytes(), KvCache::bytes);
     let act = scratch.map_or_else(|| Scratch::new(&m.cfg).bytes(), Scratch::bytes);
     let mut entries: Vec<MemoryEntry> = weights_by_format(m)
         .into_iter()
@@ -161,7 +161,7 @@ pub fn report(m: &Gpt, kv: Option<&KvCache>, scratch: Option<&Scratch>) -> Memor
     for (kind, detail, bytes) in [
         (
             "kv_cache",
-            "keys (n_layer, d_model, ctx) transposed + values (n_layer, ctx, d_model)",
+            "keys (n_layer, d_model, ctx) transposed + values (n_layer, ctx, d_model), as stored (f32, f16, or int8 + scales)",
             kv_bytes,
         ),
         ("activations", "forward scratch buffers", act),
@@ -217,6 +217,14 @@ mod tests {
         assert_eq!(by["f32 matrices"], mats);
         let r = report(&m, None, None);
         assert_eq!(r.kv_cache_bytes, 2 * 4 * c.n_layer * c.ctx * c.d_model);
+        // A packed cache counts as stored: int8 codes and an f16 scale per position and head.
+        let mut q = m.clone();
+        q.kv_precision = crate::model::KvPrecision::Int8;
+        let n = 2 * c.n_layer * c.ctx;
+        assert_eq!(
+            report(&q, None, None).kv_cache_bytes,
+            n * c.d_model + n * c.n_head * 2
+        );
         assert!(r
             .entries
             .iter()

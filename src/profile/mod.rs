@@ -76,7 +76,7 @@ pub fn profile(model: &Gpt, tokens: usize, runs: usize) -> Result<ProfileReport>
     let cfg = &model.cfg;
     let tokens = tokens.clamp(1, cfg.ctx);
     let runs = runs.max(1);
-    let mut kv = KvCache::new(cfg);
+    let mut kv = model.kv_cache();
     let mut s = Scratch::new(cfg);
     memory::reset_peak();
     decode(model, tokens, &mut kv, &mut s, &mut Vec::new())?; // warm-up

@@ -10,8 +10,9 @@ use tinyopt::recipe::{self, Recipe};
 
 /// Page queries covering every precision, both pruning kinds, both sparse formats that
 /// compose with quantization, static calibration, mixed-precision ends, a kernel and
-/// GPTQ (both orders, with pruning) and per-group precisions.
-pub const RECIPES: [&str; 13] = [
+/// GPTQ (both orders, with pruning) and per-group precisions; each packed KV cache (its
+/// dequantize-on-read kernels must match across faces too).
+pub const RECIPES: [&str; 15] = [
     "",
     "precision=f16&kernel=naive",
     "precision=int8&prune=0.9&sparse-format=csr",
@@ -25,6 +26,8 @@ pub const RECIPES: [&str; 13] = [
     "precision=int4&quant-method=gptq&gptq-order=act-order&group-size=64&clip=search",
     "precision=int8&quant-method=gptq&prune=0.5",
     "precision=int4&quant-method=gptq&head-precision=int8&mlp-down-precision=int8-dynamic",
+    "kv-precision=int8",
+    "precision=int8&kv-precision=f16",
 ];
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]

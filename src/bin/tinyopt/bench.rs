@@ -5,7 +5,8 @@ use crate::load::{self, ModelArg};
 use crate::recipe::{self, RecipeArgs};
 use crate::values;
 use tinyopt::bench;
-use tinyopt::model::GenOptions;
+use tinyopt::model::{GenOptions, KvPrecision};
+use tinyopt::quality;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -49,6 +50,12 @@ pub fn run(a: Args) -> Result<(), String> {
         stats: pstats,
         construct_ms,
     } = recipe::prepare_timed(&base, &rc)?;
+    let kv_agree = if model.kv_precision == KvPrecision::F32 {
+        quality::kv_agreement(&model, &[])
+    } else {
+        quality::fixed_eval_set(&base).and_then(|seqs| quality::kv_agreement(&model, &seqs))
+    }
+    .map_err(|e| e.to_string())?;
     let prompt = a.prompt.as_deref().unwrap_or("\n");
     let prompt_len = model
         .tokenizer
@@ -96,6 +103,8 @@ pub fn run(a: Args) -> Result<(), String> {
         r.recipe_id = rc.id().map_err(|e| e.to_string())?;
         r.kld = agree.kld;
         r.top1_agreement = agree.top1_agreement;
+        r.kv_kld = kv_agree.kld;
+        r.kv_top1_agreement = kv_agree.top1_agreement;
         r.prune = rc.prune.ratio as f64;
         r.prune_kind = rc.prune.kind.name().into();
         r.sparsity = pstats.sparsity;
@@ -112,6 +121,12 @@ pub fn run(a: Args) -> Result<(), String> {
                 storage_label(&r.storage),
                 r.construct_ms
             );
+            if model.kv_precision != KvPrecision::F32 {
+                println!(
+                    "kv cache {}: {} B; alone vs the f32 cache: kld {:.6} top1 {:.4}",
+                    r.kv_precision, r.kv_cache_bytes, r.kv_kld, r.kv_top1_agreement
+                );
+            }
             println!(
                 "kv_cache={:<5} {:>8.1} tokens/s (runs {:.1}..{:.1})  ms/token p50 {:.3} [p10 {:.3}, p90 {:.3}]  ttft {:.2} ms  weights {} B  kv cache {} B",
                 r.kv_cache, r.tokens_per_s, r.tokens_per_s_min, r.tokens_per_s_max, r.ms_per_token_p50,

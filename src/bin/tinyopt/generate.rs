@@ -1,7 +1,7 @@
 //! `tinyopt generate`: text from a prompt, streamed token by token.
 
 use crate::load::{self, ModelArg};
-use crate::recipe::{Drafting, RecipeArgs};
+use crate::recipe::{self, Drafting, KvCacheKeys, RecipeArgs};
 use crate::values;
 use std::io::Write;
 use tinyopt::model::{GenOptions, Generator, SpecGenerator, StopReason};
@@ -31,11 +31,13 @@ pub struct Args {
     #[command(flatten)]
     spec: RecipeArgs<Drafting>,
     #[command(flatten)]
+    kv: RecipeArgs<KvCacheKeys>,
+    #[command(flatten)]
     model: ModelArg,
 }
 
 pub fn run(a: Args) -> Result<(), String> {
-    let model = a.model.load()?;
+    let (model, _) = recipe::build(&a.model.load()?, &a.kv.recipe)?;
     let opts = GenOptions {
         max_new_tokens: a.tokens,
         temperature: a.temperature,
@@ -91,7 +93,11 @@ pub fn run(a: Args) -> Result<(), String> {
         "[{} tokens, {:.0} tokens/s, kv cache {}{spec}{}]",
         ms.len(),
         ms.len() as f64 / (total / 1e3),
-        if opts.kv_cache { "on" } else { "off" },
+        if opts.kv_cache {
+            format!("on ({}, {} B allocated)", model.kv_precision, model.kv_cache().bytes())
+        } else {
+            "off".into()
+        },
         match stop {
             Some(r @ StopReason::ContextFull) => format!("; {}", r.message(model.cfg.ctx)),
             _ => String::new(),

@@ -70,6 +70,16 @@ impl Keys for Drafting {
     const HEADING: &'static str = "Speculative decoding";
 }
 
+/// The KV cache's storage alone (`generate`: the weights run as loaded).
+pub struct KvCacheKeys;
+impl Keys for KvCacheKeys {
+    fn takes(key: &str) -> bool {
+        key == "kv-precision"
+    }
+    const WHOLE: bool = false;
+    const HEADING: &'static str = "KV cache";
+}
+
 /// The recipe a command line asked for (normalised if `K::NORMALIZED`).
 pub struct RecipeArgs<K: Keys = Every> {
     pub recipe: Recipe,
