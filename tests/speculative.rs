@@ -296,19 +296,7 @@ fn profile_verify_against_decode() {
     let text = "ROMEO:\nI have some to see the seal of the sea\nTo the sea that hath so short the stands of the sea\nThat the sea";
     let toks = teacher.tokenizer.encode(text).unwrap();
     let p = 100;
-    let ops = [
-        Op::Embedding,
-        Op::LayerNorm,
-        Op::Qkv,
-        Op::AttnScores,
-        Op::Softmax,
-        Op::AttnWeightedV,
-        Op::AttnOut,
-        Op::MlpUp,
-        Op::Gelu,
-        Op::MlpDown,
-        Op::LmHead,
-    ];
+    let ops = Op::ALL;
     println!("chunk  ms/pass  {}", ops.map(|o| o.name()).join(" "));
     for t in [1, 2, 3, 5, 9] {
         let mut kv = KvCache::new(&teacher.cfg);
