@@ -63,6 +63,66 @@ pub fn matmul_relaxed(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32],
     matmul(w, x, bias, y, k)
 }
 
+/// The code path `matmul` takes for t tokens of length k on this machine. The
+/// dispatch below reads it, and the kernel table prints its name next to the speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// `[f32; 8]` lanes the compiler vectorises (SSE2 on baseline x86-64).
+    Portable,
+    /// x86-64 AVX, 4 rows per load of x (decode and t < 4).
+    Avx,
+    /// x86-64 AVX prefill: 2 tokens x 6 rows per register tile, X in L2-sized blocks.
+    AvxPrefill,
+    /// x86-64 AVX-512 prefill: two tokens per zmm, 8 tokens x 4 rows per tile.
+    Avx512Prefill,
+    /// wasm simd128, 4 rows per load of x (decode and unaligned k).
+    Simd128,
+    /// wasm simd128 prefill: packed 2 x 4 tiles in two half-lane passes.
+    Simd128Packed,
+}
+
+impl Path {
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Portable => "portable",
+            Path::Avx => "avx",
+            Path::AvxPrefill => "avx 2x6 tiles",
+            Path::Avx512Prefill => "avx512 8x4 tiles",
+            Path::Simd128 => "simd128",
+            Path::Simd128Packed => "simd128 packed 2x4",
+        }
+    }
+}
+
+/// See `Path`.
+#[allow(unreachable_code)]
+pub fn path(t: usize, k: usize) -> Path {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return if t >= 2 && k.is_multiple_of(8) {
+        Path::Simd128Packed
+    } else {
+        Path::Simd128
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if t >= avx512::TT
+            && k.is_multiple_of(8)
+            && std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512dq")
+        {
+            return Path::Avx512Prefill;
+        }
+        if std::is_x86_feature_detected!("avx") {
+            return if t >= avx::PREFILL_T {
+                Path::AvxPrefill
+            } else {
+                Path::Avx
+            };
+        }
+    }
+    Path::Portable
+}
+
 /// Walks Y (t, n) in register tiles of `TT` tokens x `TN` rows, with smaller tiles at
 /// the edges; `tile::<TT, TN>(r, i)` computes Y[r..r+TT, i..i+TN].
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -114,23 +174,16 @@ mod imp {
     /// portable tiles, which the compiler vectorises (SSE2: an 8-lane accumulator is
     /// two registers). AVX adds no fused multiply-add, so both give the canonical bits.
     pub fn matmul(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let t = x.len() / k;
-            if t >= super::avx512::TT
-                && k.is_multiple_of(8)
-                && std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512dq")
-            {
-                // SAFETY: the CPU has AVX-512 F and DQ (and so AVX); k is whole chunks.
-                return unsafe { super::avx512::matmul(w, x, bias, y, k) };
-            }
-            if std::is_x86_feature_detected!("avx") {
-                // SAFETY: the CPU has AVX (checked just above).
-                return unsafe { super::avx::matmul(w, x, bias, y, k) };
-            }
+        use super::Path;
+        match super::path(x.len() / k, k) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `path` saw AVX-512 F and DQ (and so AVX); k is whole chunks.
+            Path::Avx512Prefill => unsafe { super::avx512::matmul(w, x, bias, y, k) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `path` saw AVX.
+            Path::Avx | Path::AvxPrefill => unsafe { super::avx::matmul(w, x, bias, y, k) },
+            _ => tiled::<4, 2, 2>(w, x, bias, y, k),
         }
-        tiled::<4, 2, 2>(w, x, bias, y, k);
     }
 
     /// Decode (t = 1) in tiles of `MV` rows sharing each chunk of x; prefill in tiles of
@@ -220,6 +273,13 @@ mod avx {
     const TT: usize = 2;
     const TN: usize = 4;
 
+    /// Prefill register tile: 2 tokens x 6 rows. 12 accumulators, 2 of X, 1 of W and
+    /// one product fill the 16 ymm registers exactly; 3 x 4 would spill one every step.
+    const PT: usize = 2;
+    const PN: usize = 6;
+    /// From this many tokens on, `prefill` (`Path::AvxPrefill`).
+    pub(super) const PREFILL_T: usize = 2 * PT;
+
     /// Caller guarantees AVX and the shapes checked in `super::matmul`.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn matmul(
@@ -231,6 +291,9 @@ mod avx {
     ) {
         let t = x.len() / k;
         let n = y.len() / t.max(1);
+        if t >= PREFILL_T {
+            return prefill(w, x, bias, y, k);
+        }
         let mut r = 0;
         while r < t {
             let full_t = t - r >= TT;
@@ -246,6 +309,38 @@ mod avx {
                 i += if full_n { TN } else { 1 };
             }
             r += if full_t { TT } else { 1 };
+        }
+    }
+
+    /// Prefill: tokens in blocks whose rows of X fill about half of L2 (256 KiB);
+    /// within a block, rows outer and token pairs inner, so a tile's six rows of W stay
+    /// in L1 while X streams from L2 (not from L3 or DRAM, as a whole-X sweep per row
+    /// tile would at the 8 x 512 size). Tiling never touches the order along k.
+    #[target_feature(enable = "avx")]
+    unsafe fn prefill(w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32], k: usize) {
+        let t = x.len() / k;
+        let n = y.len() / t;
+        let tb = ((65_536 / k) / PT).max(1) * PT;
+        let mut r0 = 0;
+        while r0 < t {
+            let r1 = (r0 + tb).min(t);
+            let mut i = 0;
+            while i < n {
+                let full_n = n - i >= PN;
+                let mut r = r0;
+                while r < r1 {
+                    let full_t = r1 - r >= PT;
+                    match (full_t, full_n) {
+                        (true, true) => tile::<PT, PN>(w, x, bias, y, k, n, r, i),
+                        (false, true) => tile::<1, PN>(w, x, bias, y, k, n, r, i),
+                        (true, false) => tile::<PT, 1>(w, x, bias, y, k, n, r, i),
+                        (false, false) => tile::<1, 1>(w, x, bias, y, k, n, r, i),
+                    }
+                    r += if full_t { PT } else { 1 };
+                }
+                i += if full_n { PN } else { 1 };
+            }
+            r0 = r1;
         }
     }
 
@@ -299,14 +394,34 @@ mod avx {
             }
             c += 8;
         }
-        if B == 4 && k8 == k {
-            // Four rows reduced at once, in the same canonical order (see `reduce4`).
+        if B >= 4 && k8 == k {
+            // Four rows reduced at once, in the same canonical order (see `reduce4`);
+            // the rest of the tile one at a time.
             for a in 0..A {
                 let mut v = reduce4([acc[a][0], acc[a][1], acc[a][2], acc[a][3]]);
                 if let Some(bv) = bias {
                     v = _mm_add_ps(v, _mm_loadu_ps(bv[i..i + 4].as_ptr()));
                 }
                 _mm_storeu_ps(y[(r + a) * n + i..(r + a) * n + i + 4].as_mut_ptr(), v);
+                if B == 6 {
+                    // Rows 4 and 5 as the first two lanes of one more `reduce4`.
+                    let (p, q) = (acc[a][4], acc[a][5]);
+                    let mut v = reduce4([p, q, p, q]);
+                    if let Some(bv) = bias {
+                        let b2 = _mm_load_sd(bv[i + 4..i + 6].as_ptr() as *const f64);
+                        v = _mm_add_ps(v, _mm_castpd_ps(b2));
+                    }
+                    let o = (r + a) * n + i + 4;
+                    _mm_store_sd(y[o..o + 2].as_mut_ptr() as *mut f64, _mm_castps_pd(v));
+                } else {
+                    for b in 4..B {
+                        let s = reduce(acc[a][b]);
+                        y[(r + a) * n + i + b] = match bias {
+                            Some(bv) => s + bv[i + b],
+                            None => s,
+                        };
+                    }
+                }
             }
             return;
         }
@@ -804,6 +919,11 @@ mod tests {
             (16, 70, 1024),
             (9, 9, 24),
             (12, 6, 20),
+            // The AVX prefill's 2 x 6 tiles: ragged rows and tokens, a k tail, and
+            // several token blocks (k = 4096: 16 tokens a block).
+            (4, 6, 8),
+            (5, 13, 13),
+            (37, 13, 4096),
         ];
         for &(t, n, k) in &shapes {
             let w: Vec<f32> = (0..n * k)
@@ -828,6 +948,14 @@ mod tests {
                     let mut yp = vec![0.0; t * n];
                     imp::tiled::<4, 2, 2>(&w, &x, Some(&b), &mut yp, k);
                     assert_eq!(yp[r * n..(r + 1) * n], y[r * n..(r + 1) * n]);
+                }
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx") {
+                    // The AVX path too, even on a CPU that takes the AVX-512 one.
+                    let mut ya = vec![0.0; t * n];
+                    // SAFETY: the CPU has AVX; the shapes are whole.
+                    unsafe { avx::matmul(&w, &x, Some(&b), &mut ya, k) };
+                    assert_eq!(ya[r * n..(r + 1) * n], y[r * n..(r + 1) * n]);
                 }
                 let mut yv = vec![0.0; n];
                 matvec(&w, &x[r * k..(r + 1) * k], Some(&b), &mut yv);

@@ -288,6 +288,25 @@ fn with_path(
     portable_rows(packed, scales_t, group, k, xq, xs, bias, y, 0)
 }
 
+/// The name of the code path W4A8 takes on this machine (for the kernel table; the
+/// same checks as `with_path`).
+#[allow(unreachable_code)]
+pub fn path_name() -> &'static str {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return "simd128 panels of 4 rows";
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("f16c") {
+        return if std::arch::is_x86_feature_detected!("avx512vnni")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            "avx512 vnni panels of 8 rows"
+        } else {
+            "avx2 maddubs panels of 8 rows"
+        };
+    }
+    "portable"
+}
+
 /// Rows `from..n` of every token, one row at a time: the canonical order spelled out.
 #[allow(clippy::too_many_arguments)]
 fn portable_rows(

@@ -116,20 +116,16 @@ pub fn matmul_w8a8(
         "W8A8: shapes do not match"
     );
     assert!(bias.is_none_or(|b| b.len() >= n), "W8A8: bias too short");
-    // Tokens finished by the tiled kernel.
-    #[cfg(target_arch = "x86_64")]
-    let done = if t >= vnni::TT
-        && std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512bw")
-        && std::arch::is_x86_feature_detected!("avx512vnni")
-    {
-        // SAFETY: AVX-512 F, BW and VNNI are present; shapes checked above.
-        unsafe { vnni::matmul(codes, scales, k, xq, xs, bias, y) }
-    } else {
-        0
+    // Tokens finished by the tiled kernel; the rest one matvec each.
+    let done = match path(t) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `path` saw AVX-512 F, BW and VNNI; shapes checked above.
+        Path::VnniTiles => unsafe { vnni::matmul(codes, scales, k, xq, xs, bias, y) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `path` saw AVX2; shapes checked above.
+        Path::Avx2Tiles => unsafe { avx2::matmul(codes, scales, k, xq, xs, bias, y) },
+        _ => 0,
     };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = 0;
     for j in done..t {
         matvec_w8a8(
             codes,
@@ -140,6 +136,62 @@ pub fn matmul_w8a8(
             &mut y[j * n..(j + 1) * n],
         );
     }
+}
+
+/// The code path W8A8 takes for t tokens on this machine (what the dispatch reads and
+/// the kernel table names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// Plain i32 sums the compiler vectorises.
+    Portable,
+    /// AVX2 `vpmaddubsw` matvec, 4 rows per load of x (one per token).
+    Avx2,
+    /// AVX2 prefill tiles of 4 tokens x 2 rows (`avx2::matmul`).
+    Avx2Tiles,
+    /// AVX-512 VNNI prefill tiles of 4 tokens x 4 rows (`vnni::matmul`).
+    VnniTiles,
+    /// wasm simd128 (`i32x4.dot_i16x8_s`).
+    Simd128,
+}
+
+impl Path {
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Portable => "portable",
+            Path::Avx2 => "avx2 maddubs",
+            Path::Avx2Tiles => "avx2 maddubs 4x2 tiles",
+            Path::VnniTiles => "avx512 vnni 4x4 tiles",
+            Path::Simd128 => "simd128",
+        }
+    }
+}
+
+/// See `Path`.
+#[allow(unreachable_code)]
+pub fn path(t: usize) -> Path {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return {
+        let _ = t;
+        Path::Simd128
+    };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if t >= vnni::TT
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+        {
+            return Path::VnniTiles;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return if t >= avx2::TT {
+                Path::Avx2Tiles
+            } else {
+                Path::Avx2
+            };
+        }
+    }
+    Path::Portable
 }
 
 /// AVX-512 VNNI prefill: `vpdpbusd` wants one unsigned operand, so the activations go
@@ -448,6 +500,115 @@ mod imp {
 mod avx2 {
     use core::arch::x86_64::*;
     use half::f16;
+    use std::cell::RefCell;
+
+    /// Prefill register tile: 4 tokens x 2 rows (8 accumulators, the 4 tokens' |x|,
+    /// the 2 rows' codes, a product and the ones: 16 ymm registers).
+    pub const TT: usize = 4;
+    const TN: usize = 2;
+
+    thread_local! {
+        /// |x| of the tiled tokens, (t, k) bytes.
+        static ABS: RefCell<Vec<i8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// W8A8 prefill without VNNI: every whole tile of `TT` tokens, all rows; returns
+    /// the number of tokens done. Σ w·x = Σ |x| · (w with the sign of x) through
+    /// `vpmaddubsw` (|x| ≤ 127 is the unsigned operand, so a pair of products is at
+    /// most 2·127·127 and never saturates) and `vpmaddwd` into i32 lanes: exact, so the
+    /// same bits as the matvec. |x| is computed once per call, and each load of a row's
+    /// codes feeds four tokens. Rows in cache blocks of about 128 KiB of codes (L2),
+    /// each swept by every tile of tokens.
+    ///
+    /// # Safety
+    /// AVX2 present; shapes as checked by `matmul_w8a8`; t >= TT.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn matmul(
+        codes: &[i8],
+        scales: &[f16],
+        k: usize,
+        xq: &[i8],
+        xs: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> usize {
+        let t = xs.len();
+        let n = y.len() / t;
+        let (t4, n2) = (t - t % TT, n - n % TN);
+        ABS.with(|b| {
+            let ax = &mut *b.borrow_mut();
+            ax.clear();
+            ax.extend(xq[..t4 * k].iter().map(|&v| v.wrapping_abs()));
+            let nb = ((131_072 / k) / TN).max(1) * TN;
+            let mut i0 = 0;
+            while i0 < n2 {
+                let i1 = (i0 + nb).min(n2);
+                for j in (0..t4).step_by(TT) {
+                    for i in (i0..i1).step_by(TN) {
+                        let acc = tile(codes, xq, ax, k, j, i);
+                        for (a, accs) in acc.iter().enumerate() {
+                            for (bq, &s) in accs.iter().enumerate() {
+                                let r = i + bq;
+                                y[(j + a) * n + r] =
+                                    super::finish(s, scales[r], xs[j + a], bias, r);
+                            }
+                        }
+                    }
+                }
+                i0 = i1;
+            }
+        });
+        // The last row of the tiled tokens, if n is odd.
+        for j in 0..t4 {
+            for r in n2..n {
+                let s = super::dot_i8(&codes[r * k..(r + 1) * k], &xq[j * k..(j + 1) * k]);
+                y[j * n + r] = super::finish(s, scales[r], xs[j], bias, r);
+            }
+        }
+        t4
+    }
+
+    /// Σ w·x for tokens j..j+4 and rows i..i+2, exact.
+    #[inline(always)]
+    unsafe fn tile(
+        codes: &[i8],
+        xq: &[i8],
+        ax: &[i8],
+        k: usize,
+        j: usize,
+        i: usize,
+    ) -> [[i32; TN]; TT] {
+        let k32 = k & !31;
+        let ws = &codes[i * k..(i + TN) * k];
+        let (xs, axs) = (&xq[j * k..(j + TT) * k], &ax[j * k..(j + TT) * k]);
+        let (pw, px, pa) = (ws.as_ptr(), xs.as_ptr(), axs.as_ptr());
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [[_mm256_setzero_si256(); TN]; TT];
+        let mut c = 0;
+        while c < k32 {
+            let wv: [__m256i; TN] =
+                std::array::from_fn(|b| _mm256_loadu_si256(pw.add(b * k + c) as *const __m256i));
+            for (a, row) in acc.iter_mut().enumerate() {
+                let xv = _mm256_loadu_si256(px.add(a * k + c) as *const __m256i);
+                let av = _mm256_loadu_si256(pa.add(a * k + c) as *const __m256i);
+                for (b, ab) in row.iter_mut().enumerate() {
+                    let p = _mm256_maddubs_epi16(av, _mm256_sign_epi8(wv[b], xv));
+                    *ab = _mm256_add_epi32(*ab, _mm256_madd_epi16(p, ones));
+                }
+            }
+            c += 32;
+        }
+        let mut out = [[0i32; TN]; TT];
+        for a in 0..TT {
+            for b in 0..TN {
+                let tail: i32 = (k32..k)
+                    .map(|q| ws[b * k + q] as i32 * xs[a * k + q] as i32)
+                    .sum();
+                out[a][b] = hsum(acc[a][b]).wrapping_add(tail);
+            }
+        }
+        out
+    }
 
     #[inline(always)]
     unsafe fn hsum(v: __m256i) -> i32 {
@@ -832,6 +993,8 @@ mod tests {
             (5, 7, 77),
             (12, 33, 512),
             (6, 5, 200),
+            // Several of the AVX2 prefill's cache blocks of rows (32 rows at k = 4096).
+            (8, 70, 4096),
         ] {
             let codes: Vec<i8> = (0..n * k)
                 .map(|i| (((i * 131 + i / 7) % 255) as i32 - 127) as i8)
@@ -847,6 +1010,15 @@ mod tests {
             for bias in [None, Some(&b[..])] {
                 let mut y = vec![f32::NAN; t * n];
                 matmul_w8a8(&codes, &scales, k, &xq, &xs, bias, &mut y);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") && t >= avx2::TT {
+                    // The AVX2 tiles too, even on a CPU that takes the VNNI ones.
+                    let mut ya = y.clone();
+                    // SAFETY: AVX2 is present; the shapes are whole.
+                    let done = unsafe { avx2::matmul(&codes, &scales, k, &xq, &xs, bias, &mut ya) };
+                    let m = done * n;
+                    assert_eq!(ya[..m], y[..m], "AVX2 tiles t{t} n{n} k{k}");
+                }
                 for j in 0..t {
                     let mut yv = vec![f32::NAN; n];
                     matvec_w8a8(

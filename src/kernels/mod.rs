@@ -79,6 +79,33 @@ impl Kernel {
     }
 }
 
+impl Kernel {
+    /// The code this kernel runs for t tokens of length k on this machine (the
+    /// `simd` kernel dispatches at run time; see `f32dot::Path`).
+    pub fn path(self, t: usize, k: usize) -> &'static str {
+        match self {
+            Kernel::Naive | Kernel::Blocked => "scalar",
+            Kernel::Simd => f32dot::path(t, k).name(),
+            Kernel::Library => "ndarray",
+            Kernel::Relaxed => "simd128 fused",
+        }
+    }
+}
+
+/// What the `simd` kernel runs here, for decode (one token) and for a prefill of
+/// `prefill` tokens at row length k, in every format with its own kernels: the line
+/// the kernel table opens with.
+pub fn paths_here(prefill: usize, k: usize) -> String {
+    format!(
+        "f32 decode: {}, prefill: {}; W8A8 decode: {}, prefill: {}; W4A8: {}",
+        f32dot::path(1, k).name(),
+        f32dot::path(prefill, k).name(),
+        int8::path(1).name(),
+        int8::path(prefill).name(),
+        int4::path_name()
+    )
+}
+
 /// y (n) = W x (+ b); W (n, k) row-major, x (k).
 pub fn matvec(kernel: Kernel, w: &[f32], x: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
     assert_eq!(w.len(), y.len() * x.len(), "matvec: W is not (n, k)");

@@ -42,6 +42,8 @@ impl Case {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
     pub kernel: &'static str,
+    /// The code that ran (`Kernel::path`): which SIMD path the dispatch took here.
+    pub path: &'static str,
     pub shape: String,
     pub op: &'static str,
     pub m: usize,
@@ -60,13 +62,13 @@ pub struct Row {
 
 /// Column titles of the human-readable kernel table (`Row::table_line`).
 pub const TABLE_HEADER: &str =
-    "shape      op         m     k     n  kernel    GFLOP/s     ms p50     ms p90    ms iqr   x naive";
+    "shape      op         m     k     n  kernel    GFLOP/s     ms p50     ms p90    ms iqr   x naive  path";
 
 impl Row {
     /// One line of the human-readable kernel table, under `TABLE_HEADER`.
     pub fn table_line(&self) -> String {
         format!(
-            "{:<10} {:<7} {:>4} {:>5} {:>5}  {:<8} {:>8.2} {:>10.4} {:>10.4} {:>9.4} {:>8.1}x",
+            "{:<10} {:<7} {:>4} {:>5} {:>5}  {:<8} {:>8.2} {:>10.4} {:>10.4} {:>9.4} {:>8.1}x  {}",
             self.shape,
             self.op,
             self.m,
@@ -77,7 +79,8 @@ impl Row {
             self.ms_p50,
             self.ms_p90,
             self.ms_iqr,
-            self.speedup_vs_naive
+            self.speedup_vs_naive,
+            self.path
         )
     }
 }
@@ -123,6 +126,7 @@ pub fn run_case(case: &Case, timer: &Timer) -> Vec<Row> {
             }
             Row {
                 kernel: kernel.name(),
+                path: kernel.path(m, k),
                 shape: case.shape.clone(),
                 op: case.op,
                 m,

@@ -30,6 +30,10 @@ pub fn run(a: Args) -> Result<(), String> {
     let json = a.json;
     if !json {
         println!("Y (m x n) = X (m x k) · Wᵀ; matvec is m = 1; GFLOP/s = 2mnk / median time");
+        println!(
+            "paths on this CPU: {}",
+            tinyopt::kernels::paths_here(a.prefill, model.cfg.d_model)
+        );
         println!("{TABLE_HEADER}");
     }
     for case in cases(&model.cfg, a.prefill) {
