@@ -390,8 +390,25 @@ mod x86 {
         let (n, k) = (a.n, a.k);
         let gpr = k / a.group;
         let full = n - n % P;
+        // Prefill at group 32: two tokens per pass share each row's unpacked nibbles.
+        let pairs = if a.group == 32 && k.is_multiple_of(64) {
+            t / 2
+        } else {
+            0
+        };
         for r0 in (0..full).step_by(P) {
-            for j in 0..t {
+            for p in 0..pairs {
+                let j = 2 * p;
+                let (s0, s1) = panel2::<VNNI>(a, r0, j);
+                for (jj, s) in [(j, s0), (j + 1, s1)] {
+                    let mut v = _mm256_mul_ps(s, _mm256_set1_ps(a.xs[jj]));
+                    if let Some(b) = a.bias {
+                        v = _mm256_add_ps(v, _mm256_loadu_ps(b[r0..r0 + P].as_ptr()));
+                    }
+                    _mm256_storeu_ps(y[jj * n + r0..jj * n + r0 + P].as_mut_ptr(), v);
+                }
+            }
+            for j in 2 * pairs..t {
                 let s = panel::<VNNI>(a, r0, &a.xp[j * k..(j + 1) * k], &a.sums[j * gpr..]);
                 let mut v = _mm256_mul_ps(s, _mm256_set1_ps(a.xs[j]));
                 if let Some(b) = a.bias {
@@ -412,32 +429,42 @@ mod x86 {
         let pw = rows.as_ptr();
         let px = xp.as_ptr();
         let k64 = k & !63;
-        // s += (sum as f32) · scale for one group of the panel.
-        let step = |s: __m256, gv: __m256i, g: usize| -> __m256 {
-            let gv = _mm256_sub_epi32(gv, _mm256_set1_epi32(sums[g]));
-            let sc = &a.scales_t[g * n + r0..g * n + r0 + P];
-            let sc = _mm256_cvtph_ps(_mm_loadu_si128(sc.as_ptr() as *const __m128i));
-            _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(gv), sc))
-        };
+        // s += (sum as f32) · scale for one group of the panel. (A function, not a
+        // closure: a closure here would not inherit the caller's target features, and
+        // once LLVM stops inlining it every intrinsic inside becomes a call.)
+        #[inline(always)]
+        unsafe fn step1(s: __m256, gv: __m256i, sum: i32, sc: &[f16]) -> __m256 {
+            let gv = _mm256_sub_epi32(gv, _mm256_set1_epi32(sum));
+            _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(gv), scales8(sc)))
+        }
+        let scales_of = |g: usize| &a.scales_t[g * n + r0..];
         let mut s = _mm256_setzero_ps();
         if group == 32 {
             // Each 64 weights are two groups: the two halves of the reduction.
             let mut c = 0;
             while c < k64 {
-                let acc: [__m256i; P] = std::array::from_fn(|q| {
-                    chunk::<VNNI>(_mm256_setzero_si256(), pw.add(q * bpr + c / 2), px.add(c))
-                });
+                let mut acc = [_mm256_setzero_si256(); P];
+                for (q, aq) in acc.iter_mut().enumerate() {
+                    *aq = chunk::<VNNI>(*aq, pw.add(q * bpr + c / 2), px.add(c));
+                }
                 let (lo, hi) = reduce8(acc);
-                s = step(s, lo, c / 32);
-                s = step(s, hi, c / 32 + 1);
+                s = step1(s, lo, sums[c / 32], scales_of(c / 32));
+                s = step1(s, hi, sums[c / 32 + 1], scales_of(c / 32 + 1));
                 c += 64;
             }
             if k64 < k {
                 // A last lone block (k = 32 mod 64): its 32 weights in natural order.
-                let acc: [__m256i; P] =
-                    std::array::from_fn(|q| block::<VNNI>(pw.add(q * bpr + k64 / 2), px.add(k64)));
+                let mut acc = [_mm256_setzero_si256(); P];
+                for (q, aq) in acc.iter_mut().enumerate() {
+                    *aq = block::<VNNI>(pw.add(q * bpr + k64 / 2), px.add(k64));
+                }
                 let (lo, hi) = reduce8(acc);
-                s = step(s, _mm256_add_epi32(lo, hi), k64 / 32);
+                s = step1(
+                    s,
+                    _mm256_add_epi32(lo, hi),
+                    sums[k64 / 32],
+                    scales_of(k64 / 32),
+                );
             }
         } else {
             // group = 64·m, so k is a multiple of 64 and groups hold whole chunks.
@@ -451,10 +478,99 @@ mod x86 {
                     c += 64;
                 }
                 let (lo, hi) = reduce8(acc);
-                s = step(s, _mm256_add_epi32(lo, hi), g);
+                s = step1(s, _mm256_add_epi32(lo, hi), sums[g], scales_of(g));
             }
         }
         s
+    }
+
+    /// `panel` for tokens j and j+1 at once (group 32, k a multiple of 64): each row's
+    /// 64 weights are unpacked once for both, each group's scales converted once, and
+    /// the transposing reduction is done pairwise as rows come in, so few registers are
+    /// live. The same integer sums and float steps as `panel`, so the same bits.
+    #[inline(always)]
+    unsafe fn panel2<const VNNI: bool>(a: &Args, r0: usize, j: usize) -> (__m256, __m256) {
+        let (k, n) = (a.k, a.n);
+        let (bpr, gpr) = (k / 2, k / 32);
+        let pw = a.packed[r0 * bpr..(r0 + P) * bpr].as_ptr();
+        let px0 = a.xp[j * k..(j + 1) * k].as_ptr();
+        let px1 = a.xp[(j + 1) * k..(j + 2) * k].as_ptr();
+        let (sums0, sums1) = (&a.sums[j * gpr..], &a.sums[(j + 1) * gpr..]);
+        let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut c = 0;
+        while c < k {
+            let x = [
+                _mm256_loadu_si256(px0.add(c) as *const __m256i),
+                _mm256_loadu_si256(px0.add(c + 32) as *const __m256i),
+                _mm256_loadu_si256(px1.add(c) as *const __m256i),
+                _mm256_loadu_si256(px1.add(c + 32) as *const __m256i),
+            ];
+            let w = pw.add(c / 2);
+            let (h01a, h01b) = rows2::<VNNI>(w, bpr, &x);
+            let (h23a, h23b) = rows2::<VNNI>(w.add(2 * bpr), bpr, &x);
+            let (q0a, q0b) = (_mm256_hadd_epi32(h01a, h23a), _mm256_hadd_epi32(h01b, h23b));
+            let (h45a, h45b) = rows2::<VNNI>(w.add(4 * bpr), bpr, &x);
+            let (h67a, h67b) = rows2::<VNNI>(w.add(6 * bpr), bpr, &x);
+            let (q1a, q1b) = (_mm256_hadd_epi32(h45a, h67a), _mm256_hadd_epi32(h45b, h67b));
+            let g = c / 32;
+            let sc = [
+                scales8(&a.scales_t[g * n + r0..]),
+                scales8(&a.scales_t[(g + 1) * n + r0..]),
+            ];
+            s0 = steps2(s0, q0a, q1a, [sums0[g], sums0[g + 1]], sc);
+            s1 = steps2(s1, q0b, q1b, [sums1[g], sums1[g + 1]], sc);
+            c += 64;
+        }
+        (s0, s1)
+    }
+
+    /// Rows at `w` and `w + bpr` (64 weights each) against both tokens' activations
+    /// x = [lo0, hi0, lo1, hi1]: (hadd(row0, row1) of token 0, of token 1).
+    #[inline(always)]
+    unsafe fn rows2<const VNNI: bool>(
+        w: *const u8,
+        bpr: usize,
+        x: &[__m256i; 4],
+    ) -> (__m256i, __m256i) {
+        let mask = _mm256_set1_epi8(0x0F);
+        let z = _mm256_setzero_si256();
+        let mut out = [[z; 2]; 2]; // [token][row]
+        for r in 0..2 {
+            let v = _mm256_loadu_si256(w.add(r * bpr) as *const __m256i);
+            let lo = _mm256_and_si256(v, mask);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(v), mask);
+            out[0][r] = dot2::<VNNI>(z, lo, x[0], hi, x[1]);
+            out[1][r] = dot2::<VNNI>(z, lo, x[2], hi, x[3]);
+        }
+        (
+            _mm256_hadd_epi32(out[0][0], out[0][1]),
+            _mm256_hadd_epi32(out[1][0], out[1][1]),
+        )
+    }
+
+    /// Eight rows' f16 scales of one group as f32.
+    #[inline(always)]
+    unsafe fn scales8(p: &[f16]) -> __m256 {
+        let p = &p[..P];
+        _mm256_cvtph_ps(_mm_loadu_si128(p.as_ptr() as *const __m128i))
+    }
+
+    /// The two groups of one 64-weight chunk added to s, as `panel`'s two `step`s:
+    /// q0/q1 are the transposed sums (rows 0..4 | 4..8), sums the 8·Σx of each group.
+    #[inline(always)]
+    unsafe fn steps2(
+        s: __m256,
+        q0: __m256i,
+        q1: __m256i,
+        sums: [i32; 2],
+        sc: [__m256; 2],
+    ) -> __m256 {
+        let lo = _mm256_permute2x128_si256::<0x20>(q0, q1);
+        let hi = _mm256_permute2x128_si256::<0x31>(q0, q1);
+        let lo = _mm256_sub_epi32(lo, _mm256_set1_epi32(sums[0]));
+        let hi = _mm256_sub_epi32(hi, _mm256_set1_epi32(sums[1]));
+        let s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(lo), sc[0]));
+        _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtepi32_ps(hi), sc[1]))
     }
 
     /// acc + the products of 64 weights (two packed blocks at `w`, 32 bytes) with the
