@@ -67,10 +67,20 @@ export function createKernelsPanel(ctx) {
         if (r) {
           td.dataset.gflops = String(r.gflops);
           td.dataset.kernel = k;
-          td.title = `median ${fmt(r.ms_p50 * 1000, 4)} µs per call, p90 ${fmt(r.ms_p90 * 1000, 4)} µs, ${r.runs} runs`;
+          td.title = `${r.path}: median ${fmt(r.ms_p50 * 1000, 4)} µs per call, p90 ${fmt(r.ms_p90 * 1000, 4)} µs, ${r.runs} runs`;
         }
       }
     }
+    // Which code the simd kernel ran here: the engine's own dispatch, by operation.
+    const paths = [];
+    for (const r of rows) {
+      if (r.kernel !== 'simd') continue;
+      const p = `${r.op}: ${r.path}`;
+      if (!paths.includes(p)) paths.push(p);
+    }
+    const note = $('k-paths');
+    note.textContent = paths.length ? `simd ran ${paths.join('; ')} (chosen at run time for this engine and CPU).` : '';
+    note.hidden = !paths.length;
   }
 
   bindTask({

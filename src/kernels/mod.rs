@@ -7,7 +7,7 @@
 //! |-----------|--------------------------------------------------------|-----------------|
 //! | `naive`   | the textbook triple loop, one accumulator              | sequential      |
 //! | `blocked` | cache tiles + 4x4 register tiles, scalar               | tile by tile    |
-//! | `simd`    | wasm simd128; natively AVX (AVX-512 prefill) or portable | canonical     |
+//! | `simd`    | wasm simd128; natively AVX / AVX2 (AVX-512 prefill) or portable, picked at run time (`f32dot::Path`, `int8::Path`) | canonical |
 //! | `library` | ndarray (`general_mat_vec_mul`, `general_mat_mul`)     | ndarray's own   |
 //! | `relaxed` | wasm relaxed SIMD (only in the relaxed-SIMD build)       | canonical, fused |
 //!

@@ -593,6 +593,9 @@ test('kernels: every kernel of the build with GFLOP/s on 512×512 and the model 
     assert.deepEqual(r.g.map((x) => x[0]), ['naive', 'blocked', 'simd', 'library', 'relaxed']);
     for (const [k, g] of r.g) assert.ok(Number.isFinite(g) && g > 0, `${r.shape} ${k}: ${g}`);
   }
+  // The note names the code the engine's dispatch ran: simd128 in this build, the packed
+  // tiles for a prefill.
+  assert.match(await page.textContent('#k-paths'), /matvec: simd128; matmul: simd128 packed 2x4/);
   await page.locator('#panel-kernels').screenshot({ path: path.join(ARTIFACTS, 'kernels.png') });
   await page.selectOption('#k-kernel', 'blocked');
   assert.match(page.url(), /[?&]kernel=blocked(&|$)/);
