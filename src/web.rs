@@ -1268,7 +1268,22 @@ impl Recoverer {
         to_js(&out)
     }
 
-    /// `{before, now, unpruned, sparsity, frozen, steps_done, weights_sha256}`: top-1,
+    /// Fits the schedule to `budget_ms` of training after `fitAfter()` steps took
+    /// `elapsed_ms` (`Recovery::fit_to_budget`); returns the schedule's new length.
+    #[wasm_bindgen(js_name = fitBudget)]
+    pub fn fit_budget(&mut self, elapsed_ms: f64, budget_ms: f64) -> Result<usize, JsError> {
+        self.rec()?
+            .fit_to_budget(elapsed_ms, budget_ms)
+            .map_err(err)
+    }
+
+    /// Steps to time before `fitBudget` (the warmup, at least one).
+    #[wasm_bindgen(js_name = fitAfter)]
+    pub fn fit_after(&mut self) -> Result<usize, JsError> {
+        Ok(self.rec()?.fit_after())
+    }
+
+    /// `{before, now, unpruned, sparsity, frozen, steps_done, steps_total, weights_sha256}`: top-1,
     /// KL and perplexity against the teacher on the fixed evaluation set.
     pub fn quality(&mut self) -> Result<JsValue, JsError> {
         let rec = self.rec()?;
@@ -1280,6 +1295,7 @@ impl Recoverer {
             "sparsity": rec.stats.sparsity,
             "frozen": rec.trainer.frozen_count(),
             "steps_done": rec.trainer.step_count(),
+            "steps_total": rec.opts.steps,
             "weights_sha256": rec.weights_sha256(),
         }))
     }

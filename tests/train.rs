@@ -666,3 +666,121 @@ fn recovery_keeps_the_zeros_and_raises_agreement() {
     let back = io::load(&io::save(&m).unwrap()).unwrap();
     assert!(back.meta["recover"].contains(&rec.weights_sha256()));
 }
+
+/// A schedule fitted to a time budget after the warmup is the schedule a run started
+/// with that length has: the same weights, so `tinyopt recover --steps N` replays a
+/// page run whose budget chose N. Past the warmup the length can no longer change.
+#[test]
+fn a_schedule_fitted_after_the_warmup_replays_as_a_fixed_length() {
+    use tinyopt::model::tokenizer::DEFAULT_VOCAB;
+    use tinyopt::model::{Gpt, Tokenizer};
+    use tinyopt::prune::{PruneConfig, PruneKind};
+    use tinyopt::train::recover::{RecoverOptions, Recovery};
+    let cfg = Config {
+        vocab: 65,
+        ctx: 16,
+        n_layer: 2,
+        n_head: 2,
+        d_model: 36,
+    };
+    let teacher = Gpt::random(cfg, Tokenizer::new(DEFAULT_VOCAB).unwrap(), 7).unwrap();
+    let opts = |steps| RecoverOptions {
+        prune: PruneConfig {
+            kind: PruneKind::Unstructured,
+            ratio: 0.6,
+            ..PruneConfig::default()
+        },
+        steps,
+        batch: 2,
+        warmup: 2,
+        samples: 4,
+        seed: 5,
+        ..RecoverOptions::default()
+    };
+    let mut fitted = Recovery::new(&teacher, opts(1000)).unwrap();
+    while fitted.trainer.step_count() < fitted.fit_after() {
+        fitted.step().unwrap();
+    }
+    // 2 steps took 20 ms; a 70 ms budget fits 5 more.
+    assert_eq!(fitted.fit_to_budget(20.0, 70.0).unwrap(), 7);
+    let mut fixed = Recovery::new(&teacher, opts(7)).unwrap();
+    let mut lrs = (Vec::new(), Vec::new());
+    while !fitted.done() {
+        lrs.0.push(fitted.step().unwrap().lr);
+    }
+    while !fixed.done() {
+        lrs.1.push(fixed.step().unwrap().lr);
+    }
+    assert_eq!(fitted.trainer.step_count(), 7);
+    assert_eq!(lrs.0[..], lrs.1[2..]);
+    assert_eq!(fitted.weights_sha256(), fixed.weights_sha256());
+    assert!(
+        fitted.fit_to_budget(20.0, 700.0).is_err(),
+        "the length changed after the warmup"
+    );
+}
+
+/// Where a recovery step's time goes on the shipped model (batch 8 x 256, one shard's
+/// pieces on this thread): the teacher's forward, the student's forward and backward,
+/// AdamW. Run: cargo test --release --test train profile_recovery_step -- --ignored --nocapture
+#[test]
+#[ignore]
+fn profile_recovery_step() {
+    use tinyopt::train::model::{backward, forward, Acts};
+    use tinyopt::train::params::Layout;
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/shakespeare-char.safetensors"
+    ))
+    .unwrap();
+    let mut teacher = io::load(&bytes).unwrap();
+    teacher.kernel = tinyopt::kernels::Kernel::Simd;
+    let cfg = teacher.cfg;
+    let (bsz, t) = (4usize, cfg.ctx); // one of the step's two shards
+    let lay = Layout::new(cfg);
+    let p = lay.flatten(&teacher).unwrap();
+    let mut g = vec![0.0f32; lay.total];
+    let mut acts = Acts::new(&cfg, bsz);
+    let mut rng = Rng::new(3);
+    let x: Vec<u32> = (0..bsz * t).map(|_| rng.below(cfg.vocab) as u32).collect();
+    let y: Vec<u32> = x.iter().skip(1).chain([0u32].iter()).copied().collect();
+    let (mut kv, mut scratch) = (KvCache::new(&cfg), Scratch::new(&cfg));
+    let time = |f: &mut dyn FnMut()| -> Vec<f64> {
+        f();
+        (0..5)
+            .map(|_| {
+                let t0 = tinyopt::clock::now_ms();
+                f();
+                tinyopt::clock::now_ms() - t0
+            })
+            .collect()
+    };
+    let show = |name: &str, mut ms: Vec<f64>| {
+        ms.sort_by(f64::total_cmp);
+        println!("{name:<28} {:>8.1} ms [{:.1}–{:.1}]", ms[2], ms[0], ms[4]);
+    };
+    show(
+        "teacher forward (4 x 256)",
+        time(&mut || {
+            for seq in x.chunks_exact(t) {
+                kv.clear();
+                teacher
+                    .forward(seq, &mut kv, &mut scratch, Logits::All)
+                    .unwrap();
+            }
+        }),
+    );
+    show(
+        "student forward",
+        time(&mut || {
+            forward(&p, &lay, &mut acts, &x, Some(&y), t);
+        }),
+    );
+    show(
+        "student forward + backward",
+        time(&mut || {
+            forward(&p, &lay, &mut acts, &x, Some(&y), t);
+            backward(&p, &lay, &mut acts, &mut g, &x, &y, t, 1.0, None);
+        }),
+    );
+}

@@ -262,6 +262,34 @@ export const ACTIONS = {
     },
   },
 
+  /** The Prune tab's Recover (issue 22): prune the teacher, let it write its own training
+   *  text, distill the pruned copy back for `seconds` (the worker's `recover` task). */
+  recover: {
+    fields: {
+      top1_before: 'fraction', top1_after: 'fraction', top1_gain: 'fraction', kld_before: 'nats', kld_after: 'nats',
+      steps: 'count', steps_per_s: 'steps/s', sparsity: 'fraction',
+    },
+    async run(lab, { kind, ratio, seconds, samples }, ctl) {
+      const d = (await task(lab, ctl, 'recoverDefaults', {})).defaults;
+      const opts = { ...d, steps: 100000, samples: samples || d.samples, prune: { ...d.prune, kind, ratio } };
+      const r = await task(lab, ctl, 'recover', { opts, seconds });
+      if (r.phase !== 'done') throw new Error('stopped before it finished');
+      const rate = r.steps_done / (r.train_ms / 1e3);
+      return {
+        fields: {
+          top1_before: r.before.top1_agreement, top1_after: r.after.top1_agreement,
+          top1_gain: r.after.top1_agreement - r.before.top1_agreement,
+          kld_before: r.before.kld, kld_after: r.after.kld, steps: r.steps_done, steps_per_s: rate, sparsity: r.sparsity,
+        },
+        figures: [
+          figure('recover_top1', `top-1 agreement with the teacher, ${kind} ${ratio} pruned`, 'fraction', r.before.top1_agreement),
+          figure('recover_top1', `top-1 agreement with the teacher, ${kind} ${ratio} recovered ${r.steps_done} steps`, 'fraction', r.after.top1_agreement),
+          figure('recover_steps_per_s', `recovery steps/s in this browser, ${kind} ${ratio}`, 'steps/s', r.curve.map((c) => 1e3 / c.ms)),
+        ],
+      };
+    },
+  },
+
   /** The Prune tab's dense-vs-sparse sweep: where a sparse format starts to pay. */
   sparseSweep: {
     fields: { csr_crossover: 'fraction', sell_crossover: 'fraction', csr_speedup_max: '×', sell_speedup_max: '×', top_sparsity: 'fraction' },

@@ -104,10 +104,27 @@ export function createModelPicker(ctx) {
     },
   });
 
+  /** The picker shows the running model: a model no link names (recovered, a file) gets
+   *  its own entry while it runs, so the picker never claims the teacher is running. */
+  function showRunning(model) {
+    for (const o of [...sel.options]) if (o.dataset.off) o.remove();
+    const off = model.id === 'recovered' || model.id === 'file';
+    if (!off) {
+      delete sel.dataset.running;
+      return;
+    }
+    const o = new Option(model.id === 'recovered' ? 'Recovered · made in this page' : 'Your file · loaded', model.id);
+    o.dataset.off = '1';
+    sel.add(o);
+    sel.dataset.running = model.id;
+    sel.value = model.id;
+  }
+
   return {
     /** A model is ready: the picker, the labels and the comparison follow it. */
     onReady(model) {
-      const name = model.id === 'file' ? 'your file' : modelName(model.id);
+      const name = modelName(model.id);
+      showRunning(model);
       if (pending && model.id === pending) {
         const v = ctx.state.view;
         note(v && v.query
@@ -117,7 +134,7 @@ export function createModelPicker(ctx) {
       pending = '';
       labelReferences(name);
       resetCompare(name);
-      if (model.id && model.id !== 'file' && sel.value !== model.id) sel.value = model.id;
+      if (model.id && sel.value !== model.id) sel.value = model.id;
     },
     note,
   };

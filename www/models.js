@@ -26,8 +26,11 @@ export function parseModel(raw) {
   return { id: `random-L${nLayer}-D${dModel}`, kind: 'random', nLayer, dModel };
 }
 
-/** A model's name for labels: "teacher", "student", "random weights 4×256". */
+/** A model's name for labels: "teacher", "student", "random weights 4×256"; also the
+ *  running models no link can name: "recovered model" (Prune tab's Recover), "your file". */
 export function modelName(id) {
+  if (id === 'recovered') return 'recovered model';
+  if (id === 'file') return 'your file';
   const p = parseModel(id);
   if (!p) return String(id);
   return p.kind === 'random' ? `random weights ${p.nLayer}×${p.dModel}` : p.kind;

@@ -79,15 +79,20 @@ export function createRecoverPanel(ctx) {
     const last = v.curve[v.curve.length - 1];
     const secs = (v.train_ms || 0) / 1e3;
     const rate = secs > 0 ? v.curve.length / secs : NaN;
+    const fit = v.fitted
+      ? ` Schedule fitted to the budget: ${v.fitted.steps} steps (the first ${v.fitted.after} took ${fmt(v.fitted.ms / 1e3, 3)} s), the cosine ends with it.`
+      : '';
     $('r-status').textContent = last
-      ? `Step ${last.step}: loss ${fmt(last.loss, 4)}, ${fmt(secs, 3)} s of training, ${fmt(rate, 3)} steps/s in this browser.`
+      ? `Step ${last.step}: loss ${fmt(last.loss, 4)}, ${fmt(secs, 3)} s of training, ${fmt(rate, 3)} steps/s in this browser.${fit}`
       : 'Training…';
+    $('r-status').dataset.stepsTotal = String(v.fitted ? v.fitted.steps : '');
     if (!final) return;
     showQuality('after', v.after);
     $('r-status').textContent +=
       ` Done: ${v.steps_done} steps; ${fmt(100 * v.sparsity, 3)} % of block weights pruned (${v.frozen} held at zero);` +
       ` the teacher's samples took ${fmt(v.sample_ms / 1e3, 3)} s. Weights sha256 ${v.weights_sha256.slice(0, 16)}….`;
     $('r-status').dataset.sha256 = v.weights_sha256;
+    $('r-status').dataset.stepsTotal = String(v.steps_total);
     // The curve as measured ([step, loss, KL, seconds]), for scripts that record it.
     $('r-chart').dataset.curve = JSON.stringify(v.curve.map((c) => [c.step, c.loss, c.kl, c.seconds]));
     lastBytes = v.bytes;

@@ -16,8 +16,9 @@ export function createRecoverTasks({ Recoverer, teacherBytes, useBytes, yieldToE
     },
 
     /** Recovers `opts` (RecoverOptions) within `seconds` of training (0: all steps).
-     *  Partial results: `{phase, done, total, curve, before, unpruned}`; the result adds
-     *  `{after, weights_sha256, steps_done, sample_ms, train_ms, bytes}`. */
+     *  Partial results: `{phase, done, total, curve, before, unpruned, fitted}` (`fitted`:
+     *  the schedule's length fitted to `seconds`, once the warmup is timed); the result
+     *  adds `{after, weights_sha256, steps_done, steps_total, sample_ms, train_ms, bytes}`. */
     async recover({ opts, seconds }, job, progress) {
       const r = new (Recoverer())(await teacherBytes(), opts);
       try {
@@ -33,14 +34,23 @@ export function createRecoverTasks({ Recoverer, teacherBytes, useBytes, yieldToE
         const q0 = r.quality();
         const curve = [];
         let trainMs = 0;
+        // With a time budget, the schedule's length is fitted after the warmup at the
+        // pace measured here, so the cosine ends when the budget does (wasm fitBudget).
+        const fitAfter = r.fitAfter();
+        let total = opts.steps;
+        let fitted = null;
         while (!job.cancelled) {
           const t = performance.now();
           const got = r.steps(1);
           trainMs += performance.now() - t;
           if (!got.length) break;
           for (const g of got) curve.push({ ...g, seconds: trainMs / 1e3 });
-          progress(curve.length, opts.steps, {
-            phase: 'training', curve, before: q0.before, unpruned: q0.unpruned, train_ms: trainMs,
+          if (seconds > 0 && curve.length === fitAfter) {
+            total = r.fitBudget(trainMs, seconds * 1e3);
+            fitted = { after: fitAfter, ms: trainMs, steps: total };
+          }
+          progress(curve.length, total, {
+            phase: 'training', curve, before: q0.before, unpruned: q0.unpruned, train_ms: trainMs, fitted,
           });
           if (seconds > 0 && trainMs >= seconds * 1e3) break;
           await yieldToEventLoop();
@@ -49,7 +59,7 @@ export function createRecoverTasks({ Recoverer, teacherBytes, useBytes, yieldToE
         recovered = r.modelBytes();
         return {
           phase: 'done', curve, before: q.before, unpruned: q.unpruned, after: q.now,
-          sparsity: q.sparsity, frozen: q.frozen, steps_done: q.steps_done,
+          sparsity: q.sparsity, frozen: q.frozen, steps_done: q.steps_done, steps_total: q.steps_total, fitted,
           weights_sha256: q.weights_sha256, sample_ms: sampleMs, train_ms: trainMs,
           bytes: recovered.slice(),
         };

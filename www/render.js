@@ -27,6 +27,11 @@ function writeModelSelect(id) {
   const sel = $('model');
   if (!sel) return;
   if (!sel.options.length) for (const m of MODELS) sel.add(new Option(m.label, m.id));
+  // A running model no link can name (a recovered model, a file) keeps its own entry.
+  if (sel.dataset.running) {
+    sel.value = sel.dataset.running;
+    return;
+  }
   const p = parseModel(id);
   if (p && ![...sel.options].some((o) => o.value === p.id)) {
     sel.add(new Option(`Random weights · ${p.nLayer}×${p.dModel} (from the link)`, p.id));
@@ -206,7 +211,11 @@ function renderModelCard(state) {
   dl.textContent = '';
   // model picker (issue 14): which model this is, first.
   if (model.id && model.id !== 'file') {
-    const what = { teacher: 'the shipped model', student: 'distilled from the teacher' }[model.id] ||
+    const what = {
+      teacher: 'the shipped model',
+      student: 'distilled from the teacher',
+      recovered: 'pruned, then distilled back from the teacher in this page (Prune tab, Recover)',
+    }[model.id] ||
       'random weights: speed and memory are real, quality is not';
     fact(dl, 'Model', modelName(model.id), what);
   } else if (model.id === 'file') fact(dl, 'Model', 'a file you loaded');

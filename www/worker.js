@@ -650,6 +650,7 @@ Object.assign(
       const next = Playground.fromBytes(bytes);
       if (pg) pg.free();
       pg = next;
+      modelId = 'recovered'; // model picker: not one of its entries (issue 22)
       announce(source, '');
     },
     yieldToEventLoop,

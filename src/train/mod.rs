@@ -329,6 +329,27 @@ impl Trainer {
         checkpoint::encode(&h, &self.params, &self.m, &self.v)
     }
 
+    /// Sets the schedule's length (`opts.steps`) while no step taken so far depended
+    /// on it (within the warmup: `step <= max(warmup, 1)`), so the run has the same bits
+    /// as one started with this length. For fitting a time budget (`schedule::fit_steps`).
+    pub fn set_total_steps(&mut self, steps: usize) -> Result<()> {
+        if self.step > self.opts.warmup.max(1) {
+            return Err(input_err(format!(
+                "the schedule's length can only change within the warmup ({} steps); {} are done",
+                self.opts.warmup.max(1),
+                self.step
+            )));
+        }
+        if steps < self.step.max(1) {
+            return Err(input_err(format!(
+                "a schedule of {steps} steps is shorter than the {} already done",
+                self.step
+            )));
+        }
+        self.opts.steps = steps;
+        Ok(())
+    }
+
     /// Steps completed.
     pub fn step_count(&self) -> usize {
         self.step

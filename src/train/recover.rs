@@ -193,6 +193,23 @@ impl Recovery {
         self.trainer.step()
     }
 
+    /// Fits the schedule to a time budget once the warmup has run (`schedule::fit_steps`
+    /// at the pace of the steps so far, at most `opts.steps`): the cosine then ends as the
+    /// budget does. Returns the new length, which the model file records, so
+    /// `tinyopt recover --steps N` replays the run. Callers time the steps.
+    pub fn fit_to_budget(&mut self, elapsed_ms: f64, budget_ms: f64) -> Result<usize> {
+        let done = self.trainer.step_count();
+        let total = super::schedule::fit_steps(done, elapsed_ms, budget_ms, self.opts.steps);
+        self.trainer.set_total_steps(total)?;
+        self.opts.steps = total;
+        Ok(total)
+    }
+
+    /// Steps after which `fit_to_budget` is called: the warmup (at least one step).
+    pub fn fit_after(&self) -> usize {
+        self.opts.warmup.max(1)
+    }
+
     pub fn done(&self) -> bool {
         self.trainer.step_count() >= self.opts.steps
     }

@@ -6,8 +6,10 @@
 //   node tests/page/measure-recover.mjs KIND RATIO SECONDS [SEED=1337] [SAMPLES=64]
 //
 // TINYOPT_URL (default http://127.0.0.1:8000/), target/release/tinyopt for the native
-// run. The page trains for SECONDS (of a 100000-step schedule); the native run then takes
-// exactly as many steps of the same schedule (--stop-at, so the weight hashes compare) and writes its model to
+// run. The page trains for SECONDS: after the warmup it fits the schedule's length N to the
+// budget at the pace it measured (at most 100000 steps); the native run then replays the
+// same schedule (--steps N) for exactly as many steps (--stop-at, so the weight hashes
+// compare) and writes its model to
 // artifacts/models/recovered-KIND-RATIO.safetensors. Writes artifacts/recover-KIND-RATIO.json.
 
 import { execFileSync } from 'node:child_process';
@@ -38,6 +40,7 @@ const web = await page.evaluate(() => ({
   after: ['top1', 'kld', 'ppl'].map((k) => Number(document.getElementById(`r-after-${k}`).dataset.value)),
   steps: Number(document.getElementById('r-chart').dataset.points),
   sha256: document.getElementById('r-status').dataset.sha256,
+  steps_total: Number(document.getElementById('r-status').dataset.stepsTotal),
   curve: JSON.parse(document.getElementById('r-chart').dataset.curve),
 }));
 const env = await page.textContent('#env-note').catch(() => '');
@@ -49,7 +52,7 @@ const bin = path.join(ROOT, 'target/release/tinyopt');
 fs.mkdirSync(path.join(ARTIFACTS, 'models'), { recursive: true });
 const out = execFileSync(
   bin,
-  ['recover', '--prune', ratio, '--prune-kind', kind, '--steps', '100000', '--stop-at', String(steps), '--seed', seed, '--samples', samples, '--json',
+  ['recover', '--prune', ratio, '--prune-kind', kind, '--steps', String(web.steps_total), '--stop-at', String(steps), '--seed', seed, '--samples', samples, '--json',
     '--out', path.join(ARTIFACTS, 'models', `recovered-${kind}-${ratio}.safetensors`)],
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 },
 );

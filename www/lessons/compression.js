@@ -60,6 +60,24 @@ export default {
       lab: '?panel=prune&prune-kind=unstructured&prune=0.5',
     },
     {
+      id: 'recover',
+      question: 'Pruning 70 % of the weights without retraining loses most agreement with the teacher. Distilling the pruned copy back on text the teacher writes itself, for 30 s in this page: what top-1 agreement does it reach?',
+      prediction: { kind: 'number', prompt: 'Top-1 agreement with the teacher after 30 s of recovery', field: 'top1_after', min: 0, max: 100, step: 1, unit: '%', default: 60 },
+      action: 'recover',
+      args: { kind: 'unstructured', ratio: 0.7, seconds: 30, samples: 16 },
+      reads: ['top1_before', 'top1_after', 'top1_gain', 'kld_before', 'kld_after', 'steps', 'steps_per_s', 'sparsity'],
+      explain: 'At {sparsity} sparsity the pruned model agreed with the teacher on {top1_before} of next characters (KL {kld_before}). {steps} distillation steps ({steps_per_s} in this browser), with the pruned weights held at zero, brought it to {top1_after} (KL {kld_after}): {top1_gain} more. No corpus was downloaded: the teacher sampled the training text.',
+      checkpoint: {
+        question: 'Why does recovery hold the pruned weights at exactly zero?',
+        options: [
+          { label: 'So the model keeps its sparsity: the remaining weights learn to make up for the removed ones', correct: true, feedback: 'Yes: the savings stay, the quality comes back.' },
+          { label: 'Because zero weights cannot be trained', correct: false, feedback: 'They get gradients like any other; the mask puts them back to zero after each step.' },
+          { label: 'It does not matter whether they stay zero', correct: false, feedback: 'Letting them move would undo the pruning.' },
+        ],
+      },
+      lab: '?panel=prune',
+    },
+    {
       id: 'student',
       question: 'Distillation trains a smaller student to imitate the teacher. The shipped student against the teacher (both f32, alternating): how much faster does it decode?',
       prediction: { kind: 'number', prompt: 'Student tokens/s over teacher tokens/s', field: 'speedup', min: 0.5, max: 20, step: 0.1, unit: '×', default: 3 },

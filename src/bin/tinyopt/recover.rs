@@ -20,7 +20,9 @@ pub struct Args {
     #[arg(long, value_name = "S", default_value_t = RecoverOptions::default().steps,
           value_parser = values::count)]
     steps: usize,
-    /// Stop after this many seconds of training even if steps remain (0: no limit)
+    /// A time budget of training seconds (0: none): after the warmup the schedule is
+    /// fitted to it at the measured pace (at most --steps; the cosine ends with the
+    /// budget), and training stops when it is spent
     #[arg(long, value_name = "SECS", default_value_t = 0.0, value_parser = values::non_negative)]
     seconds: f32,
     /// Stop after this many steps, keeping the schedule of --steps (what a page run cut
@@ -119,18 +121,18 @@ pub fn run(a: Args) -> Result<(), String> {
                     "kl": info.kl, "xent": info.xent, "lr": info.lr})
             );
         } else {
-            let eta = (opts.steps - info.step) as f64 * secs / info.step as f64;
+            let eta = (rec.opts.steps - info.step) as f64 * secs / info.step as f64;
             let line = format!(
                 "step {:>4}/{} | loss {:.4} | KL {:.4} | lr {:.2e} | {:.2} steps/s | ETA {}",
                 info.step,
-                opts.steps,
+                rec.opts.steps,
                 info.loss,
                 info.kl.unwrap_or(0.0),
                 info.lr,
                 info.step as f64 / secs,
                 hms(eta)
             );
-            progress.step(&line, info.step == 1 || info.step == opts.steps);
+            progress.step(&line, info.step == 1 || info.step == rec.opts.steps);
         }
         if a.eval_every > 0 && info.step % a.eval_every == 0 {
             let q = rec.quality(&rec.trainer.model().map_err(e)?).map_err(e)?;
@@ -141,6 +143,20 @@ pub fn run(a: Args) -> Result<(), String> {
                     info.step,
                     100.0 * q.top1_agreement,
                     q.kld
+                ));
+            }
+        }
+        if a.seconds > 0.0 && info.step == rec.fit_after() {
+            let total = rec
+                .fit_to_budget(secs * 1e3, a.seconds as f64 * 1e3)
+                .map_err(e)?;
+            if a.json {
+                println!("{}", serde_json::json!({"stage": "fitted", "step": info.step, "steps": total, "seconds": secs}));
+            } else {
+                progress.note(&format!(
+                    "schedule fitted to {} s: {total} steps at {:.2} steps/s",
+                    a.seconds,
+                    info.step as f64 / secs
                 ));
             }
         }

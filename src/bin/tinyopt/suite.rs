@@ -153,7 +153,8 @@ pub struct VerifyArgs {
     /// Submission records or lab reports (JSON; told apart by their schema)
     #[arg(required = true, value_name = "FILE")]
     records: Vec<PathBuf>,
-    /// Folder of model files to recompute quality with (found by sha256)
+    /// Folder of model files to recompute quality with (found by sha256); a `models/`
+    /// folder beside the records is searched too (a submitted model, e.g. a recovered one)
     #[arg(long, value_name = "DIR", default_value = "models")]
     models: PathBuf,
     /// Also re-run the speed events here and show the ratios next to the claimed ones
@@ -162,6 +163,35 @@ pub struct VerifyArgs {
     /// One JSON verdict per record
     #[arg(long)]
     json: bool,
+}
+
+/// The model files of `dir` and of a `models/` folder beside each of `records` (an
+/// open-division submission brings its model there), each file once.
+fn models_for(dir: &Path, records: &[PathBuf]) -> Vec<ModelFile<'static>> {
+    let mut dirs = vec![dir.to_path_buf()];
+    for r in records {
+        let beside = r.parent().unwrap_or(Path::new(".")).join("models");
+        if !dirs.iter().any(|d| same_dir(d, &beside)) {
+            dirs.push(beside);
+        }
+    }
+    let mut out: Vec<ModelFile<'static>> = Vec::new();
+    for d in &dirs {
+        for m in model_files(d) {
+            if !out.iter().any(|o| o.sha256 == m.sha256) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Whether two paths name one folder (either may not exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
 }
 
 /// Every model file in `dir`, with its sha256.
@@ -222,7 +252,7 @@ fn check_any(path: &Path, models: &[ModelFile]) -> (Option<Record>, Verdict) {
 }
 
 pub fn verify_cmd(a: VerifyArgs) -> Result<(), String> {
-    let models = model_files(&a.models);
+    let models = models_for(&a.models, &a.records);
     let mut failed = 0;
     for path in &a.records {
         let (rec, mut v) = check_any(path, &models);
@@ -295,13 +325,13 @@ pub struct BoardArgs {
     /// Where to write the ranking the page reads
     #[arg(long, value_name = "PATH", default_value = "leaderboard/board.json")]
     out: PathBuf,
-    /// Folder of model files to recompute quality with
+    /// Folder of model files to recompute quality with (and `models/` inside --dir)
     #[arg(long, value_name = "DIR", default_value = "models")]
     models: PathBuf,
 }
 
 pub fn leaderboard(a: BoardArgs) -> Result<(), String> {
-    let models = model_files(&a.models);
+    let models = models_for(&a.models, &[a.dir.join("board.json")]);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&a.dir)
         .map_err(|e| format!("cannot read {}: {e}", a.dir.display()))?
         .flatten()
