@@ -52,16 +52,36 @@ pub struct Candidate {
     pub tokens_per_s: f64,
 }
 
-/// A search in progress: the candidates measured so far.
-pub struct Search<'a> {
-    base: &'a Gpt,
+/// Where a stepped search is in its procedure (see the module doc).
+enum Phase {
+    Start,
+    /// Measuring `MATRIX_GROUPS[i]` alone at int4.
+    Sensitivity(usize),
+    /// Considering `ranking[i]` for int8.
+    Greedy(usize),
+    /// Trying `moves[next]` around the current recipe.
+    Local {
+        moves: Vec<(Recipe, String)>,
+        next: usize,
+    },
+    Done,
+}
+
+/// A search in progress: the candidates measured so far. Driven by `step` (one
+/// candidate a call, so the page can show progress and stop) or `run` (all of them).
+pub struct Search {
+    base: Gpt,
     suite: Suite,
     calib: ActObserver,
     min_ratio: f64,
     objective: Objective,
     pub tried: Vec<Candidate>,
+    phase: Phase,
+    /// Sensitivity ranking: (group, 1 − its perplexity ratio alone at int4).
+    ranking: Vec<(&'static str, f64)>,
+    /// The procedure's current recipe and its measurement.
+    cur: Option<(Recipe, Candidate)>,
 }
-
 /// Decode rate of `m`: median of 3 greedy runs of 64 tokens from "\n".
 fn tokens_per_s(m: &Gpt) -> Result<f64> {
     let mut rates = Vec::new();
@@ -80,23 +100,27 @@ fn tokens_per_s(m: &Gpt) -> Result<f64> {
     Ok(rates[1])
 }
 
-impl<'a> Search<'a> {
+impl Search {
     /// A search over recipes of `base`, passing when the perplexity ratio is at least
     /// `min_ratio` (0.99: the benchmark's lower tier).
-    pub fn new(base: &'a Gpt, min_ratio: f64, objective: Objective) -> Result<Search<'a>> {
+    pub fn new(base: Gpt, min_ratio: f64, objective: Objective) -> Result<Search> {
         let seqs = crate::quality::eval_set(
-            base,
+            &base,
             crate::quality::EVAL_SEQS,
             crate::quality::EVAL_LEN,
             crate::quality::CALIB_SEED,
         )?;
+        let calib = crate::quality::calibrate(&base, &seqs)?;
         Ok(Search {
             base,
             suite: Suite::v1(),
-            calib: crate::quality::calibrate(base, &seqs)?,
+            calib,
             min_ratio,
             objective,
             tried: Vec::new(),
+            phase: Phase::Start,
+            ranking: Vec::new(),
+            cur: None,
         })
     }
 
@@ -108,9 +132,9 @@ impl<'a> Search<'a> {
             return Ok(c.clone());
         }
         let (built, build_ms) =
-            crate::clock::time_ms(|| recipe::build(self.base, &r, Some(&self.calib)));
+            crate::clock::time_ms(|| recipe::build(&self.base, &r, Some(&self.calib)));
         let (m, _) = built?;
-        let q = quality_of(&self.suite, self.base, &m)?;
+        let q = quality_of(&self.suite, &self.base, &m)?;
         let (quality_ratio, gate, _) = score::gate(&q);
         let c = Candidate {
             step: step.into(),
@@ -148,68 +172,120 @@ impl<'a> Search<'a> {
             .min_by(|a, b| self.cost(a).total_cmp(&self.cost(b)))
     }
 
+    /// The local moves around recipe `r`: each int8 group back to int4, then int4
+    /// groups of 64 and 128.
+    fn moves(r: &Recipe) -> Result<Vec<(Recipe, String)>> {
+        let mut moves = Vec::new();
+        for g in MATRIX_GROUPS {
+            if r.quant.group_precision(g) == Precision::Int8 {
+                let mut m = *r;
+                m.set(&format!("{g}-precision"), Precision::Int4.name())?;
+                moves.push((m, format!("local: {g} back to int4")));
+            }
+        }
+        for gs in ["64", "128"] {
+            let mut m = *r;
+            m.set("group-size", gs)?;
+            moves.push((m, format!("local: int4 groups of {gs}")));
+        }
+        Ok(moves)
+    }
+
+    /// Which part of the procedure the next `step` works on.
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Start => "start",
+            Phase::Sensitivity(_) => "sensitivity",
+            Phase::Greedy(_) => "greedy",
+            Phase::Local { .. } => "local moves",
+            Phase::Done => "done",
+        }
+    }
+
+    pub fn done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// Measures the procedure's next candidate and returns it (a recipe measured
+    /// before comes back as it was), or `None` when the procedure has ended.
+    pub fn step(&mut self) -> Result<Option<Candidate>> {
+        loop {
+            match std::mem::replace(&mut self.phase, Phase::Done) {
+                Phase::Done => return Ok(None),
+                Phase::Start => {
+                    let r = Recipe::parse("precision=int4&quant-method=gptq&gptq-order=act-order")?;
+                    let c = self.measure(&r, "start")?;
+                    self.cur = Some((r.normalized()?, c.clone()));
+                    self.phase = Phase::Sensitivity(0);
+                    return Ok(Some(c));
+                }
+                Phase::Sensitivity(i) => {
+                    // One group at int4, the rest f32.
+                    let g = MATRIX_GROUPS[i];
+                    let r = Recipe::parse(&format!(
+                        "quant-method=gptq&gptq-order=act-order&{g}-precision=int4"
+                    ))?;
+                    let c = self.measure(&r, &format!("sensitivity {g}"))?;
+                    self.ranking.push((g, 1.0 - c.quality_ratio));
+                    self.phase = if i + 1 < MATRIX_GROUPS.len() {
+                        Phase::Sensitivity(i + 1)
+                    } else {
+                        self.ranking
+                            .sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+                        Phase::Greedy(0)
+                    };
+                    return Ok(Some(c));
+                }
+                Phase::Greedy(i) => {
+                    // Raise the most sensitive groups to int8 until the gate passes.
+                    let (cur_r, cur) = self.cur.clone().expect("the start was measured");
+                    if self.passes(&cur) || i >= self.ranking.len() {
+                        self.phase = Phase::Local {
+                            moves: Self::moves(&cur_r)?,
+                            next: 0,
+                        };
+                        continue;
+                    }
+                    let g = self.ranking[i].0;
+                    let mut r = cur_r;
+                    r.set(&format!("{g}-precision"), Precision::Int8.name())?;
+                    let c = self.measure(&r, &format!("greedy: {g} int8"))?;
+                    self.cur = Some((r.normalized()?, c.clone()));
+                    self.phase = Phase::Greedy(i + 1);
+                    return Ok(Some(c));
+                }
+                Phase::Local { moves, next } => {
+                    // The first move that passes and costs less is kept; none: done.
+                    let Some((r, step)) = moves.get(next).cloned() else {
+                        return Ok(None);
+                    };
+                    let (_, cur) = self.cur.clone().expect("the start was measured");
+                    let c = self.measure(&r, &step)?;
+                    let better =
+                        self.passes(&c) && (!self.passes(&cur) || self.cost(&c) < self.cost(&cur));
+                    self.phase = if better {
+                        let r = r.normalized()?;
+                        self.cur = Some((r, c.clone()));
+                        Phase::Local {
+                            moves: Self::moves(&r)?,
+                            next: 0,
+                        }
+                    } else {
+                        Phase::Local {
+                            moves,
+                            next: next + 1,
+                        }
+                    };
+                    return Ok(Some(c));
+                }
+            }
+        }
+    }
+
     /// Runs the whole procedure (see the module doc); `progress` sees each candidate.
     pub fn run(&mut self, progress: &mut dyn FnMut(&Candidate)) -> Result<Option<Candidate>> {
-        let start = Recipe::parse("precision=int4&quant-method=gptq&gptq-order=act-order")?;
-        let mut cur = self.measure(&start, "start")?;
-        progress(&cur);
-        let mut cur_r = start;
-
-        // Sensitivity ranking: one group at int4, the rest f32.
-        let mut ranking: Vec<(&str, f64)> = Vec::new();
-        for g in MATRIX_GROUPS {
-            let r = Recipe::parse(&format!(
-                "quant-method=gptq&gptq-order=act-order&{g}-precision=int4"
-            ))?;
-            let c = self.measure(&r, &format!("sensitivity {g}"))?;
+        while let Some(c) = self.step()? {
             progress(&c);
-            ranking.push((g, 1.0 - c.quality_ratio));
-        }
-        ranking.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-
-        // Greedy: raise the most sensitive groups to int8 until the gate passes.
-        for &(g, _) in &ranking {
-            if self.passes(&cur) {
-                break;
-            }
-            let mut r = cur_r;
-            r.set(&format!("{g}-precision"), Precision::Int8.name())?;
-            cur = self.measure(&r, &format!("greedy: {g} int8"))?;
-            progress(&cur);
-            cur_r = r.normalized()?;
-        }
-
-        // Local moves.
-        loop {
-            let mut moves: Vec<(Recipe, String)> = Vec::new();
-            for g in MATRIX_GROUPS {
-                if cur_r.quant.group_precision(g) == Precision::Int8 {
-                    let mut r = cur_r;
-                    r.set(&format!("{g}-precision"), Precision::Int4.name())?;
-                    moves.push((r, format!("local: {g} back to int4")));
-                }
-            }
-            for gs in ["64", "128"] {
-                let mut r = cur_r;
-                r.set("group-size", gs)?;
-                moves.push((r, format!("local: int4 groups of {gs}")));
-            }
-            let mut improved = false;
-            for (r, step) in moves {
-                let c = self.measure(&r, &step)?;
-                progress(&c);
-                let better =
-                    self.passes(&c) && (!self.passes(&cur) || self.cost(&c) < self.cost(&cur));
-                if better {
-                    cur = c;
-                    cur_r = r.normalized()?;
-                    improved = true;
-                    break;
-                }
-            }
-            if !improved {
-                break;
-            }
         }
         Ok(self.best().cloned())
     }

@@ -147,6 +147,8 @@ pub struct Playground {
     /// Models built for `timeDecode`, keyed by their recipe's JSON, so a same-run
     /// speed comparison can alternate configurations without rebuilding them.
     timed: Vec<(String, Gpt)>,
+    /// A recipe search in progress (`searchStart`), over a copy of `base`.
+    search: Option<crate::search::Search>,
 }
 
 impl Playground {
@@ -163,6 +165,7 @@ impl Playground {
             eval: None,
             calib: None,
             timed: Vec::new(),
+            search: None,
         }
     }
 
@@ -597,7 +600,7 @@ impl Playground {
     }
 
     /// Sensitivity of one matrix (see `matrixNames`): quantizes only it with `cfg` and
-    /// returns `{matrix, kld, top1_agreement}`. One call per matrix, so the page can
+    /// returns `{matrix, group, kld, top1_agreement}`. One call per matrix, so the page can
     /// show progress and stop between them.
     #[wasm_bindgen(js_name = sensitivityOf)]
     pub fn sensitivity_of(&mut self, cfg: JsValue, name: &str) -> Result<JsValue, JsError> {
@@ -617,10 +620,12 @@ impl Playground {
             None
         };
         let reference = self.eval.as_ref().expect("made above");
-        to_js(
-            &quality::sensitivity_against(reference, &self.base, &r.quant, calib, name)
-                .map_err(err)?,
-        )
+        let s = quality::sensitivity_against(reference, &self.base, &r.quant, calib, name)
+            .map_err(err)?;
+        // The matrix group (a recipe's `<group>-precision` stem) the page ranks by.
+        let mut v = serde_json::to_value(&s).map_err(|e| JsError::new(&e.to_string()))?;
+        v["group"] = crate::quant::group_of(name).into();
+        to_js(&v)
     }
 
     /// `{nll, perplexity, base_nll, base_perplexity}` of `text` (nats/char), for the
@@ -1095,6 +1100,56 @@ pub fn heap_stats() -> Result<JsValue, JsError> {
         heap_peak_bytes: m::peak_heap_bytes(),
         linear_memory_bytes: m::linear_memory_bytes(),
     })
+}
+
+/// The recipe search (`search::Search`, the code `tinyopt search` runs), one candidate
+/// per call so the worker can show progress and stop between them.
+#[wasm_bindgen]
+impl Playground {
+    /// Begins a search over recipes of the loaded model: passing means a perplexity ratio
+    /// of at least `gate` (0.99: the 99 % tier); `objective` is "bytes" or "latency".
+    /// Makes the calibration set first (a few seconds).
+    #[wasm_bindgen(js_name = searchStart)]
+    pub fn search_start(&mut self, gate: f64, objective: &str) -> Result<(), JsError> {
+        if !(0.0..=1.0).contains(&gate) {
+            return Err(JsError::new(&format!(
+                "the gate must be in 0..=1, not {gate}"
+            )));
+        }
+        let objective = crate::search::Objective::parse(objective).map_err(err)?;
+        let mut base = self.base.clone();
+        base.kernel = self.model.kernel;
+        self.search = Some(crate::search::Search::new(base, gate, objective).map_err(err)?);
+        Ok(())
+    }
+
+    /// Measures the next candidate: `{candidate (null when the procedure has ended),
+    /// done, phase (of the next step), tried, best}`.
+    #[wasm_bindgen(js_name = searchStep)]
+    pub fn search_step(&mut self) -> Result<JsValue, JsError> {
+        let s = self
+            .search
+            .as_mut()
+            .ok_or_else(|| JsError::new("no search in progress: call searchStart first"))?;
+        let c = s.step().map_err(err)?;
+        to_js(&serde_json::json!({
+            "candidate": c,
+            "done": s.done(),
+            "phase": s.phase_name(),
+            "tried": s.tried.len(),
+            "best": s.best(),
+        }))
+    }
+
+    /// `{objectives, tiers}`: the search's choices (objectives; the suite's gate tiers
+    /// as `[name, min ratio]`), for the page's controls.
+    #[wasm_bindgen(js_name = searchOptions)]
+    pub fn search_options() -> Result<JsValue, JsError> {
+        to_js(&serde_json::json!({
+            "objectives": crate::search::Objective::NAMES,
+            "tiers": crate::benchmark::suite::TIERS,
+        }))
+    }
 }
 
 fn no_draft() -> JsError {

@@ -31,3 +31,36 @@ fn gptq_beats_rounding_on_the_shipped_model() {
     );
     assert!(gq.top1_agreement > rtn.top1_agreement, "{gq:?} vs {rtn:?}");
 }
+
+/// The search steps one measured candidate at a time, in the documented order, and the
+/// winner so far is the cheapest passing candidate.
+#[test]
+fn search_steps_in_order_and_keeps_the_cheapest_passing() {
+    use tinyopt::search::{Objective, Search};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/shakespeare-char.safetensors"
+    );
+    let base = tinyopt::model::io::load(&std::fs::read(path).unwrap()).unwrap();
+    let mut s = Search::new(base, 0.99, Objective::Bytes).unwrap();
+    assert_eq!(s.phase_name(), "start");
+    let start = s.step().unwrap().unwrap();
+    assert_eq!(start.step, "start");
+    assert!(
+        start.quality_ratio < 0.99,
+        "all-int4 fails: {}",
+        start.quality_ratio
+    );
+    let embed = s.step().unwrap().unwrap();
+    assert_eq!(embed.step, "sensitivity embed");
+    assert!(embed.weight_bytes > start.weight_bytes);
+    assert!(s.passes(&embed), "one group at int4 passes: {embed:?}");
+    assert_eq!(s.best().unwrap().recipe_id, embed.recipe_id);
+    // A recipe measured before comes back as it was, not measured again.
+    let again = s
+        .measure(&Recipe::parse(&start.query).unwrap(), "again")
+        .unwrap();
+    assert_eq!(again.step, "start");
+    assert_eq!(s.tried.len(), 2);
+    assert!(!s.done());
+}

@@ -19,6 +19,7 @@ import { createProfilePanel } from './profile-panel.js';
 import { createKernelsPanel } from './kernels-panel.js';
 import { createRelaxedPanel } from './relaxed-panel.js';
 import { createBenchmarkPanel } from './benchmark-panel.js';
+import { createSearchPanel } from './search-panel.js';
 import { viewFromQuery, applyView, setupEmbedKeys, watchVisibility } from './embed-view.js';
 import { setupEmbedApi } from './embed-api.js';
 import { setupEmbedDialog } from './embed-dialog.js';
@@ -291,6 +292,7 @@ const panels = [
   createKernelsPanel(panelCtx),
   createRelaxedPanel(panelCtx),
   createBenchmarkPanel(panelCtx),
+  createSearchPanel(panelCtx), // recipe search (issue 21)
   createSizePanel(panelCtx), // what size costs (issue 14)
   createSpecPanel(panelCtx),
 ];

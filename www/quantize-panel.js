@@ -59,6 +59,8 @@ export function createQuantizePanel(ctx) {
     forget(sens);
     placeholder(sens, sens.dataset.empty);
     sens.setAttribute('aria-label', 'Sensitivity chart: not measured yet.');
+    ranked = null;
+    $('q-from-sens').disabled = true;
   }
 
   function resetSpeed() {
@@ -163,8 +165,30 @@ export function createQuantizePanel(ctx) {
           worst.map((r) => `${r.matrix} ${fmtSmall(r.kld, 3)} nats/token`).join(', ') + '.',
       );
       canvas.dataset.count = String(value.length);
+      ranked = rankGroups(value);
+      const top = ranked[0];
+      $('q-from-sens').disabled = false;
+      $('q-from-sens-help').textContent =
+        `Groups by summed KL: ${ranked.map((g) => `${g.group} ${fmtSmall(g.kld, 3)}`).join(', ')}. ` +
+        `The button sets ${top.group} to int8 and every other group to int4 (keeping the rounding method).`;
     },
     fail: err,
+  });
+
+  // --- start mixed precision from the ranking: the most sensitive group int8, the rest int4
+  let ranked = null; // [{group, kld}] most sensitive first, from the last measurement
+  $('q-from-sens').addEventListener('click', () => {
+    if (!ranked) return;
+    const form = $('q-form');
+    const set = (el, v) => {
+      el.value = v;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    set($('q-precision'), 'int4');
+    ranked.forEach((g, i) => {
+      const el = form.querySelector(`[data-recipe-key="${g.group}-precision"]`);
+      if (el) set(el, i === 0 ? 'int8' : 'int4');
+    });
   });
 
   // --- export / load
@@ -218,4 +242,12 @@ export function quantMeta(info) {
   } catch {
     return '';
   }
+}
+
+/** Matrix groups by their summed sensitivity (KL of each matrix alone), largest first;
+ *  `rows` carry `group` from wasm (`quant::group_of`). */
+export function rankGroups(rows) {
+  const by = new Map();
+  for (const r of rows) by.set(r.group, (by.get(r.group) || 0) + r.kld);
+  return [...by].map(([group, kld]) => ({ group, kld })).sort((a, b) => b.kld - a.kld || (a.group < b.group ? -1 : 1));
 }

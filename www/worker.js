@@ -20,6 +20,7 @@ import { createBenchTasks } from './bench-tasks.js';
 import { createRelaxedTasks } from './relaxed-tasks.js';
 import { createLabReportTasks } from './lab-report-tasks.js';
 import { createRecoverTasks } from './recover-tasks.js';
+import { createSearchTasks } from './search-tasks.js';
 /** The engine package's exports, once `load` has imported the build the page chose. */
 let Playground, Recoverer, kernelNames, recipeFromQuery, recipeView, scalingBandwidth, scalingPoint, engineBuild;
 /** `{build, why}`: which engine build runs here and why (see engine.js). */
@@ -640,6 +641,7 @@ Object.assign(
   }),
 );
 Object.assign(TASKS, PICKER_TASKS); // model picker (issue 14)
+Object.assign(TASKS, createSearchTasks({ pg: () => pg, Playground: () => Playground, yieldToEventLoop })); // recipe search (issue 21)
 Object.assign(TASKS, createLabReportTasks({ pg: () => pg })); // lab reports (issue 19)
 Object.assign(
   TASKS,

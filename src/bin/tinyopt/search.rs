@@ -15,6 +15,10 @@ pub struct Args {
     /// One JSON line per candidate, then the winner
     #[arg(long)]
     json: bool,
+    /// Measure only these recipes (page queries or canonical JSON; repeatable), in order,
+    /// the same way the search measures its candidates: a comparison table, no search
+    #[arg(long, value_name = "RECIPE")]
+    measure: Vec<String>,
     #[command(flatten)]
     model: ModelArg,
 }
@@ -45,16 +49,24 @@ pub fn run(a: Args) -> Result<(), String> {
     }
     let base = a.model.load()?;
     let e = |e: tinyopt::Error| e.to_string();
-    let mut s = Search::new(&base, a.gate, a.objective).map_err(e)?;
+    let mut s = Search::new(base, a.gate, a.objective).map_err(e)?;
     let json = a.json;
+    let show = |c: &Candidate| {
+        if json {
+            println!("{}", serde_json::json!({"kind": "candidate", "candidate": c}));
+        } else {
+            println!("{}", row(c));
+        }
+    };
+    if !a.measure.is_empty() {
+        for q in &a.measure {
+            let r = tinyopt::recipe::Recipe::parse(q).map_err(e)?;
+            show(&s.measure(&r, "measure").map_err(e)?);
+        }
+        return Ok(());
+    }
     let winner = s
-        .run(&mut |c| {
-            if json {
-                println!("{}", serde_json::json!({"kind": "candidate", "candidate": c}));
-            } else {
-                println!("{}", row(c));
-            }
-        })
+        .run(&mut |c| show(c))
         .map_err(e)?;
     match winner {
         Some(w) if json => println!("{}", serde_json::json!({"kind": "winner", "candidate": w})),
