@@ -330,15 +330,7 @@ pub fn prune_model(base: &Gpt, cfg: &PruneConfig) -> Result<(Gpt, PruneStats)> {
     cfg.validate()?;
     let mut m = base.clone();
     let stats = match cfg.kind {
-        PruneKind::None => PruneStats {
-            sparsity: 0.0,
-            removed: 0,
-            total: m
-                .blocks
-                .iter_mut()
-                .map(|b| block_mats(b).iter().map(|x| x.rows * x.cols).sum::<usize>())
-                .sum(),
-        },
+        PruneKind::None => return Ok(record_unpruned(m, cfg)),
         PruneKind::Unstructured => prune_unstructured(&mut m, cfg)?,
         PruneKind::Structured => prune_structured(&mut m, cfg, false)?,
     };
@@ -347,6 +339,27 @@ pub fn prune_model(base: &Gpt, cfg: &PruneConfig) -> Result<(Gpt, PruneStats)> {
         serde_json::to_string(cfg).expect("config serialises"),
     );
     Ok((m, stats))
+}
+
+/// `prune_model` with `PruneKind::None` on a model already copied (or built) from the
+/// base: records the config and counts the block weights, with nothing removed. Lets
+/// `recipe::build` skip a copy of the whole model when it does not prune.
+pub fn record_unpruned(mut m: Gpt, cfg: &PruneConfig) -> (Gpt, PruneStats) {
+    let total = m
+        .blocks
+        .iter_mut()
+        .map(|b| block_mats(b).iter().map(|x| x.rows * x.cols).sum::<usize>())
+        .sum();
+    m.meta.insert(
+        "prune".into(),
+        serde_json::to_string(cfg).expect("config serialises"),
+    );
+    let stats = PruneStats {
+        sparsity: 0.0,
+        removed: 0,
+        total,
+    };
+    (m, stats)
 }
 
 /// Like `prune_model`, but structured pruning zeroes the removed MLP neurons (their

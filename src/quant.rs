@@ -265,21 +265,44 @@ pub(crate) fn code_range(qmax: f32, extra_neg: bool) -> (f32, f32) {
     (if extra_neg { -(qmax + 1.0) } else { -qmax }, qmax)
 }
 
-/// The integer code of `v` at step `sf` (nearest, clamped to the range).
+/// The integer code of `v` at step `sf` (nearest, ties away from zero, clamped to the
+/// range): `(v / sf).round().clamp(qmin, qmax)` bit for bit, NaN included, in plain
+/// comparisons and conversions that vectorise (`round` is a libm call per element).
 #[inline]
 pub(crate) fn code_of(v: f32, sf: f32, (qmin, qmax): (f32, f32)) -> f32 {
-    (v / sf).round().clamp(qmin, qmax)
+    let x = v / sf;
+    // Every code range lies within ±256, so clamping first changes no result.
+    let c = x.clamp(-256.0, 256.0);
+    let t = c as i32; // toward zero; NaN gives 0
+    let f = c - t as f32; // exact: the fraction of a number below 2^8
+    let r = (t + (f >= 0.5) as i32 - (f <= -0.5) as i32) as f32;
+    if x.is_nan() {
+        x
+    } else {
+        r.clamp(qmin, qmax)
+    }
 }
 
 /// The f16 scale of one run of weights: from its largest magnitude, times the clip
 /// ratio (of `Clip::Search`'s) that rounds the run with the least squared error.
 pub(crate) fn choose_scale(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip) -> f16 {
     let range @ (qmin, _) = code_range(qmax, extra_neg);
-    let mpos = w.iter().fold(0.0f32, |a, &v| a.max(v));
-    let mneg = w.iter().fold(0.0f32, |a, &v| a.max(-v));
+    let (mpos, mneg) = w
+        .iter()
+        .fold((0.0f32, 0.0f32), |(p, n), &v| (p.max(v), n.max(-v)));
     let base = (mpos / qmax).max(mneg / -qmin);
     if base == 0.0 {
         return f16::from_f32(1.0);
+    }
+    // Max-abs has one candidate: it wins unless its squared error is not below infinity,
+    // which needs a zero or infinite scale or weights large enough to overflow the sum
+    // (|w| ≤ 1e15 keeps every square ≤ 1e30 and any row's sum finite). Skip the sum then.
+    if clip == Clip::MaxAbs {
+        let s = f16::from_f32(base);
+        let sf = s.to_f32();
+        if sf != 0.0 && sf.is_finite() && mpos.max(mneg) <= 1e15 {
+            return s;
+        }
     }
     let ratios: &[f32] = match clip {
         Clip::MaxAbs => &SEARCH_RATIOS[..1],
@@ -309,11 +332,8 @@ pub(crate) fn choose_scale(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip) ->
 /// Symmetric quantization of one run of weights to codes in -qmax..=qmax with one
 /// f16 scale. Codes are computed against the *stored* (f16-rounded) scale.
 fn quantize_run(w: &[f32], qmax: f32, extra_neg: bool, clip: Clip, codes: &mut [i8]) -> f16 {
+    // An all-zero run needs no special case: its scale is 1 and every code 0.
     let s = choose_scale(w, qmax, extra_neg, clip);
-    if w.iter().all(|&v| v == 0.0) {
-        codes.fill(0);
-        return s;
-    }
     let (sf, range) = (s.to_f32(), code_range(qmax, extra_neg));
     for (c, &v) in codes.iter_mut().zip(w) {
         *c = code_of(v, sf, range) as i8;
@@ -474,13 +494,31 @@ pub fn quantize_model(
         (Some(c), true) => act_scales(c, qc),
         _ => Vec::new(),
     };
-    let mut m = base.clone();
     let n_layer = base.cfg.n_layer;
+    let names = crate::model::matrix_names(n_layer);
+    if !gptq {
+        // Each matrix on its own: quantize straight from `base`, copying only the rest.
+        let mut m = base.map_matrices(|name, mat| {
+            let precision = qc.precision_for(name);
+            if only.is_some_and(|o| o != name) || precision == Precision::F32 {
+                return Ok(None);
+            }
+            let id = names.iter().position(|n| n == name).expect("listed");
+            let act = scales.get(id).copied().flatten();
+            quantize_matrix(mat, &QuantConfig { precision, ..*qc }, act).map(Some)
+        })?;
+        m.meta.insert(
+            "quant".into(),
+            serde_json::to_string(qc).expect("config serialises"),
+        );
+        return Ok(m);
+    }
+    let mut m = base.clone();
     // GPTQ's view of the model being quantized: the inputs of each matrix, observed
     // again at the start of each stage (earlier stages have changed since).
     let mut seen: Option<ActObserver> = None;
     let mut stage = usize::MAX;
-    for (id, name) in crate::model::matrix_names(n_layer).iter().enumerate() {
+    for (id, name) in names.iter().enumerate() {
         if only.is_some_and(|o| o != name) {
             continue;
         }

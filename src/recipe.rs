@@ -17,7 +17,8 @@ use crate::model::gpt::ActObserver;
 use crate::model::speculative::{Draft, SpecConfig, MAX_DRAFT_TOKENS};
 use crate::model::{Gpt, KvPrecision};
 use crate::prune::{
-    prune_model, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope, SparseFormat,
+    prune_model, record_unpruned, sparsify_blocks, PruneConfig, PruneKind, PruneStats, Scope,
+    SparseFormat,
 };
 use crate::quant::{
     quantize_model, ActCalib, Clip, GptqOrder, Precision, QuantConfig, QuantMethod, MATRIX_GROUPS,
@@ -649,8 +650,14 @@ fn encode_component(s: &str) -> String {
 pub fn build(base: &Gpt, r: &Recipe, calib: Option<&ActObserver>) -> Result<(Gpt, PruneStats)> {
     let r = r.normalized()?;
     r.kernel.runs_here()?;
-    let (pruned, stats) = prune_model(base, &r.prune)?;
-    let mut m = quantize_model(&pruned, &r.quant, calib, None)?;
+    let (mut m, stats) = if r.prune.kind == PruneKind::None {
+        // Nothing to prune: quantize straight from the base (one copy, not two).
+        r.prune.validate()?;
+        record_unpruned(quantize_model(base, &r.quant, calib, None)?, &r.prune)
+    } else {
+        let (pruned, stats) = prune_model(base, &r.prune)?;
+        (quantize_model(&pruned, &r.quant, calib, None)?, stats)
+    };
     if r.prune.kind == PruneKind::Unstructured && r.prune.format != SparseFormat::Dense {
         sparsify_blocks(&mut m, r.prune.format)?;
     }

@@ -337,7 +337,14 @@ impl Gpt {
                     "tensor {name:?} has shape {s:?}, expected {shape:?}"
                 )));
             }
-            if data.iter().any(|x| !x.is_finite()) {
+            // Exponent bits all ones is NaN or infinity; an or-reduction vectorises
+            // where a short-circuiting `any` does not.
+            let non_finite = |c: &[f32]| {
+                c.iter().fold(0u32, |a, x| {
+                    a | ((x.to_bits() & 0x7f80_0000 == 0x7f80_0000) as u32)
+                })
+            };
+            if data.chunks(4096).any(|c| non_finite(c) != 0) {
                 return Err(format_err(format!(
                     "tensor {name:?} holds NaN or infinite values"
                 )));

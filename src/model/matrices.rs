@@ -2,6 +2,7 @@
 //! sensitive ends, and a census of the storage formats they are held in. Transforms
 //! (quantization, pruning), I/O and the faces all address matrices through this.
 
+use super::gpt::Block;
 use super::Gpt;
 use crate::weights::Matrix;
 use std::collections::BTreeMap;
@@ -45,6 +46,48 @@ impl Gpt {
             "mlp.down" => Some(&b.w_down),
             _ => None,
         }
+    }
+
+    /// A copy of the model whose matrices are `f(name, matrix)` (`None`: a plain copy).
+    /// Quantizing through this never copies the f32 weights it is about to replace.
+    pub fn map_matrices(
+        &self,
+        mut f: impl FnMut(&str, &Matrix) -> crate::error::Result<Option<Matrix>>,
+    ) -> crate::error::Result<Gpt> {
+        let mut g = |name: &str, m: &Matrix| -> crate::error::Result<Matrix> {
+            Ok(f(name, m)?.unwrap_or_else(|| m.clone()))
+        };
+        let mut blocks = Vec::with_capacity(self.blocks.len());
+        for (l, b) in self.blocks.iter().enumerate() {
+            let [qkv, proj, up, down] = BLOCK_MATRICES.map(|s| format!("h.{l}.{s}"));
+            blocks.push(Block {
+                ln1_g: b.ln1_g.clone(),
+                ln1_b: b.ln1_b.clone(),
+                w_qkv: g(&qkv, &b.w_qkv)?,
+                b_qkv: b.b_qkv.clone(),
+                w_o: g(&proj, &b.w_o)?,
+                b_o: b.b_o.clone(),
+                ln2_g: b.ln2_g.clone(),
+                ln2_b: b.ln2_b.clone(),
+                w_up: g(&up, &b.w_up)?,
+                b_up: b.b_up.clone(),
+                w_down: g(&down, &b.w_down)?,
+                b_down: b.b_down.clone(),
+            });
+        }
+        Ok(Gpt {
+            cfg: self.cfg,
+            tokenizer: self.tokenizer.clone(),
+            head: g("head", &self.head)?,
+            wte: g("wte", &self.wte)?,
+            wpe: g("wpe", &self.wpe)?,
+            blocks,
+            lnf_g: self.lnf_g.clone(),
+            lnf_b: self.lnf_b.clone(),
+            kernel: self.kernel,
+            kv_precision: self.kv_precision,
+            meta: self.meta.clone(),
+        })
     }
 
     /// Mutable access to a matrix by name (see `matrix_names`).
