@@ -559,6 +559,40 @@ pub fn quantize_model(
 mod tests {
     use super::*;
 
+    #[test]
+    fn code_of_rounds_as_round_then_clamp_does() {
+        // Ties, near-ties, both signs, beyond the range, and non-finite inputs.
+        let mut xs: Vec<f32> = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0];
+        for i in -2000..=2000 {
+            let v = i as f32 * 0.25;
+            xs.extend([
+                v,
+                f32::from_bits(v.to_bits() + 1),
+                f32::from_bits(v.to_bits().max(1) - 1),
+            ]);
+        }
+        xs.extend([
+            1e9,
+            -1e9,
+            255.5,
+            -255.5,
+            256.5,
+            -300.2,
+            0.49999997,
+            -0.49999997,
+        ]);
+        for range in [(-7.0, 7.0), (-8.0, 7.0), (-127.0, 127.0), (-128.0, 127.0)] {
+            for &x in &xs {
+                let want = x.round().clamp(range.0, range.1);
+                let got = code_of(x, 1.0, range);
+                assert!(
+                    got == want || (got.is_nan() && want.is_nan()),
+                    "{x}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
     fn dense(rows: usize, cols: usize) -> Matrix {
         let w = (0..rows * cols)
             .map(|i| ((i as f32 * 0.618).fract() - 0.5) * 0.1 + if i % 97 == 0 { 0.4 } else { 0.0 })
