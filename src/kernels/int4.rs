@@ -468,7 +468,7 @@ mod x86 {
             }
         } else {
             // group = 64·m, so k is a multiple of 64 and groups hold whole chunks.
-            for g in 0..k / group {
+            for (g, &sum) in sums[..k / group].iter().enumerate() {
                 let mut acc = [_mm256_setzero_si256(); P];
                 let mut c = g * group;
                 while c < (g + 1) * group {
@@ -478,7 +478,7 @@ mod x86 {
                     c += 64;
                 }
                 let (lo, hi) = reduce8(acc);
-                s = step1(s, _mm256_add_epi32(lo, hi), sums[g], scales_of(g));
+                s = step1(s, _mm256_add_epi32(lo, hi), sum, scales_of(g));
             }
         }
         s
@@ -526,6 +526,7 @@ mod x86 {
 
     /// Rows at `w` and `w + bpr` (64 weights each) against both tokens' activations
     /// x = [lo0, hi0, lo1, hi1]: (hadd(row0, row1) of token 0, of token 1).
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     unsafe fn rows2<const VNNI: bool>(
         w: *const u8,
