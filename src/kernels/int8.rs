@@ -258,13 +258,7 @@ mod vnni {
                 }
                 i0 = i1;
             }
-            // The last rows of the tiled tokens: one row at a time.
-            for j in 0..t4 {
-                for r in n4..n {
-                    let s = super::dot_i8(&codes[r * k..(r + 1) * k], &xq[j * k..(j + 1) * k]);
-                    y[j * n + r] = super::finish(s, scales[r], xs[j], bias, r);
-                }
-            }
+            super::last_rows(codes, scales, k, xq, xs, bias, y, t4, n4);
         });
         t4
     }
@@ -294,6 +288,30 @@ mod vnni {
             c += 64;
         }
         acc.map(|row| row.map(|v| _mm512_reduce_add_epi32(v)))
+    }
+}
+
+/// Rows `from..n` of tokens `0..t_done`, one dot product each: the rows a prefill
+/// tile kernel's whole tiles leave over.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn last_rows(
+    codes: &[i8],
+    scales: &[f16],
+    k: usize,
+    xq: &[i8],
+    xs: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    t_done: usize,
+    from: usize,
+) {
+    let n = y.len() / xs.len();
+    for j in 0..t_done {
+        for r in from..n {
+            let s = dot_i8(&codes[r * k..(r + 1) * k], &xq[j * k..(j + 1) * k]);
+            y[j * n + r] = finish(s, scales[r], xs[j], bias, r);
+        }
     }
 }
 
@@ -558,13 +576,7 @@ mod avx2 {
                 i0 = i1;
             }
         });
-        // The last row of the tiled tokens, if n is odd.
-        for j in 0..t4 {
-            for r in n2..n {
-                let s = super::dot_i8(&codes[r * k..(r + 1) * k], &xq[j * k..(j + 1) * k]);
-                y[j * n + r] = super::finish(s, scales[r], xs[j], bias, r);
-            }
-        }
+        super::last_rows(codes, scales, k, xq, xs, bias, y, t4, n2);
         t4
     }
 
