@@ -78,6 +78,8 @@ export function applyView(opts, { onTheme = () => {} } = {}) {
   if (opts.embed) body.dataset.view = opts.view;
   if (opts.compact) {
     addHelpToggle();
+    // Secondary controls fold away so the panel fits its frame; a click unfolds them.
+    for (const d of document.querySelectorAll('details[data-compact-closed]')) d.open = false;
     // Tables may scroll inside a small frame: keyboard users can then scroll them too.
     for (const t of document.querySelectorAll('.table-wrap')) {
       const cap = t.querySelector('caption');

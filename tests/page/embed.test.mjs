@@ -202,6 +202,12 @@ test('a reveal.js deck: the embed loads only on its slide, fits 960×540, unload
   await qf.waitForFunction(() => document.getElementById('q-hist').dataset.drawn, null, { timeout: 30000 }).catch(() => {});
   const qfit = await fits(qf);
   assert.ok(qfit.ok, `the Quantize panel scrolls at 960×540: ${JSON.stringify(qfit)}`);
+  // The per-group fold is closed in the compact frame; opened, the frame scrolls to it.
+  assert.equal(await qf.$eval('details.q-groups', (d) => d.open), false, 'the per-group fold starts closed');
+  await qf.click('details.q-groups > summary');
+  assert.equal(await qf.$eval('details.q-groups', (d) => d.open), true);
+  assert.equal(await qf.evaluate(() => getComputedStyle(document.body).overflowY), 'auto', 'an open fold lets the frame scroll');
+  await qf.click('details.q-groups > summary');
   await page.screenshot({ path: path.join(ARTIFACTS, 'deck-quantize-960x540.png') });
 
   // Escape gives the keyboard back to the deck; a typed arrow in a field stays there.
